@@ -1,0 +1,510 @@
+/* conn.c - the client connection state machine. */
+#include "conn.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "req.h"
+#include "resp.h"
+#include "ret.h"
+#include "route.h"
+#include "worker.h"
+
+#define CONN_LINGER_MS 5000
+#define CONN_DISCARD_CHUNK 4096
+
+static struct conn *conn_of_io(ev_io *io)
+{
+    return (struct conn *)((char *)io - offsetof(struct conn, io));
+}
+
+static const struct loc_conf *conn_loc(const struct conn *c)
+{
+    if (c->req != NULL)
+        return resp_loc(c->req);
+    return c->addr->default_srv->loc;
+}
+
+/* One watcher per connection; switch it between read and write. */
+static void conn_watch(struct conn *c, int events)
+{
+    struct ev_loop *loop = c->w->loop;
+    if (events == 0) {
+        ev_io_stop(loop, &c->io);
+        return;
+    }
+    if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == events)
+        return;
+    ev_io_stop(loop, &c->io);
+    ev_io_set(&c->io, c->io.fd, events);
+    ev_io_start(loop, &c->io);
+}
+
+static void conn_arm(struct conn *c, long ms)
+{
+    if (timer_arm(&c->w->timers, &c->timer, ms) < 0)
+        conn_close(c);
+}
+
+static void conn_release(struct owner *o)
+{
+    struct conn *c = (struct conn *)((char *)o - offsetof(struct conn, own));
+    /* Freed by the worker's sweep, never under a caller still using it. */
+    c->next = c->w->dead;
+    c->w->dead = c;
+}
+
+void conn_free(struct conn *c)
+{
+    if (c->req != NULL)
+        req_free(c->req);
+    free(c->buf);
+    free(c);
+}
+
+void conn_close(struct conn *c)
+{
+    struct worker *w = c->w;
+    if (c->state == CS_CLOSED)
+        return;
+    ev_io_stop(w->loop, &c->io);
+    timer_disarm(&c->timer);
+    close(c->io.fd);
+    c->state = CS_CLOSED;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    owner_close(&c->own);
+    worker_conn_closed(w);
+}
+
+int conn_log_context(const struct conn *c, char *buf, size_t cap)
+{
+    char addr[64];
+    sockaddr_text(&c->peer, false, addr, sizeof(addr));
+    const struct req *r = c->req;
+    int n = snprintf(buf, cap, ", client: %s", addr);
+    if (r != NULL && r->srv != NULL && r->srv->nnames > 0 && n >= 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, ", server: %s", r->srv->names[0].text);
+    if (r != NULL && r->head_done && n >= 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, ", request: \"%s %.*s HTTP/%u.%u\"",
+                      http_method_str(r->method), (int)r->target.len, r->target.p, r->http_major,
+                      r->http_minor);
+    return n;
+}
+
+static void conn_log(const struct conn *c, enum log_level level, int err, const char *msg)
+{
+    char ctx[512];
+    if (!log_enabled(level))
+        return;
+    conn_log_context(c, ctx, sizeof(ctx));
+    log_msg(level, c->id, err, "%s%s", msg, ctx);
+}
+
+/* ---- closing with lingering -------------------------------------------- */
+
+/* After an error response the client may still be sending; closing at once
+ * would reset the connection and could destroy the response in flight. */
+static void conn_linger(struct conn *c)
+{
+    if (shutdown(c->io.fd, SHUT_WR) < 0) {
+        conn_close(c);
+        return;
+    }
+    c->state = CS_LINGER;
+    conn_watch(c, EV_READ);
+    conn_arm(c, CONN_LINGER_MS);
+}
+
+static void conn_linger_read(struct conn *c)
+{
+    char scratch[CONN_DISCARD_CHUNK];
+    for (;;) {
+        ssize_t n = read(c->io.fd, scratch, sizeof(scratch));
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        conn_close(c);
+        return;
+    }
+}
+
+/* ---- reading a request head ------------------------------------------- */
+
+static void conn_dispatch(struct conn *c);
+static void conn_request_done(struct conn *c);
+
+static int conn_status_for(const struct req *r, enum http_errno e)
+{
+    if (r != NULL && r->parse_status != 0)
+        return r->parse_status;
+    if (e == HPE_HEADER_OVERFLOW)
+        return 431;
+    if (e == HPE_INVALID_VERSION)
+        return 505;
+    return 400;
+}
+
+static void conn_bad_request(struct conn *c, int status)
+{
+    struct req *r = c->req;
+    conn_log(c, LL_INFO, 0, "client sent invalid request");
+    c->state = CS_HANDLE;
+    timer_disarm(&c->timer);
+    r->keepalive = false;
+    resp_error(r, status);
+}
+
+/* Runs the parser over buffered bytes and acts on where it stopped. */
+static void conn_parse(struct conn *c)
+{
+    size_t n = http_parser_execute(&c->parser, &req_parser_settings, c->buf + c->parsed,
+                                   c->buf_len - c->parsed);
+    c->parsed += (uint32_t)n;
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (e == HPE_PAUSED) {
+        if (c->state == CS_HEAD)
+            conn_dispatch(c);
+        else
+            conn_request_done(c);
+        return;
+    }
+    if (e != HPE_OK) {
+        if (c->state == CS_HEAD)
+            conn_bad_request(c, conn_status_for(c->req, e));
+        else
+            conn_close(c);
+    }
+}
+
+/* Makes room for more head bytes, doubling up to the large buffers' total.
+ * Returns 0, or the status that refuses a head too large to hold. */
+static int conn_grow(struct conn *c)
+{
+    const struct loc_conf *loc = conn_loc(c);
+    uint32_t first = (uint32_t)loc->client_header_buffer_size;
+    uint32_t max = (uint32_t)(loc->large_header_buffers * loc->large_header_buffer_size);
+    if (c->buf != NULL && c->buf_len < c->buf_cap)
+        return 0;
+    if (max < first)
+        max = first;
+    if (c->buf != NULL && c->buf_cap >= max)
+        return c->req != NULL && c->req->nhdrs == 0 ? 414 : 431;
+    uint32_t want = c->buf == NULL ? first : c->buf_cap * 2;
+    want = want > max ? max : want;
+    char *grown = realloc(c->buf, want);
+    if (grown == NULL)
+        return 500;
+    c->buf = grown;
+    c->buf_cap = want;
+    return 0;
+}
+
+static int conn_start_request(struct conn *c)
+{
+    if (c->req != NULL)
+        return 0;
+    c->req = req_new(c);
+    if (c->req == NULL)
+        return -1;
+    c->req->start = ev_now(c->w->loop);
+    c->req->line_max = (uint32_t)conn_loc(c)->large_header_buffer_size;
+    c->nrequests++;
+    if (c->state == CS_IDLE)
+        conn_arm(c, conn_loc(c)->client_header_timeout);
+    c->state = CS_HEAD;
+    return 0;
+}
+
+/* An idle connection that woke without data goes back to holding nothing. */
+static void conn_back_to_idle_memory(struct conn *c)
+{
+    if (c->req != NULL && c->buf_len == 0) {
+        req_free(c->req);
+        c->req = NULL;
+        c->nrequests--;
+        free(c->buf);
+        c->buf = NULL;
+        c->buf_cap = 0;
+    }
+}
+
+static void conn_read_head(struct conn *c)
+{
+    if (c->parsed < c->buf_len) {
+        /* Pipelined bytes are already here. */
+        if (conn_start_request(c) < 0) {
+            conn_close(c);
+            return;
+        }
+        conn_parse(c);
+        return;
+    }
+    if (conn_start_request(c) < 0) {
+        conn_close(c);
+        return;
+    }
+    int status = conn_grow(c);
+    if (status != 0) {
+        conn_bad_request(c, status);
+        return;
+    }
+    ssize_t n = read(c->io.fd, c->buf + c->buf_len, c->buf_cap - c->buf_len);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        conn_back_to_idle_memory(c);
+        return;
+    }
+    if (n <= 0) {
+        if (c->buf_len > 0)
+            conn_log(c, LL_INFO, n < 0 ? errno : 0, "client prematurely closed connection");
+        conn_close(c);
+        return;
+    }
+    c->buf_len += (uint32_t)n;
+    conn_parse(c);
+}
+
+/* ---- handling ------------------------------------------------------------ */
+
+static void conn_dispatch(struct conn *c)
+{
+    struct req *r = c->req;
+    r->head_len = c->parsed;
+    c->state = CS_HANDLE;
+    timer_disarm(&c->timer);
+    conn_watch(c, 0);
+    int status = req_finish_head(r, c->buf);
+    if (status != 0) {
+        r->keepalive = false;
+        resp_error(r, status);
+        return;
+    }
+    r->srv = route_server(c->addr, r->host);
+    r->loc = r->srv->loc;
+    if (r->srv->loc->ret != NULL) {
+        ret_handle(r, r->srv->loc->ret);
+        return;
+    }
+    const struct loc_conf *loc = route_location(r->srv, r->path);
+    if (loc != NULL)
+        r->loc = loc;
+    if (r->loc->ret != NULL) {
+        ret_handle(r, r->loc->ret);
+        return;
+    }
+    resp_error(r, 404);
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+static void conn_response_done(struct conn *c);
+
+static void conn_advance(struct conn *c, size_t n)
+{
+    for (int i = 0; i < 2 && n > 0; i++) {
+        size_t take = n < c->out[i].iov_len ? n : c->out[i].iov_len;
+        c->out[i].iov_base = (char *)c->out[i].iov_base + take;
+        c->out[i].iov_len -= take;
+        n -= take;
+    }
+}
+
+static void conn_write(struct conn *c)
+{
+    while (c->out[0].iov_len + c->out[1].iov_len > 0) {
+        int first = c->out[0].iov_len == 0;
+        ssize_t n = writev(c->io.fd, c->out + first, 2 - first);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            conn_watch(c, EV_WRITE);
+            conn_arm(c, conn_loc(c)->send_timeout);
+            return;
+        }
+        if (n < 0) {
+            conn_log(c, LL_INFO, errno, "writev() failed");
+            conn_close(c);
+            return;
+        }
+        c->req->bytes_sent += (uint64_t)n;
+        conn_advance(c, (size_t)n);
+    }
+    timer_disarm(&c->timer);
+    conn_response_done(c);
+}
+
+void conn_send(struct conn *c)
+{
+    c->state = CS_WRITE;
+    conn_write(c);
+}
+
+/* ---- after the response ------------------------------------------------ */
+
+static void conn_discard(struct conn *c)
+{
+    for (;;) {
+        if (c->parsed < c->buf_len) {
+            conn_parse(c);
+            if (c->state != CS_DISCARD || c->req->body_done)
+                return;
+        }
+        /* Body bytes already parsed are of no use: reuse the buffer. */
+        c->buf_len = c->parsed = 0;
+        ssize_t n = read(c->io.fd, c->buf, c->buf_cap);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            conn_watch(c, EV_READ);
+            conn_arm(c, conn_loc(c)->client_body_timeout);
+            return;
+        }
+        if (n <= 0) {
+            conn_close(c);
+            return;
+        }
+        c->buf_len = (uint32_t)n;
+    }
+}
+
+static void conn_response_done(struct conn *c)
+{
+    struct req *r = c->req;
+    if (!r->keepalive) {
+        /* Nothing more to read means nothing to linger for. */
+        if (r->body_done && c->parsed == c->buf_len && r->status < 400)
+            conn_close(c);
+        else
+            conn_linger(c);
+        return;
+    }
+    if (r->body_done) {
+        conn_request_done(c);
+        return;
+    }
+    c->state = CS_DISCARD;
+    http_parser_pause(&c->parser, 0);
+    conn_discard(c);
+}
+
+static void conn_go_idle(struct conn *c)
+{
+    free(c->buf);
+    c->buf = NULL;
+    c->buf_cap = c->buf_len = c->parsed = 0;
+    c->state = CS_IDLE;
+    conn_watch(c, EV_READ);
+    conn_arm(c, conn_loc(c)->keepalive_timeout);
+}
+
+/* The request was fully read and answered: on to the next one. */
+static void conn_request_done(struct conn *c)
+{
+    struct req *r = c->req;
+    if (!r->keepalive) {
+        conn_linger(c);
+        return;
+    }
+    long keepalive = conn_loc(c)->keepalive_timeout;
+    req_free(r);
+    c->req = NULL;
+    http_parser_pause(&c->parser, 0);
+    memmove(c->buf, c->buf + c->parsed, c->buf_len - c->parsed);
+    c->buf_len -= c->parsed;
+    c->parsed = 0;
+    if (c->buf_len == 0) {
+        conn_go_idle(c);
+        return;
+    }
+    /* Pipelined: parse the next request from the loop, not from this stack,
+     * so a long pipeline cannot grow the stack. */
+    c->state = CS_IDLE;
+    (void)keepalive;
+    conn_watch(c, EV_READ);
+    ev_feed_event(c->w->loop, &c->io, EV_READ);
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct conn *c = conn_of_io(io);
+    (void)loop;
+    (void)revents;
+    switch (c->state) {
+    case CS_IDLE:
+    case CS_HEAD:
+        conn_read_head(c);
+        break;
+    case CS_WRITE:
+        conn_write(c);
+        break;
+    case CS_DISCARD:
+        conn_discard(c);
+        break;
+    case CS_LINGER:
+        conn_linger_read(c);
+        break;
+    default:
+        break;
+    }
+}
+
+void conn_timeout(struct timer_node *node)
+{
+    struct conn *c = (struct conn *)((char *)node - offsetof(struct conn, timer));
+    if (c->state == CS_HEAD && c->buf_len > 0)
+        conn_log(c, LL_INFO, ETIMEDOUT, "client timed out while reading request head");
+    else if (c->state == CS_WRITE || c->state == CS_DISCARD)
+        conn_log(c, LL_INFO, ETIMEDOUT, "client timed out");
+    conn_close(c);
+}
+
+void conn_drain_idle(struct conn *c)
+{
+    if (c->state == CS_IDLE || (c->state == CS_HEAD && c->buf_len == 0))
+        conn_close(c);
+}
+
+void conn_open(struct worker *w, int fd, const union sockaddr_any *peer,
+               const struct conf_addr *addr, uint16_t local_port)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        log_msg(LL_ALERT, 0, errno, "cannot allocate a connection");
+        close(fd);
+        return;
+    }
+    owner_init(&c->own, conn_release);
+    c->w = w;
+    c->peer = *peer;
+    c->addr = addr;
+    c->local_port = local_port;
+    c->id = ++w->conn_seq;
+    c->state = CS_HEAD;
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    ev_io_init(&c->io, conn_io_cb, fd, EV_READ);
+    c->next = w->conns;
+    if (w->conns != NULL)
+        w->conns->prev = c;
+    w->conns = c;
+    w->nconns++;
+    ev_io_start(w->loop, &c->io);
+    conn_arm(c, addr->default_srv->loc->client_header_timeout);
+}

@@ -1,0 +1,51 @@
+/* listen.h - the master's listening sockets.
+ *
+ * Each configured address is bound once per worker slot with SO_REUSEPORT;
+ * worker i accepts only from socket i.  The master keeps every socket for
+ * as long as the address stays configured, so a respawned worker, a new
+ * generation, or a new binary takes over the same socket and nothing in the
+ * kernel's accept queue is lost. */
+#ifndef TP_LISTEN_H
+#define TP_LISTEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sockaddr.h"
+
+struct conf;
+
+/* One address, bound once per slot. */
+struct listener {
+    union sockaddr_any addr; /* bound address */
+    char text[64];           /* "127.0.0.1:8080" for messages */
+    int backlog;             /* current listen() backlog */
+    int *fds;                /* fds[slot] */
+    unsigned nfds;           /* slots bound */
+    unsigned gen;            /* newest generation that configured it */
+    bool fresh;              /* bound by the transaction in progress */
+    struct listener *next;   /* next in the set */
+};
+
+/* Every socket the master holds. */
+struct listen_set {
+    struct listener *head; /* all listeners */
+};
+
+/* Makes the set cover every port of `conf` with `nslots` sockets each and
+ * points each conf_port at its listener.  New addresses are bound now; a
+ * failure undoes what this call bound and writes the reason to err. */
+int listen_sync(struct listen_set *ls, struct conf *conf, unsigned gen, unsigned nslots,
+                char *err, size_t errlen);
+
+/* Closes listeners that generation `gen` does not use, and slots at or
+ * beyond nslots.  Call once no older worker can still accept on them. */
+void listen_sweep(struct listen_set *ls, unsigned gen, unsigned nslots);
+
+/* In a worker: closes every socket except those of `slot` in generation
+ * `gen` (the master keeps its own copies). */
+void listen_close_others(struct listen_set *ls, unsigned gen, unsigned slot);
+
+void listen_close_all(struct listen_set *ls);
+
+#endif

@@ -1,0 +1,70 @@
+/* log.h - the error log: nginx's levels and line format, in every process.
+ *
+ * A line reads `2026/11/26 14:00:00 [error] 1234#0: *42 message`.  Writes
+ * are one write(2) per line, so pool threads and several processes can share
+ * a file.  Until the configuration's logs are open, lines go to stderr as
+ * `turnpike: [emerg] message`, the way nginx reports startup errors. */
+#ifndef TP_LOG_H
+#define TP_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum log_level {
+    LL_STDERR = 0, /* always written: used for the startup banner style only */
+    LL_EMERG,
+    LL_ALERT,
+    LL_CRIT,
+    LL_ERR,
+    LL_WARN,
+    LL_NOTICE,
+    LL_INFO,
+    LL_DEBUG,
+};
+
+/* One configured destination of the error log. */
+struct log_sink {
+    char *path;            /* full path, or NULL for stderr */
+    enum log_level level;  /* lines above this level are dropped */
+};
+
+#define LOG_MAX_SINKS 8
+
+/* Parses "debug".."emerg"; returns -1 for anything else. */
+int log_level_parse(const char *name, enum log_level *out);
+const char *log_level_name(enum log_level level);
+
+/* Opens every sink of a configuration; files are created owned by uid/gid
+ * (pass (uid_t)-1 to leave ownership alone) so a worker that dropped
+ * privileges can reopen them.  On failure writes the reason to err and
+ * leaves the current sinks in place. */
+int log_open(const struct log_sink *sinks, unsigned n, uid_t uid, gid_t gid, char *err,
+             size_t errlen);
+
+/* Reopens the open files by path (USR1).  Failures are logged and the old
+ * descriptor stays. */
+void log_reopen(uid_t uid, gid_t gid);
+
+/* Points stderr at the first file sink (for a daemon, so stray writes and
+ * sanitizer reports land in the log). */
+void log_redirect_stderr(void);
+
+/* Marks which thread of a worker this is, printed after the pid ("#0"). */
+void log_set_thread(unsigned id);
+
+/* Writes a line at `level`; conn_id 0 means "no connection".  err != 0
+ * appends " (errno: strerror)" the way nginx does for failed syscalls. */
+void log_msg(enum log_level level, uint64_t conn_id, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void log_vmsg(enum log_level level, uint64_t conn_id, int err, const char *fmt, va_list ap);
+
+/* True if a line at `level` would be written anywhere (to skip costly
+ * formatting). */
+bool log_enabled(enum log_level level);
+
+/* Closes every sink and goes back to stderr-only startup mode. */
+void log_close_all(void);
+
+#endif

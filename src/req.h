@@ -1,0 +1,93 @@
+/* req.h - one HTTP request: http-parser glue and what it produced.
+ *
+ * While the head is read, slices are kept as offsets into the connection's
+ * read buffer (which may still grow); once the head is complete they become
+ * views, and the buffer stays put until the request is done. */
+#ifndef TP_REQ_H
+#define TP_REQ_H
+
+#include <http_parser.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mpool.h"
+#include "str.h"
+
+struct conn;
+struct conf_addr;
+struct srv_conf;
+struct loc_conf;
+
+/* A slice of the read buffer while parsing. */
+struct req_span {
+    uint32_t off; /* offset in conn->buf */
+    uint32_t len; /* length */
+};
+
+/* A header line as received. */
+struct req_hdr {
+    struct req_span name_span;  /* while parsing */
+    struct req_span value_span; /* while parsing */
+    struct str name;            /* view, once the head is complete */
+    struct str value;           /* view, once the head is complete */
+};
+
+/* A header of the response being built. */
+struct resp_hdr {
+    struct str name;       /* e.g. "Location" */
+    struct str value;      /* its value */
+    struct resp_hdr *next; /* next header */
+};
+
+struct req {
+    struct mpool pool;          /* everything this request allocates */
+    struct conn *c;             /* its connection */
+    double start;               /* ev_now when its first byte arrived */
+    /* parsed */
+    struct req_span target_span;  /* request-target while parsing */
+    struct str target;          /* request-target as sent */
+    struct str path;            /* decoded, normalized path: $uri */
+    struct str args;            /* query string without "?": $args */
+    struct str host;            /* lower-case host without port, may be empty */
+    struct req_hdr *hdrs;       /* header lines in order */
+    uint32_t nhdrs;             /* how many */
+    uint32_t cap_hdrs;          /* allocated */
+    uint32_t head_len;          /* bytes of the head, request line included */
+    uint32_t line_max;          /* longest request line or header line allowed */
+    unsigned method;            /* enum http_method */
+    uint8_t http_major;         /* version */
+    uint8_t http_minor;
+    bool in_value;              /* the parser is inside a header value */
+    bool head_done;             /* on_headers_complete has run */
+    bool body_done;             /* on_message_complete has run */
+    bool keepalive;             /* the connection may serve another request */
+    int parse_status;           /* status for a head the checks refused, or 0 */
+    /* routed */
+    const struct srv_conf *srv; /* chosen server */
+    const struct loc_conf *loc; /* chosen location settings */
+    /* response */
+    int status;                 /* status code sent */
+    struct resp_hdr *out_hdrs;  /* extra response headers */
+    struct resp_hdr **out_tail; /* where the next one goes */
+    struct str content_type;    /* Content-Type, or empty */
+    struct str body;            /* body bytes (for in-memory bodies) */
+    uint64_t bytes_sent;        /* head and body bytes written */
+};
+
+extern const http_parser_settings req_parser_settings;
+
+/* Creates the request for connection c (its arena included). */
+struct req *req_new(struct conn *c);
+void req_free(struct req *r);
+
+/* Turns the offsets into views and derives path, args and host.  Returns 0,
+ * or an HTTP status for a request that must be refused. */
+int req_finish_head(struct req *r, const char *buf);
+
+/* First header with this name (case-insensitive), or NULL. */
+const struct str *req_header(const struct req *r, const char *name);
+
+/* Adds a response header; both strings must outlive the response. */
+int req_add_header(struct req *r, struct str name, struct str value);
+
+#endif

@@ -1,0 +1,43 @@
+/* timer.h - timeouts the way libev's manual recommends ("be smart about
+ * timeouts"): one ev_timer per distinct timeout value and an intrusive list
+ * ordered by deadline.  Arming is O(1) (append at the tail, since every
+ * node of a list has the same timeout); a touch never touches the heap. */
+#ifndef TP_TIMER_H
+#define TP_TIMER_H
+
+#include <ev.h>
+#include <stdbool.h>
+
+struct timer_list;
+struct timer_node;
+
+typedef void (*timer_expire_cb)(struct timer_node *node);
+
+/* Embedded in whatever can time out (a connection). */
+struct timer_node {
+    struct timer_node *prev; /* list neighbours; NULL when disarmed */
+    struct timer_node *next;
+    ev_tstamp deadline;      /* when it expires */
+    struct timer_list *list; /* the list it is on, or NULL */
+};
+
+/* All the timeouts of one loop. */
+struct timers {
+    struct ev_loop *loop;      /* the worker's loop */
+    struct timer_list **lists; /* one per distinct timeout value */
+    unsigned nlists;           /* how many */
+    timer_expire_cb expire;    /* called for each expired node */
+};
+
+void timers_init(struct timers *t, struct ev_loop *loop, timer_expire_cb expire);
+/* (Re)arms node to expire `ms` milliseconds from now.  -1 if out of memory. */
+int timer_arm(struct timers *t, struct timer_node *node, long ms);
+void timer_disarm(struct timer_node *node);
+static inline bool timer_armed(const struct timer_node *node)
+{
+    return node->list != NULL;
+}
+/* Stops every ev_timer and frees the lists (nodes must be disarmed). */
+void timers_destroy(struct timers *t);
+
+#endif

@@ -1,0 +1,361 @@
+/* vars.c - variables and compiled values. */
+#include "vars.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "conn.h"
+#include "req.h"
+#include "worker.h"
+
+static struct str vars_dup(struct req *r, const char *s)
+{
+    char *d = mpool_strdup(&r->pool, s);
+    return d ? str_make(d, strlen(d)) : str_make("", 0);
+}
+
+static void var_uri(struct req *r, const struct cval_part *p, struct str *out)
+{
+    (void)p;
+    *out = r->path;
+}
+
+static void var_request_uri(struct req *r, const struct cval_part *p, struct str *out)
+{
+    (void)p;
+    *out = r->target;
+}
+
+static void var_args(struct req *r, const struct cval_part *p, struct str *out)
+{
+    (void)p;
+    *out = r->args;
+}
+
+static void var_is_args(struct req *r, const struct cval_part *p, struct str *out)
+{
+    (void)p;
+    *out = r->args.len ? STR_LIT("?") : STR_LIT("");
+}
+
+static void var_host(struct req *r, const struct cval_part *p, struct str *out)
+{
+    (void)p;
+    if (r->host.len > 0 || r->srv == NULL || r->srv->nnames == 0)
+        *out = r->host;
+    else
+        *out = str_make(r->srv->names[0].name, strlen(r->srv->names[0].name));
+}
+
+static void var_server_name(struct req *r, const struct cval_part *p, struct str *out)
+{
+    (void)p;
+    if (r->srv == NULL || r->srv->nnames == 0)
+        *out = STR_LIT("");
+    else
+        *out = str_make(r->srv->names[0].text, strlen(r->srv->names[0].text));
+}
+
+/* $http_user_agent matches "User-Agent": case-insensitive, "_" for "-". */
+static bool vars_hdr_match(struct str name, const char *arg, size_t arglen)
+{
+    if (name.len != arglen)
+        return false;
+    for (size_t i = 0; i < arglen; i++) {
+        char a = (char)tolower((unsigned char)name.p[i]), b = arg[i];
+        if (a == '-')
+            a = '_';
+        if (a != tolower((unsigned char)b))
+            return false;
+    }
+    return true;
+}
+
+static void var_http(struct req *r, const struct cval_part *p, struct str *out)
+{
+    *out = STR_LIT("");
+    for (uint32_t i = 0; i < r->nhdrs; i++) {
+        if (vars_hdr_match(r->hdrs[i].name, p->arg, p->arglen)) {
+            *out = r->hdrs[i].value;
+            return;
+        }
+    }
+}
+
+static void var_arg(struct req *r, const struct cval_part *p, struct str *out)
+{
+    const char *s = r->args.p, *end = r->args.p + r->args.len;
+    *out = STR_LIT("");
+    while (s < end) {
+        const char *amp = memchr(s, '&', (size_t)(end - s));
+        const char *stop = amp ? amp : end;
+        const char *eq = memchr(s, '=', (size_t)(stop - s));
+        size_t klen = (size_t)((eq ? eq : stop) - s);
+        if (klen == p->arglen && strncasecmp(s, p->arg, klen) == 0) {
+            *out = eq ? str_make(eq + 1, (size_t)(stop - eq - 1)) : STR_LIT("");
+            return;
+        }
+        s = stop + 1;
+    }
+}
+
+static void var_remote_addr(struct req *r, const struct cval_part *p, struct str *out)
+{
+    char buf[64];
+    (void)p;
+    sockaddr_text(&r->c->peer, false, buf, sizeof(buf));
+    *out = vars_dup(r, buf);
+}
+
+static void var_remote_port(struct req *r, const struct cval_part *p, struct str *out)
+{
+    char buf[8];
+    (void)p;
+    snprintf(buf, sizeof(buf), "%u", sockaddr_port(&r->c->peer));
+    *out = vars_dup(r, buf);
+}
+
+static void var_server_port(struct req *r, const struct cval_part *p, struct str *out)
+{
+    char buf[8];
+    (void)p;
+    snprintf(buf, sizeof(buf), "%u", r->c->local_port);
+    *out = vars_dup(r, buf);
+}
+
+static void var_scheme(struct req *r, const struct cval_part *p, struct str *out)
+{
+    (void)r;
+    (void)p;
+    *out = STR_LIT("http");
+}
+
+static void var_request_method(struct req *r, const struct cval_part *p, struct str *out)
+{
+    (void)p;
+    *out = vars_dup(r, http_method_str(r->method));
+}
+
+static void var_server_protocol(struct req *r, const struct cval_part *p, struct str *out)
+{
+    char buf[16];
+    (void)p;
+    snprintf(buf, sizeof(buf), "HTTP/%u.%u", r->http_major, r->http_minor);
+    *out = vars_dup(r, buf);
+}
+
+static void var_connection(struct req *r, const struct cval_part *p, struct str *out)
+{
+    char buf[24];
+    (void)p;
+    snprintf(buf, sizeof(buf), "%llu", (unsigned long long)r->c->id);
+    *out = vars_dup(r, buf);
+}
+
+static void var_connection_requests(struct req *r, const struct cval_part *p, struct str *out)
+{
+    char buf[16];
+    (void)p;
+    snprintf(buf, sizeof(buf), "%u", r->c->nrequests);
+    *out = vars_dup(r, buf);
+}
+
+static void var_msec(struct req *r, const struct cval_part *p, struct str *out)
+{
+    char buf[32];
+    struct timeval tv;
+    (void)p;
+    gettimeofday(&tv, NULL);
+    snprintf(buf, sizeof(buf), "%ld.%03ld", (long)tv.tv_sec, (long)tv.tv_usec / 1000);
+    *out = vars_dup(r, buf);
+}
+
+static void vars_time(struct req *r, const char *fmt, struct str *out)
+{
+    char buf[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(buf, sizeof(buf), fmt, &tm);
+    *out = vars_dup(r, buf);
+}
+
+static void var_time_local(struct req *r, const struct cval_part *p, struct str *out)
+{
+    (void)p;
+    vars_time(r, "%d/%b/%Y:%H:%M:%S %z", out);
+}
+
+static void var_time_iso8601(struct req *r, const struct cval_part *p, struct str *out)
+{
+    char buf[64];
+    (void)p;
+    vars_time(r, "%Y-%m-%dT%H:%M:%S%z", out);
+    /* nginx writes the offset as +00:00 */
+    if (out->len >= 5 && out->len + 2 < sizeof(buf)) {
+        snprintf(buf, sizeof(buf), "%.*s:%.*s", (int)out->len - 2, out->p, 2,
+                 out->p + out->len - 2);
+        *out = vars_dup(r, buf);
+    }
+}
+
+static void var_pid(struct req *r, const struct cval_part *p, struct str *out)
+{
+    char buf[16];
+    (void)p;
+    snprintf(buf, sizeof(buf), "%d", (int)getpid());
+    *out = vars_dup(r, buf);
+}
+
+static void var_hostname(struct req *r, const struct cval_part *p, struct str *out)
+{
+    char buf[256];
+    (void)p;
+    if (gethostname(buf, sizeof(buf)) < 0)
+        buf[0] = '\0';
+    buf[sizeof(buf) - 1] = '\0';
+    *out = vars_dup(r, buf);
+}
+
+static const struct var_def vars_table[] = {
+    {"uri", false, var_uri},
+    {"document_uri", false, var_uri},
+    {"request_uri", false, var_request_uri},
+    {"args", false, var_args},
+    {"query_string", false, var_args},
+    {"is_args", false, var_is_args},
+    {"host", false, var_host},
+    {"server_name", false, var_server_name},
+    {"remote_addr", false, var_remote_addr},
+    {"remote_port", false, var_remote_port},
+    {"server_port", false, var_server_port},
+    {"scheme", false, var_scheme},
+    {"request_method", false, var_request_method},
+    {"server_protocol", false, var_server_protocol},
+    {"connection", false, var_connection},
+    {"connection_requests", false, var_connection_requests},
+    {"msec", false, var_msec},
+    {"time_local", false, var_time_local},
+    {"time_iso8601", false, var_time_iso8601},
+    {"pid", false, var_pid},
+    {"hostname", false, var_hostname},
+    {"http_", true, var_http},
+    {"arg_", true, var_arg},
+};
+
+const struct var_def *var_find(const char *name, size_t len, const char **arg, size_t *arglen)
+{
+    for (size_t i = 0; i < sizeof(vars_table) / sizeof(vars_table[0]); i++) {
+        const struct var_def *v = &vars_table[i];
+        size_t n = strlen(v->name);
+        if (!v->is_prefix && n == len && memcmp(v->name, name, len) == 0)
+            return v;
+        if (v->is_prefix && len > n && memcmp(v->name, name, n) == 0) {
+            *arg = name + n;
+            *arglen = len - n;
+            return v;
+        }
+    }
+    return NULL;
+}
+
+/* ---- compiled values --------------------------------------------------- */
+
+static bool vars_name_char(char ch)
+{
+    return isalnum((unsigned char)ch) || ch == '_';
+}
+
+static struct cval_part *vars_push(struct mpool *p, struct cval *cv, size_t cap)
+{
+    if (cv->parts == NULL && (cv->parts = mpool_calloc(p, sizeof(*cv->parts) * cap)) == NULL)
+        return NULL;
+    return &cv->parts[cv->nparts++];
+}
+
+/* Reads "$name" or "${name}" at s[i]; sets the name span and the index after. */
+static int vars_ref(const char *s, size_t len, size_t *i, size_t *start, size_t *nlen)
+{
+    size_t j = *i + 1;
+    bool brace = j < len && s[j] == '{';
+    if (brace)
+        j++;
+    *start = j;
+    while (j < len && vars_name_char(s[j]))
+        j++;
+    *nlen = j - *start;
+    if (brace) {
+        if (j >= len || s[j] != '}')
+            return -1;
+        j++;
+    }
+    *i = j;
+    return *nlen == 0 ? -1 : 0;
+}
+
+int cval_compile(struct mpool *p, const char *text, size_t len, struct cval *out, char *err,
+                 size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    out->text = mpool_strndup(p, text, len);
+    out->len = len;
+    size_t cap = 1;
+    for (size_t i = 0; i < len; i++)
+        cap += text[i] == '$' ? 2 : 0;
+    for (size_t i = 0; i < len;) {
+        struct cval_part *part = vars_push(p, out, cap);
+        if (part == NULL)
+            return snprintf(err, errlen, "out of memory"), -1;
+        if (text[i] != '$') {
+            const char *dollar = memchr(text + i, '$', len - i);
+            size_t n = dollar ? (size_t)(dollar - (text + i)) : len - i;
+            part->lit = out->text + i;
+            part->len = n;
+            i += n;
+            continue;
+        }
+        size_t start, nlen;
+        if (vars_ref(text, len, &i, &start, &nlen) < 0)
+            return snprintf(err, errlen, "invalid variable name in \"%.*s\"", (int)len, text), -1;
+        part->var = var_find(text + start, nlen, &part->arg, &part->arglen);
+        if (part->var == NULL)
+            return snprintf(err, errlen, "unknown \"%.*s\" variable", (int)nlen, text + start), -1;
+        part->arg = part->var->is_prefix ? mpool_strndup(p, part->arg, part->arglen) : NULL;
+        out->has_vars = true;
+    }
+    return 0;
+}
+
+int cval_eval(const struct cval *cv, struct req *r, struct str *out)
+{
+    if (!cv->has_vars) {
+        *out = str_make(cv->text, cv->len);
+        return 0;
+    }
+    struct str vals[cv->nparts];
+    size_t total = 0;
+    for (size_t i = 0; i < cv->nparts; i++) {
+        const struct cval_part *part = &cv->parts[i];
+        if (part->var == NULL)
+            vals[i] = str_make(part->lit, part->len);
+        else
+            part->var->get(r, part, &vals[i]);
+        total += vals[i].len;
+    }
+    char *buf = mpool_alloc(&r->pool, total + 1);
+    if (buf == NULL)
+        return -1;
+    size_t at = 0;
+    for (size_t i = 0; i < cv->nparts; i++) {
+        memcpy(buf + at, vals[i].p, vals[i].len);
+        at += vals[i].len;
+    }
+    buf[at] = '\0';
+    *out = str_make(buf, at);
+    return 0;
+}
