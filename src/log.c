@@ -19,6 +19,7 @@ struct log_out {
 static struct log_out log_outs[LOG_MAX_SINKS]; /* open destinations */
 static unsigned log_nouts;                     /* 0: startup mode, stderr */
 static _Thread_local unsigned log_thread;      /* "#N" after the pid */
+static bool log_startup;                       /* echo warnings to stderr */
 
 static const char *const log_names[] = {
     "stderr", "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug",
@@ -38,6 +39,11 @@ int log_level_parse(const char *name, enum log_level *out)
 const char *log_level_name(enum log_level level)
 {
     return log_names[level];
+}
+
+void log_set_startup(bool on)
+{
+    log_startup = on;
 }
 
 void log_set_thread(unsigned id)
@@ -164,6 +170,14 @@ static size_t log_format(char *buf, size_t cap, enum log_level level, uint64_t c
     return len;
 }
 
+/* Length of "date time [level] pid#tid: " at the start of a file line. */
+static size_t log_format_prefix_len(const char *buf, size_t len)
+{
+    const char *p = memchr(buf, ']', len);
+    p = p ? memchr(p, ':', len - (size_t)(p - buf)) : NULL;
+    return p && (size_t)(p - buf) + 2 <= len ? (size_t)(p - buf) + 2 : 0;
+}
+
 void log_vmsg(enum log_level level, uint64_t conn_id, int err, const char *fmt, va_list ap)
 {
     char buf[2048];
@@ -174,9 +188,21 @@ void log_vmsg(enum log_level level, uint64_t conn_id, int err, const char *fmt, 
         (void)!write(STDERR_FILENO, buf, len);
         return;
     }
-    for (unsigned i = 0; i < log_nouts; i++)
+    bool on_stderr = false;
+    for (unsigned i = 0; i < log_nouts; i++) {
         if (level <= log_outs[i].level)
             (void)!write(log_outs[i].fd, buf, len);
+        on_stderr |= log_outs[i].fd == STDERR_FILENO;
+    }
+    if (log_startup && !on_stderr && level <= LL_WARN) {
+        char line[2048];
+        int n = snprintf(line, sizeof(line), "turnpike: [%s] ", log_names[level]);
+        size_t skip = log_format_prefix_len(buf, len);
+        if (n > 0 && (size_t)n + len - skip <= sizeof(line)) {
+            memcpy(line + n, buf + skip, len - skip);
+            (void)!write(STDERR_FILENO, line, (size_t)n + len - skip);
+        }
+    }
 }
 
 void log_msg(enum log_level level, uint64_t conn_id, int err, const char *fmt, ...)

@@ -51,6 +51,10 @@ void log_reopen(uid_t uid, gid_t gid);
  * sanitizer reports land in the log). */
 void log_redirect_stderr(void);
 
+/* While starting up, warnings and worse also go to stderr (as nginx does),
+ * so an operator sees why a start failed even when the log is a file. */
+void log_set_startup(bool on);
+
 /* Marks which thread of a worker this is, printed after the pid ("#0"). */
 void log_set_thread(unsigned id);
 

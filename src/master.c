@@ -60,6 +60,7 @@ static struct {
     double kill_at;           /* fast stop: when to SIGKILL */
     double ready_by;          /* reload: old workers stop by then at the latest */
     bool old_pending;         /* old generation still accepting */
+    bool pid_written;         /* the pid file is ours to remove */
 } M;
 
 static double master_now(void)
@@ -466,6 +467,7 @@ static int master_start(struct conf *conf)
     M.conf = conf;
     M.gen = 1;
     M.sigfd = -1;
+    log_set_startup(true);
     if (log_open(conf->error_logs, conf->nerror_logs, conf->uid, conf->gid, err, sizeof(err)) < 0 ||
         listen_sync(&M.ls, conf, M.gen, conf->nworkers, err, sizeof(err)) < 0) {
         log_msg(LL_EMERG, 0, 0, "%s", err);
@@ -473,20 +475,24 @@ static int master_start(struct conf *conf)
     }
     if (conf->daemon && master_daemonize() < 0)
         return -1;
+    if (conf->daemon)
+        log_set_startup(false); /* stderr is the log or /dev/null now */
     if (pidfile_write(conf->pid, getpid(), err, sizeof(err)) < 0) {
         log_msg(LL_EMERG, 0, 0, "%s", err);
         return -1;
     }
+    M.pid_written = true;
     if ((M.sigfd = signals_fd()) < 0) {
         log_msg(LL_EMERG, 0, errno, "signalfd() failed");
         return -1;
     }
+    log_set_startup(false);
     return master_resize_slots(conf->nworkers);
 }
 
 static void master_cleanup(void)
 {
-    if (M.conf != NULL)
+    if (M.conf != NULL && M.pid_written)
         pidfile_remove(M.conf->pid);
     listen_close_all(&M.ls);
     conf_free(M.conf);
