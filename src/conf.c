@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "conf_parse.h"
 #include "conf_table.h"
 
@@ -25,6 +28,18 @@ int conf_err(struct conf_loader *cl, const struct conf_node *n, const char *fmt,
     else
         snprintf(cl->err + len, cl->errlen - (size_t)len, " in command line");
     return -1;
+}
+
+const char *conf_file_name(struct conf_loader *cl, const struct conf_node *n)
+{
+    /* Nodes point into the parse tree, which goes when loading ends. */
+    if (n->file == NULL)
+        return "command line";
+    if (cl->last_file_src != n->file) {
+        cl->last_file_src = n->file;
+        cl->last_file_copy = mpool_strdup(cl->pool, n->file);
+    }
+    return cl->last_file_copy;
 }
 
 char *conf_full_path(struct mpool *p, const char *prefix, const char *path)
@@ -272,6 +287,11 @@ struct loc_conf *conf_loc_new(struct conf_loader *cl)
     }
     loc->keepalive_header = -1;
     loc->large_header_buffer_size = -1;
+    loc->alias = -1;
+    loc->autoindex_format = -1;
+    loc->if_modified_since = -1;
+    loc->open_file_cache_max = -1;
+    loc->open_file_cache_inactive = -1;
     return loc;
 }
 
@@ -285,6 +305,48 @@ static void conf_copy_field(const struct conf_cmd *cmd, const void *from, void *
         *(long *)to = *(const long *)from;
 }
 
+/* Settings outside the table's generic types: lists inherited as a whole,
+ * and fields that travel together. */
+static void conf_loc_merge_custom(const struct loc_conf *parent, struct loc_conf *child)
+{
+    if (child->access_logs == NULL)
+        child->access_logs = parent->access_logs;
+    if (child->root == NULL) {
+        child->root = parent->root;
+        child->alias = parent->alias;
+    }
+    if (child->nerror_pages == 0) {
+        child->error_pages = parent->error_pages;
+        child->nerror_pages = parent->nerror_pages;
+    }
+    if (child->nadd_headers == 0) {
+        child->add_headers = parent->add_headers;
+        child->nadd_headers = parent->nadd_headers;
+    }
+    if (!child->types_set) {
+        child->types = parent->types;
+        child->ntypes = parent->ntypes;
+        child->types_set = parent->types_set;
+    }
+    if (child->nindex == 0) {
+        child->index = parent->index;
+        child->nindex = parent->nindex;
+    }
+    if (child->ngzip_types == 0 && !child->gzip_types_any) {
+        child->gzip_types = parent->gzip_types;
+        child->ngzip_types = parent->ngzip_types;
+        child->gzip_types_any = parent->gzip_types_any;
+    }
+    if (child->autoindex_format == -1)
+        child->autoindex_format = parent->autoindex_format;
+    if (child->if_modified_since == -1)
+        child->if_modified_since = parent->if_modified_since;
+    if (child->open_file_cache_max == -1) {
+        child->open_file_cache_max = parent->open_file_cache_max;
+        child->open_file_cache_inactive = parent->open_file_cache_inactive;
+    }
+}
+
 void conf_loc_merge(const struct loc_conf *parent, struct loc_conf *child)
 {
     /* Fields set together with a table field follow it. */
@@ -292,6 +354,7 @@ void conf_loc_merge(const struct loc_conf *parent, struct loc_conf *child)
         child->keepalive_header = parent->keepalive_header;
     if (child->large_header_buffers == -1)
         child->large_header_buffer_size = parent->large_header_buffer_size;
+    conf_loc_merge_custom(parent, child);
     for (size_t i = 0; i < conf_ncmds; i++) {
         const struct conf_cmd *cmd = &conf_cmds[i];
         if (cmd->scope != CS_LOC || cmd->type == CT_CUSTOM)
@@ -315,10 +378,48 @@ static int conf_apply_defaults(struct conf_loader *cl, enum conf_scope scope, vo
     return 0;
 }
 
+/* nginx's built-in types map when no types block is given. */
+static const struct mime_type conf_default_types[] = {
+    {"gif", "image/gif"}, {"html", "text/html"}, {"jpg", "image/jpeg"},
+};
+
+static int conf_loc_custom_defaults(struct conf_loader *cl, struct loc_conf *loc)
+{
+    static const struct str index_html = {"index.html", 10};
+    if (loc->root == NULL) {
+        loc->root = mpool_calloc(cl->pool, sizeof(*loc->root));
+        char *path = conf_full_path(cl->pool, cl->conf->paths.prefix, "html");
+        if (loc->root == NULL || path == NULL ||
+            cval_compile(cl->pool, path, strlen(path), loc->root, cl->err, cl->errlen) < 0)
+            return -1;
+        loc->alias = 0;
+    }
+    if (loc->nindex == 0) {
+        loc->index = (struct str *)&index_html;
+        loc->nindex = 1;
+    }
+    if (!loc->types_set) {
+        loc->types = (struct mime_type *)conf_default_types;
+        loc->ntypes = sizeof(conf_default_types) / sizeof(conf_default_types[0]);
+        loc->types_set = true;
+    }
+    if (loc->autoindex_format == -1)
+        loc->autoindex_format = 0;
+    if (loc->if_modified_since == -1)
+        loc->if_modified_since = 1; /* COND_IMS_EXACT */
+    if (loc->open_file_cache_max == -1) {
+        loc->open_file_cache_max = 0;
+        loc->open_file_cache_inactive = 60000;
+    }
+    return 0;
+}
+
 int conf_loc_defaults(struct conf_loader *cl, struct loc_conf *loc)
 {
     if (loc->large_header_buffer_size == -1)
         loc->large_header_buffer_size = 8192;
+    if (conf_loc_custom_defaults(cl, loc) < 0)
+        return -1;
     return conf_apply_defaults(cl, CS_LOC, loc);
 }
 
@@ -399,10 +500,22 @@ fail:
     return NULL;
 }
 
+int conf_regex_keep(struct conf_loader *cl, struct pcre2_real_code_8 *code)
+{
+    struct conf *c = cl->conf;
+    pcre2_code **slot = conf_push(cl->pool, &c->regexes, &c->nregexes, sizeof(*slot));
+    if (slot == NULL)
+        return -1;
+    *slot = code;
+    return 0;
+}
+
 void conf_free(struct conf *c)
 {
     if (c == NULL)
         return;
+    for (size_t i = 0; i < c->nregexes; i++)
+        pcre2_code_free(c->regexes[i]);
     if (c->files != NULL) {
         conf_tree_free(c->files);
         free(c->files);

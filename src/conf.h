@@ -18,6 +18,9 @@
 
 struct listener;
 struct conf_tree;
+struct alog_set;
+struct alog_fmt;
+struct alog_file;
 
 /* Where relative paths resolve, as nginx decides them. */
 struct conf_paths {
@@ -36,38 +39,105 @@ struct ret_conf {
 };
 
 enum loc_match {
-    LM_PREFIX,        /* location /path */
-    LM_EXACT,         /* location = /path */
-    LM_PREFIX_NOREGEX /* location ^~ /path */
+    LM_PREFIX,         /* location /path */
+    LM_EXACT,          /* location = /path */
+    LM_PREFIX_NOREGEX, /* location ^~ /path */
+    LM_REGEX,          /* location ~ re  and  ~* re */
+    LM_NAMED,          /* location @name: only for internal redirects */
+};
+
+/* `error_page code ... [=[response]] uri` */
+struct error_page {
+    int code;         /* status it applies to */
+    int overwrite;    /* -1: keep code; 0: "=" (the target decides); else =N */
+    struct cval uri;  /* where to go: a URI, a @name, or an http(s) URL */
+};
+
+/* `add_header name value [always]` */
+struct add_header {
+    struct str name;  /* header name */
+    struct cval value; /* value; an empty result adds nothing */
+    bool always;      /* also for error statuses */
+};
+
+/* One file extension and its type, from types { }. */
+struct mime_type {
+    char *ext;  /* lower-case extension without the dot */
+    char *type; /* e.g. "text/html" */
+};
+
+/* `try_files file ... uri|=code` */
+struct try_files {
+    struct cval *files; /* candidates (a trailing "/" tests a directory) */
+    size_t nfiles;      /* how many */
+    struct cval last;   /* fallback URI, or empty when code is set */
+    int code;           /* =code fallback, or 0 */
 };
 
 /* Settings that location, server and http levels share (nginx's loc conf).
  * Numbers are -1 until set, and merged from the level above. */
 struct loc_conf {
-    /* location's own identity */
+    /* the location's own identity */
     enum loc_match match;       /* how `name` matches */
-    char *name;                 /* the location's path */
+    char *name;                 /* path, regex source or @name */
     size_t name_len;            /* its length */
+    struct pcre2_real_code_8 *regex; /* compiled ~ / ~* pattern */
     struct loc_conf **children; /* nested locations, in config order */
     size_t nchildren;           /* number of nested locations */
     const char *file;           /* where it was defined */
     int line;                   /* line of its "{" */
     /* directives that apply at this level only (not inherited) */
-    struct ret_conf *ret; /* `return`, or NULL */
-    /* inherited settings */
-    char *default_type;     /* default_type */
-    long keepalive_timeout; /* ms */
-    long keepalive_header;  /* seconds for "Keep-Alive: timeout=", -1 = none */
-    long keepalive_requests;
-    long send_timeout;          /* ms */
-    long client_header_timeout; /* ms (server level in nginx) */
-    long client_body_timeout;   /* ms */
-    int server_tokens;          /* flag */
-    int absolute_redirect;      /* flag */
-    int port_in_redirect;       /* flag */
-    long client_header_buffer_size;  /* first read buffer for a request head */
-    long large_header_buffers;       /* large_client_header_buffers number */
-    long large_header_buffer_size;   /* ... size: longest request line or header */
+    struct ret_conf *ret;       /* `return`, or NULL */
+    struct try_files *try_files; /* `try_files`, or NULL */
+    /* inherited as a whole: a level with none takes its parent's */
+    struct alog_set *access_logs;   /* access_log directives, or NULL */
+    struct error_page *error_pages; /* error_page entries */
+    size_t nerror_pages;            /* how many; 0 = inherit */
+    struct add_header *add_headers; /* add_header entries */
+    size_t nadd_headers;            /* how many; 0 = inherit */
+    struct mime_type *types;        /* types { } map, sorted by ext */
+    size_t ntypes;                  /* how many; 0 = inherit */
+    bool types_set;                 /* a types block was given (even empty) */
+    struct str *index;              /* index file names */
+    size_t nindex;                  /* how many; 0 = inherit */
+    struct str *gzip_types;         /* gzip_types (text/html is implied) */
+    size_t ngzip_types;             /* how many; 0 = inherit */
+    bool gzip_types_any;            /* gzip_types * */
+    /* inherited field by field */
+    struct cval *root;              /* root or alias path, NULL until set */
+    int alias;                      /* root is an alias (-1 unset) */
+    char *default_type;             /* default_type */
+    long keepalive_timeout;         /* ms */
+    long keepalive_header;          /* seconds for "Keep-Alive: timeout=", -1 = none */
+    long keepalive_requests;        /* requests per connection */
+    long send_timeout;              /* ms */
+    long client_header_timeout;     /* ms (server level in nginx) */
+    long client_body_timeout;       /* ms */
+    long client_max_body_size;      /* bytes; 0 = no limit */
+    long client_header_buffer_size; /* first read buffer for a request head */
+    long large_header_buffers;      /* large_client_header_buffers number */
+    long large_header_buffer_size;  /* ... size: longest request line or header */
+    int server_tokens;              /* flag */
+    int absolute_redirect;          /* flag */
+    int port_in_redirect;           /* flag */
+    int autoindex;                  /* flag */
+    long autoindex_format;          /* 0 html, 1 json */
+    int disable_symlinks;           /* flag */
+    int sendfile;                   /* flag */
+    int tcp_nopush;                 /* flag */
+    int tcp_nodelay;                /* flag */
+    int etag;                       /* flag */
+    long if_modified_since;         /* enum cond_ims */
+    long max_ranges;                /* -1 = unlimited */
+    long open_file_cache_max;       /* entries; 0 = off */
+    long open_file_cache_inactive;  /* ms */
+    long open_file_cache_valid;     /* ms */
+    int open_file_cache_errors;     /* flag: cache lookup errors too */
+    int gzip;                       /* flag */
+    int gzip_static;                /* flag */
+    int gzip_vary;                  /* flag */
+    long gzip_comp_level;           /* 1..9 */
+    long gzip_min_length;           /* bytes */
 };
 
 /* A server_name entry. */
@@ -75,6 +145,7 @@ enum name_kind {
     NK_EXACT,      /* example.com */
     NK_WILD_HEAD,  /* *.example.com or .example.com */
     NK_WILD_TAIL,  /* www.example.* */
+    NK_REGEX,      /* ~^www\.(.+)$ */
 };
 
 struct server_name {
@@ -82,6 +153,7 @@ struct server_name {
     char *name;          /* lower-cased; for wildcards, the fixed part */
     size_t len;          /* length of name */
     bool dot_also_bare;  /* ".example.com" also matches "example.com" */
+    struct pcre2_real_code_8 *regex; /* NK_REGEX: the compiled pattern */
     char *text;          /* as written, for $server_name */
 };
 
@@ -104,6 +176,8 @@ struct srv_conf {
     struct loc_conf *loc;        /* server-level settings, parent of its locations */
     struct loc_conf **locs;      /* top-level locations, in config order */
     size_t nlocs;                /* how many */
+    struct loc_conf **named;     /* @name locations */
+    size_t nnamed;               /* how many */
     const char *file;            /* where the block starts */
     int line;                    /* its line */
 };
@@ -136,6 +210,7 @@ struct http_conf {
     struct loc_conf *loc;      /* http-level settings, parent of servers */
     struct conf_port *ports;   /* sockets to bind */
     size_t nports;             /* how many */
+    struct alog_fmt *log_formats; /* log_format definitions (alog.c's list) */
 };
 
 /* The whole configuration of one generation. */
@@ -164,6 +239,10 @@ struct conf {
     int events_seen;              /* an events block was given */
     struct http_conf *http;       /* NULL when there is no http block */
     struct conf_tree *files;      /* parsed files, kept only for -T */
+    struct alog_file *alog_files; /* every access log file (alog.c's list) */
+    long open_file_cache_max;     /* largest open_file_cache max= anywhere */
+    struct pcre2_real_code_8 **regexes; /* compiled regexes, freed with the conf */
+    size_t nregexes;              /* how many */
 };
 
 /* Reads and checks the configuration.  On error returns NULL and writes

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "conf_table.h"
 
 void *conf_push(struct mpool *p, void *arrp, size_t *n, size_t size)
@@ -47,7 +50,7 @@ int conf_set_server(struct conf_loader *cl, const struct conf_node *n, const str
     if (slot == NULL || s == NULL || (s->loc = conf_loc_new(cl)) == NULL)
         return conf_err(cl, n, "out of memory");
     *slot = s;
-    s->file = n->file;
+    s->file = conf_file_name(cl, n);
     s->line = n->line;
     cl->srv = s;
     cl->loc = s->loc;
@@ -59,31 +62,63 @@ int conf_set_server(struct conf_loader *cl, const struct conf_node *n, const str
 
 /* ---- location -------------------------------------------------------- */
 
+/* Compiles a regex for a location or server name; nginx's error text. */
+static int conf_regex(struct conf_loader *cl, const struct conf_node *n, const char *re,
+                      bool caseless, struct pcre2_real_code_8 **out)
+{
+    int errcode;
+    PCRE2_SIZE erroff;
+    pcre2_code *code = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
+                                     caseless ? PCRE2_CASELESS : 0, &errcode, &erroff, NULL);
+    if (code == NULL) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(errcode, msg, sizeof(msg));
+        return conf_err(cl, n, "pcre2_compile() failed: %s in \"%s\" at \"%s\"", (char *)msg, re,
+                        re + erroff);
+    }
+    /* The code lives as long as the configuration: freed with it. */
+    if (conf_regex_keep(cl, code) < 0) {
+        pcre2_code_free(code);
+        return conf_err(cl, n, "out of memory");
+    }
+    *out = code;
+    return 0;
+}
+
 /* Splits `location [mod] uri` into match kind and path. */
 static int conf_location_kind(struct conf_loader *cl, const struct conf_node *n,
-                              enum loc_match *kind, const char **path)
+                              enum loc_match *kind, const char **path, bool *caseless)
 {
     const char *mod = n->nargs == 3 ? n->args[1].s : NULL;
     const char *a = n->args[1].s;
     *kind = LM_PREFIX;
+    *caseless = false;
     *path = n->args[n->nargs - 1].s;
     if (mod == NULL && a[0] == '=' && a[1] != '\0') {
-        mod = "=";
+        *kind = LM_EXACT;
         *path = a + 1;
+        return 0;
     }
-    if (mod == NULL && a[0] == '@')
-        return conf_err(cl, n, "named locations are not supported yet");
-    if (mod == NULL && a[0] == '~')
-        mod = "~";
+    if (mod == NULL && a[0] == '@') {
+        *kind = LM_NAMED;
+        return 0;
+    }
+    if (mod == NULL && a[0] == '~' && a[1] != '\0') {
+        *kind = LM_REGEX;
+        *caseless = a[1] == '*';
+        *path = a + 1 + *caseless;
+        return 0;
+    }
     if (mod == NULL)
         return 0;
     if (strcmp(mod, "=") == 0)
         *kind = LM_EXACT;
     else if (strcmp(mod, "^~") == 0)
         *kind = LM_PREFIX_NOREGEX;
-    else if (strcmp(mod, "~") == 0 || strcmp(mod, "~*") == 0)
-        return conf_err(cl, n, "regex locations are not supported yet");
-    else
+    else if (strcmp(mod, "~") == 0 || strcmp(mod, "~*") == 0) {
+        *kind = LM_REGEX;
+        *caseless = mod[1] == '*';
+    } else
         return conf_err(cl, n, "invalid location modifier \"%s\"", mod);
     return 0;
 }
@@ -96,12 +131,23 @@ static int conf_location_check(struct conf_loader *cl, const struct conf_node *n
     if (parent != NULL && parent->match == LM_EXACT)
         return conf_err(cl, n, "location \"%s\" cannot be inside the exact location \"%s\"",
                         loc->name, parent->name);
-    if (parent != NULL && strncmp(loc->name, parent->name, parent->name_len) != 0)
+    if (parent != NULL && parent->match == LM_NAMED)
+        return conf_err(cl, n, "location \"%s\" cannot be inside the named location \"%s\"",
+                        loc->name, parent->name);
+    if (loc->match == LM_NAMED && parent != NULL)
+        return conf_err(cl, n, "named location \"%s\" can be on the server level only",
+                        loc->name);
+    if (parent != NULL && parent->match == LM_EXACT)
+        return conf_err(cl, n, "location \"%s\" cannot be inside the exact location \"%s\"",
+                        loc->name, parent->name);
+    if (parent != NULL && loc->match != LM_REGEX && parent->match != LM_REGEX &&
+        strncmp(loc->name, parent->name, parent->name_len) != 0)
         return conf_err(cl, n, "location \"%s\" is outside location \"%s\"", loc->name,
                         parent->name);
     for (size_t i = 0; i < count; i++) {
         const struct loc_conf *o = list[i];
-        if ((o->match == LM_EXACT) == (loc->match == LM_EXACT) && strcmp(o->name, loc->name) == 0)
+        if ((o->match == LM_EXACT) == (loc->match == LM_EXACT) &&
+            (o->match == LM_REGEX) == (loc->match == LM_REGEX) && strcmp(o->name, loc->name) == 0)
             return conf_err(cl, n, "duplicate location \"%s\"", loc->name);
     }
     return 0;
@@ -112,7 +158,8 @@ int conf_set_location(struct conf_loader *cl, const struct conf_node *n,
 {
     enum loc_match kind;
     const char *path;
-    if (conf_location_kind(cl, n, &kind, &path) < 0)
+    bool caseless;
+    if (conf_location_kind(cl, n, &kind, &path, &caseless) < 0)
         return -1;
     struct loc_conf *loc = conf_loc_new(cl);
     if (loc == NULL)
@@ -120,11 +167,17 @@ int conf_set_location(struct conf_loader *cl, const struct conf_node *n,
     loc->match = kind;
     loc->name = mpool_strdup(cl->pool, path);
     loc->name_len = strlen(path);
-    loc->file = n->file;
+    loc->file = conf_file_name(cl, n);
     loc->line = n->line;
+    if (kind == LM_REGEX && conf_regex(cl, n, path, caseless, &loc->regex) < 0)
+        return -1;
     struct loc_conf *parent = cl->ctx == CTX_LOC ? cl->loc : NULL;
     struct loc_conf ***list = parent ? &parent->children : &cl->srv->locs;
     size_t *count = parent ? &parent->nchildren : &cl->srv->nlocs;
+    if (kind == LM_NAMED && parent == NULL) {
+        list = &cl->srv->named;
+        count = &cl->srv->nnamed;
+    }
     if (conf_location_check(cl, n, loc, parent, *list, *count) < 0)
         return -1;
     struct loc_conf **slot = conf_push(cl->pool, list, count, sizeof(*slot));
@@ -185,7 +238,7 @@ static struct listen_conf *conf_listen_add(struct conf_loader *cl, const struct 
     l->addr = *a;
     sockaddr_text(a, true, l->text, sizeof(l->text));
     l->backlog = -1;
-    l->file = n->file;
+    l->file = conf_file_name(cl, n);
     l->line = n->line;
     return l;
 }
@@ -283,8 +336,15 @@ static int conf_name_parse(struct conf_loader *cl, const struct conf_node *n, co
     sn->kind = NK_EXACT;
     sn->name = lower;
     sn->len = len;
-    if (text[0] == '~')
-        return conf_err(cl, n, "regex server names are not supported yet");
+    if (text[0] == '~') {
+        sn->kind = NK_REGEX;
+        if (text[1] == '\0')
+            return conf_err(cl, n, "empty regex in server name \"%s\"", text);
+        /* Host is lower-cased, so a pattern with capitals matches
+         * case-insensitively, as in nginx. */
+        bool caseless = strpbrk(text + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != NULL;
+        return conf_regex(cl, n, text + 1, caseless, &sn->regex);
+    }
     if (strchr(text, '/') != NULL || (strchr(text, '*') && len < 2))
         return conf_err(cl, n, "server name \"%s\" is invalid", text);
     if (strncmp(lower, "*.", 2) == 0 || lower[0] == '.') {
@@ -295,6 +355,7 @@ static int conf_name_parse(struct conf_loader *cl, const struct conf_node *n, co
     } else if (len > 2 && strcmp(lower + len - 2, ".*") == 0) {
         sn->kind = NK_WILD_TAIL;
         sn->len = len - 1; /* "www.example." */
+        lower[sn->len] = '\0';
     }
     if (strchr(sn->name, '*') != NULL)
         return conf_err(cl, n, "invalid server name or wildcard \"%s\"", text);
@@ -363,7 +424,8 @@ int conf_set_keepalive_timeout(struct conf_loader *cl, const struct conf_node *n
         return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[1].s,
                         cmd->name);
     if (n->nargs == 3) {
-        if (conf_parse_msec(n->args[2].s, &header) < 0)
+        /* nginx reads the header timeout in seconds: no "ms". */
+        if (strstr(n->args[2].s, "ms") != NULL || conf_parse_msec(n->args[2].s, &header) < 0)
             return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[2].s,
                             cmd->name);
         loc->keepalive_header = header / 1000;
@@ -380,10 +442,10 @@ int conf_set_large_header_buffers(struct conf_loader *cl, const struct conf_node
     long num, size;
     if (loc->large_header_buffers != -1)
         return conf_err(cl, n, "\"%s\" directive is duplicate", cmd->name);
-    if (conf_parse_num(n->args[1].s, &num) < 0 || num < 1)
+    if (conf_parse_num(n->args[1].s, &num) < 0 || num < 1 || num > 1024)
         return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[1].s,
                         cmd->name);
-    if (conf_parse_size(n->args[2].s, &size) < 0 || size < 16 || num * size > 1024 * 1024)
+    if (conf_parse_size(n->args[2].s, &size) < 0 || size < 16 || size > 1024 * 1024 / num)
         return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[2].s,
                         cmd->name);
     loc->large_header_buffers = num;

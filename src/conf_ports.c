@@ -7,15 +7,24 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alog.h"
 #include "conf_table.h"
 
 #define CONF_DEFAULT_BACKLOG 511
 
-static void ports_merge_locs(const struct loc_conf *parent, struct loc_conf **locs, size_t n)
+static void ports_note_cache(struct conf *c, const struct loc_conf *loc)
+{
+    if (loc->open_file_cache_max > c->open_file_cache_max)
+        c->open_file_cache_max = loc->open_file_cache_max;
+}
+
+static void ports_merge_locs(struct conf *c, const struct loc_conf *parent, struct loc_conf **locs,
+                             size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         conf_loc_merge(parent, locs[i]);
-        ports_merge_locs(locs[i], locs[i]->children, locs[i]->nchildren);
+        ports_note_cache(c, locs[i]);
+        ports_merge_locs(c, locs[i], locs[i]->children, locs[i]->nchildren);
     }
 }
 
@@ -131,6 +140,8 @@ int conf_http_finish(struct conf_loader *cl)
     size_t naddrs = 0;
     if (h == NULL)
         return 0;
+    if (alog_conf_finish(cl) < 0)
+        return -1;
     if (conf_loc_defaults(cl, h->loc) < 0) {
         snprintf(cl->err, cl->errlen, "invalid built-in default");
         return -1;
@@ -138,7 +149,9 @@ int conf_http_finish(struct conf_loader *cl)
     for (size_t i = 0; i < h->nservers; i++) {
         struct srv_conf *s = h->servers[i];
         conf_loc_merge(h->loc, s->loc);
-        ports_merge_locs(s->loc, s->locs, s->nlocs);
+        ports_note_cache(cl->conf, s->loc);
+        ports_merge_locs(cl->conf, s->loc, s->locs, s->nlocs);
+        ports_merge_locs(cl->conf, s->loc, s->named, s->nnamed);
         if (s->nlistens == 0 && ports_default_listen(cl, s) < 0)
             return -1;
         for (size_t j = 0; j < s->nlistens; j++)

@@ -71,12 +71,17 @@ struct conf_loader {
     struct loc_conf *loc;    /* current level's settings */
     char *err;               /* where errors go */
     size_t errlen;           /* its size */
+    const char *last_file_src;  /* conf_file_name's one-entry cache: tree name */
+    const char *last_file_copy; /* ... and its copy in the pool */
 };
 
 extern const struct conf_cmd conf_cmds[];
 extern const size_t conf_ncmds;
 
 const struct conf_cmd *conf_cmd_find(const char *name);
+
+/* A node's file name copied into the configuration's pool. */
+const char *conf_file_name(struct conf_loader *cl, const struct conf_node *n);
 
 /* Formats "<message> in <file>:<line>" for node n; returns -1. */
 int conf_err(struct conf_loader *cl, const struct conf_node *n, const char *fmt, ...)
@@ -94,6 +99,9 @@ int conf_parse_msec(const char *s, long *out);
 /* Appends a zeroed element to an arena array, doubling its capacity at
  * powers of two (the arena cannot realloc, so the old copy is left). */
 void *conf_push(struct mpool *p, void *arrp, size_t *n, size_t size);
+
+/* Hands a compiled regex to the configuration, which frees it. */
+int conf_regex_keep(struct conf_loader *cl, struct pcre2_real_code_8 *code);
 
 /* Fresh settings with every inherited field unset. */
 struct loc_conf *conf_loc_new(struct conf_loader *cl);
@@ -121,6 +129,23 @@ int conf_set_large_header_buffers(struct conf_loader *, const struct conf_node *
                                   const struct conf_cmd *);
 int conf_set_keepalive_timeout(struct conf_loader *, const struct conf_node *,
                                const struct conf_cmd *);
+
+int conf_set_root(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
+int conf_set_alias(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
+int conf_set_index(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
+int conf_set_try_files(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
+int conf_set_error_page(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
+int conf_set_add_header(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
+int conf_set_types(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
+int conf_set_autoindex_format(struct conf_loader *, const struct conf_node *,
+                              const struct conf_cmd *);
+int conf_set_if_modified_since(struct conf_loader *, const struct conf_node *,
+                               const struct conf_cmd *);
+int conf_set_open_file_cache(struct conf_loader *, const struct conf_node *,
+                             const struct conf_cmd *);
+int conf_set_gzip_types(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
+int conf_set_gzip_comp_level(struct conf_loader *, const struct conf_node *,
+                             const struct conf_cmd *);
 
 /* Post-parse checks and derived data (conf_main.c, conf_http.c). */
 int conf_main_finish(struct conf_loader *cl);

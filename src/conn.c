@@ -2,10 +2,14 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,8 +17,8 @@
 #include "log.h"
 #include "req.h"
 #include "resp.h"
-#include "ret.h"
-#include "route.h"
+#include "handle.h"
+#include "ofile.h"
 #include "worker.h"
 
 #define CONN_LINGER_MS 5000
@@ -32,7 +36,10 @@ static const struct loc_conf *conn_loc(const struct conn *c)
     return c->addr->default_srv->loc;
 }
 
-/* One watcher per connection; switch it between read and write. */
+/* One watcher per connection; switch it between read and write.
+ * ev_io_modify (not ev_io_set) lets libev skip the epoll_ctl when a stop
+ * and a start within one iteration leave the mask as it was, which is the
+ * keep-alive request/response cycle. */
 static void conn_watch(struct conn *c, int events)
 {
     struct ev_loop *loop = c->w->loop;
@@ -43,7 +50,7 @@ static void conn_watch(struct conn *c, int events)
     if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == events)
         return;
     ev_io_stop(loop, &c->io);
-    ev_io_set(&c->io, c->io.fd, events);
+    ev_io_modify(&c->io, events);
     ev_io_start(loop, &c->io);
 }
 
@@ -104,13 +111,24 @@ int conn_log_context(const struct conn *c, char *buf, size_t cap)
     return n;
 }
 
-static void conn_log(const struct conn *c, enum log_level level, int err, const char *msg)
+void conn_logf(const struct conn *c, enum log_level level, int err, const char *fmt, ...)
 {
-    char ctx[512];
+    char msg[1024], ctx[512], errtext[160] = "";
+    va_list ap;
     if (!log_enabled(level))
         return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (err != 0)
+        snprintf(errtext, sizeof(errtext), " (%d: %s)", err, strerror(err));
     conn_log_context(c, ctx, sizeof(ctx));
-    log_msg(level, c->id, err, "%s%s", msg, ctx);
+    log_msg(level, c->id, 0, "%s%s%s", msg, errtext, ctx);
+}
+
+static void conn_log(const struct conn *c, enum log_level level, int err, const char *msg)
+{
+    conn_logf(c, level, err, "%s", msg);
 }
 
 /* ---- closing with lingering -------------------------------------------- */
@@ -290,45 +308,89 @@ static void conn_dispatch(struct conn *c)
     conn_watch(c, 0);
     int status = req_finish_head(r, c->buf);
     if (status != 0) {
+        conn_log(c, LL_INFO, 0, "client sent invalid request");
         r->keepalive = false;
         resp_error(r, status);
         return;
     }
-    r->srv = route_server(c->addr, r->host);
-    r->loc = r->srv->loc;
-    if (r->srv->loc->ret != NULL) {
-        ret_handle(r, r->srv->loc->ret);
-        return;
-    }
-    const struct loc_conf *loc = route_location(r->srv, r->path);
-    if (loc != NULL)
-        r->loc = loc;
-    if (r->loc->ret != NULL) {
-        ret_handle(r, r->loc->ret);
-        return;
-    }
-    resp_error(r, 404);
+    handle_request(r);
 }
 
 /* ---- writing ---------------------------------------------------------------- */
 
+#define CONN_IOV_MAX 16
+#define CONN_FILE_CHUNK 65536
+
 static void conn_response_done(struct conn *c);
+
+/* One buffer for pread fallbacks: the loop is single-threaded, and a short
+ * write re-reads from the file rather than keeping bytes here. */
+static char conn_file_buf[CONN_FILE_CHUNK];
 
 static void conn_advance(struct conn *c, size_t n)
 {
-    for (int i = 0; i < 2 && n > 0; i++) {
-        size_t take = n < c->out[i].iov_len ? n : c->out[i].iov_len;
-        c->out[i].iov_base = (char *)c->out[i].iov_base + take;
-        c->out[i].iov_len -= take;
-        n -= take;
+    size_t take = n < c->out_head.len ? n : c->out_head.len;
+    c->out_head.p += take;
+    c->out_head.len -= take;
+    n -= take;
+    while (n > 0 && c->out_seg != NULL) {
+        size_t left = c->out_seg->len - c->out_off;
+        if (n < left) {
+            c->out_off += n;
+            return;
+        }
+        n -= left;
+        c->out_seg = c->out_seg->next;
+        c->out_off = 0;
     }
+    while (c->out_seg != NULL && c->out_seg->len == c->out_off) {
+        c->out_seg = c->out_seg->next;
+        c->out_off = 0;
+    }
+}
+
+/* The head and the memory segments that follow it, in one sendmsg.  When
+ * a file comes next, MSG_MORE (tcp_nopush) lets the kernel put the head and
+ * the file's first bytes in one packet without two TCP_CORK syscalls. */
+static ssize_t conn_write_mem(struct conn *c)
+{
+    struct iovec iov[CONN_IOV_MAX];
+    struct msghdr msg = {.msg_iov = iov};
+    const struct out_seg *s = c->out_seg;
+    int n = 0;
+    if (c->out_head.len > 0)
+        iov[n++] = (struct iovec){(void *)c->out_head.p, c->out_head.len};
+    size_t off = c->out_off;
+    for (; s != NULL && s->kind == OUT_MEM && n < CONN_IOV_MAX; s = s->next) {
+        iov[n++] = (struct iovec){(char *)s->p + off, s->len - off};
+        off = 0;
+    }
+    msg.msg_iovlen = (size_t)n;
+    bool more = s != NULL && s->kind == OUT_FILE && c->nopush;
+    return sendmsg(c->io.fd, &msg, more ? MSG_MORE | MSG_NOSIGNAL : MSG_NOSIGNAL);
+}
+
+static ssize_t conn_write_file(struct conn *c)
+{
+    const struct out_seg *s = c->out_seg;
+    off_t off = s->off + (off_t)c->out_off;
+    size_t len = s->len - c->out_off;
+    if (resp_loc(c->req)->sendfile)
+        return sendfile(c->io.fd, s->file->fd, &off, len);
+    ssize_t n = pread(s->file->fd, conn_file_buf, len < sizeof(conn_file_buf) ? len : sizeof(conn_file_buf), off);
+    if (n <= 0) {
+        if (n == 0)
+            errno = EIO; /* the file shrank under us */
+        return -1;
+    }
+    return write(c->io.fd, conn_file_buf, (size_t)n);
 }
 
 static void conn_write(struct conn *c)
 {
-    while (c->out[0].iov_len + c->out[1].iov_len > 0) {
-        int first = c->out[0].iov_len == 0;
-        ssize_t n = writev(c->io.fd, c->out + first, 2 - first);
+    while (c->out_head.len > 0 || c->out_seg != NULL) {
+        bool mem = c->out_head.len > 0 || c->out_seg->kind == OUT_MEM;
+        ssize_t n = mem ? conn_write_mem(c) : conn_write_file(c);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN) {
@@ -337,7 +399,7 @@ static void conn_write(struct conn *c)
             return;
         }
         if (n < 0) {
-            conn_log(c, LL_INFO, errno, "writev() failed");
+            conn_log(c, LL_INFO, errno, mem ? "writev() failed" : "sendfile() failed");
             conn_close(c);
             return;
         }
@@ -348,9 +410,14 @@ static void conn_write(struct conn *c)
     conn_response_done(c);
 }
 
-void conn_send(struct conn *c)
+void conn_send(struct conn *c, struct str head, struct out_seg *body)
 {
+    const struct loc_conf *loc = conn_loc(c);
     c->state = CS_WRITE;
+    c->out_head = head;
+    c->out_seg = body;
+    c->out_off = 0;
+    c->nopush = loc->tcp_nopush && loc->sendfile;
     conn_write(c);
 }
 
@@ -404,6 +471,12 @@ static void conn_response_done(struct conn *c)
 
 static void conn_go_idle(struct conn *c)
 {
+    /* nginx sets TCP_NODELAY when a connection first goes keep-alive: the
+     * next response must not wait for the ACK of this one. */
+    if (!c->nodelay && conn_loc(c)->tcp_nodelay) {
+        int one = 1;
+        c->nodelay = setsockopt(c->io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0;
+    }
     free(c->buf);
     c->buf = NULL;
     c->buf_cap = c->buf_len = c->parsed = 0;
@@ -420,7 +493,6 @@ static void conn_request_done(struct conn *c)
         conn_linger(c);
         return;
     }
-    long keepalive = conn_loc(c)->keepalive_timeout;
     req_free(r);
     c->req = NULL;
     http_parser_pause(&c->parser, 0);
@@ -434,7 +506,6 @@ static void conn_request_done(struct conn *c)
     /* Pipelined: parse the next request from the loop, not from this stack,
      * so a long pipeline cannot grow the stack. */
     c->state = CS_IDLE;
-    (void)keepalive;
     conn_watch(c, EV_READ);
     ev_feed_event(c->w->loop, &c->io, EV_READ);
 }

@@ -12,7 +12,10 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "out.h"
+#include "log.h"
 #include "owner.h"
+#include "str.h"
 #include "sockaddr.h"
 #include "timer.h"
 
@@ -47,9 +50,13 @@ struct conn {
     uint32_t nrequests;            /* requests started, this one included */
     http_parser parser;            /* kept across pipelined requests */
     struct req *req;               /* request in progress, or NULL */
-    struct iovec out[2];           /* response head and body still to send */
+    struct str out_head;           /* response head not yet sent */
+    struct out_seg *out_seg;       /* body segment being sent, or NULL */
+    size_t out_off;                /* bytes of out_seg already sent */
     uint16_t local_port;           /* port the client connected to */
     uint8_t state;                 /* enum conn_state */
+    bool nopush;                   /* tcp_nopush: MSG_MORE before file data */
+    bool nodelay;                  /* TCP_NODELAY was set */
 };
 
 /* Takes over an accepted socket. */
@@ -60,9 +67,9 @@ void conn_open(struct worker *w, int fd, const union sockaddr_any *peer,
  * reference.  Safe from inside the connection's callbacks. */
 void conn_close(struct conn *c);
 
-/* Called by the response writer when the head and body are queued in
- * c->out: sends what it can now, the rest when the socket allows. */
-void conn_send(struct conn *c);
+/* Sends a response head and body chain: what it can now, the rest when
+ * the socket allows.  Both must live in the request's arena. */
+void conn_send(struct conn *c, struct str head, struct out_seg *body);
 
 /* The worker began draining: idle connections close after the grace
  * period; busy ones finish their request with "Connection: close". */
@@ -76,5 +83,9 @@ void conn_free(struct conn *c);
 
 /* For log lines: ", client: 1.2.3.4, server: x, request: "GET / HTTP/1.1"". */
 int conn_log_context(const struct conn *c, char *buf, size_t cap);
+
+/* Logs "message (errno: text), client: ..., request: ..." as nginx does. */
+void conn_logf(const struct conn *c, enum log_level level, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

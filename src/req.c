@@ -1,6 +1,7 @@
 /* req.c - http-parser callbacks and the request they fill. */
 #include "req.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,6 +103,9 @@ static int req_on_headers_complete(http_parser *p)
     r->http_major = (uint8_t)p->http_major;
     r->http_minor = (uint8_t)p->http_minor;
     r->keepalive = http_should_keep_alive(p) != 0;
+    r->chunked = (p->flags & F_CHUNKED) != 0;
+    if (!r->chunked && p->content_length != ULLONG_MAX && p->content_length > 0)
+        r->content_length = (int64_t)p->content_length;
     http_parser_pause(p, 1);
     return 0;
 }
@@ -140,11 +144,17 @@ struct req *req_new(struct conn *c)
     r->pool = pool; /* the arena now lives inside what it allocated */
     r->c = c;
     r->out_tail = &r->out_hdrs;
+    r->content_length = -1;
+    r->status_override = -1;
+    r->last_modified = -1;
+    out_init(&r->out);
     return r;
 }
 
 void req_free(struct req *r)
 {
+    if (r->cleanup != NULL)
+        r->cleanup(r);
     struct mpool pool = r->pool;
     mpool_destroy(&pool);
 }
@@ -179,7 +189,19 @@ int req_finish_head(struct req *r, const char *buf)
         return 400;
     if (r->http_major == 1 && r->http_minor == 1 && host == NULL)
         return 400;
+    const struct str *expect = req_header(r, "Expect");
+    if (expect != NULL) {
+        if (!str_case_eq(*expect, "100-continue"))
+            return 417;
+        r->expect_continue = r->http_minor == 1;
+    }
     return 0;
+}
+
+int req_set_body(struct req *r, struct str body)
+{
+    out_init(&r->out);
+    return body.len == 0 ? 0 : out_mem(&r->pool, &r->out, body.p, body.len);
 }
 
 int req_add_header(struct req *r, struct str name, struct str value)

@@ -9,8 +9,11 @@
 #include <http_parser.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "mpool.h"
+#include "out.h"
+#include "route.h"
 #include "str.h"
 
 struct conn;
@@ -62,16 +65,31 @@ struct req {
     bool body_done;             /* on_message_complete has run */
     bool keepalive;             /* the connection may serve another request */
     int parse_status;           /* status for a head the checks refused, or 0 */
+    int64_t content_length;     /* request body length, -1 if none/chunked */
+    bool chunked;               /* request body is chunked */
+    bool expect_continue;       /* "Expect: 100-continue" */
     /* routed */
     const struct srv_conf *srv; /* chosen server */
     const struct loc_conf *loc; /* chosen location settings */
+    struct route_captures captures; /* last regex match, for $1..$9 */
+    unsigned redirects;         /* internal redirects so far */
+    bool error_page_used;       /* an error_page already applied (no recursion) */
+    int err_status;             /* status an error_page redirect answers for, or 0 */
+    int status_override;        /* error_page =code: -1 keep err_status, 0 target's, N */
     /* response */
     int status;                 /* status code sent */
     struct resp_hdr *out_hdrs;  /* extra response headers */
     struct resp_hdr **out_tail; /* where the next one goes */
     struct str content_type;    /* Content-Type, or empty */
-    struct str body;            /* body bytes (for in-memory bodies) */
+    time_t last_modified;       /* Last-Modified, or -1 */
+    struct out out;             /* the body */
+    size_t header_len;          /* bytes of the response head */
     uint64_t bytes_sent;        /* head and body bytes written */
+    void (*cleanup)(struct req *r); /* releases what a handler holds (files) */
+    void *handler_data;         /* the handler's per-request state */
+    void *handler_scratch;      /* a handler's state across one async step */
+    bool gzip_done;             /* the body is already encoded (gzip_static) */
+    bool gzip_vary;             /* Vary: Accept-Encoding is due */
 };
 
 extern const http_parser_settings req_parser_settings;
@@ -86,6 +104,9 @@ int req_finish_head(struct req *r, const char *buf);
 
 /* First header with this name (case-insensitive), or NULL. */
 const struct str *req_header(const struct req *r, const char *name);
+
+/* Sets an in-memory body (the bytes must outlive the response). */
+int req_set_body(struct req *r, struct str body);
 
 /* Adds a response header; both strings must outlive the response. */
 int req_add_header(struct req *r, struct str name, struct str value);

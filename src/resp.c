@@ -5,7 +5,10 @@
 #include <string.h>
 
 #include "conf.h"
+#include "cond.h"
 #include "conn.h"
+#include "gzip.h"
+#include "handle.h"
 #include "req.h"
 #include "version.h"
 #include "worker.h"
@@ -26,7 +29,8 @@ static const struct resp_status resp_statuses[] = {
     {408, "Request Time-out"}, {409, "Conflict"}, {410, "Gone"}, {411, "Length Required"},
     {412, "Precondition Failed"}, {413, "Request Entity Too Large"},
     {414, "Request-URI Too Large"}, {415, "Unsupported Media Type"},
-    {416, "Requested Range Not Satisfiable"}, {421, "Misdirected Request"},
+    {416, "Requested Range Not Satisfiable"}, {417, "Expectation Failed"},
+    {421, "Misdirected Request"},
     {429, "Too Many Requests"}, {431, "Request Header Fields Too Large"},
     {500, "Internal Server Error"}, {501, "Not Implemented"}, {502, "Bad Gateway"},
     {503, "Service Temporarily Unavailable"}, {504, "Gateway Time-out"},
@@ -54,30 +58,77 @@ static bool resp_has_body(const struct req *r)
 static bool resp_keepalive(const struct req *r, const struct loc_conf *loc)
 {
     const struct conn *c = r->c;
+    /* A client waiting for "100 Continue" may never send the body nobody
+     * asked for; closing is the only unambiguous end. */
+    if (r->expect_continue && !r->body_done)
+        return false;
     return r->keepalive && !c->w->draining && loc->keepalive_timeout > 0 &&
            c->nrequests < (uint32_t)loc->keepalive_requests;
+}
+
+/* add_header applies to these unless "always" is given (nginx's list). */
+static bool resp_add_header_applies(int status)
+{
+    switch (status) {
+    case 200: case 201: case 204: case 206: case 301: case 302: case 303: case 304: case 307:
+    case 308:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void resp_add_headers(struct req *r, const struct loc_conf *loc)
+{
+    bool applies = resp_add_header_applies(r->status);
+    for (size_t i = 0; i < loc->nadd_headers; i++) {
+        const struct add_header *h = &loc->add_headers[i];
+        struct str value;
+        if ((!applies && !h->always) || cval_eval(&h->value, r, &value) < 0 || value.len == 0)
+            continue;
+        req_add_header(r, h->name, value);
+    }
+}
+
+static size_t resp_head_size(const struct req *r)
+{
+    size_t cap = 512 + r->content_type.len;
+    for (const struct resp_hdr *h = r->out_hdrs; h != NULL; h = h->next)
+        cap += h->name.len + h->value.len + 4;
+    return cap;
+}
+
+/* Status line and the headers nginx writes itself, in nginx's order. */
+static char *resp_head_core(struct req *r, const struct loc_conf *loc, char *p)
+{
+    const char *reason = resp_reason(r->status);
+    p += sprintf(p, "HTTP/1.1 %d%s%s\r\nServer: %s\r\nDate: %s\r\n", r->status,
+                 reason ? " " : "", reason ? reason : "",
+                 loc->server_tokens ? TP_NAME "/" TP_VERSION : TP_NAME, worker_date(r->c->w));
+    if (r->content_type.len)
+        p += sprintf(p, "Content-Type: %.*s\r\n", (int)r->content_type.len, r->content_type.p);
+    if (r->status >= 200 && r->status != 204 && r->status != 304)
+        p += sprintf(p, "Content-Length: %llu\r\n", (unsigned long long)r->out.len);
+    if (r->last_modified >= 0) {
+        memcpy(p, "Last-Modified: ", 15);
+        p += 15;
+        p += cond_http_date(r->last_modified, p, 40);
+        memcpy(p, "\r\n", 2);
+        p += 2;
+    }
+    p += sprintf(p, "Connection: %s\r\n", r->keepalive ? "keep-alive" : "close");
+    if (r->keepalive && loc->keepalive_header >= 0)
+        p += sprintf(p, "Keep-Alive: timeout=%ld\r\n", loc->keepalive_header);
+    return p;
 }
 
 /* Writes the head into the request's arena. */
 static struct str resp_head(struct req *r, const struct loc_conf *loc)
 {
-    char *buf, *p;
-    size_t cap = 512 + r->content_type.len;
-    for (const struct resp_hdr *h = r->out_hdrs; h != NULL; h = h->next)
-        cap += h->name.len + h->value.len + 4;
-    if ((buf = mpool_alloc(&r->pool, cap)) == NULL)
+    char *buf = mpool_alloc(&r->pool, resp_head_size(r));
+    if (buf == NULL)
         return str_make(NULL, 0);
-    const char *reason = resp_reason(r->status);
-    p = buf + sprintf(buf, "HTTP/1.1 %d%s%s\r\nServer: %s\r\nDate: %s\r\n", r->status,
-                      reason ? " " : "", reason ? reason : "",
-                      loc->server_tokens ? TP_NAME "/" TP_VERSION : TP_NAME, worker_date(r->c->w));
-    if (r->content_type.len)
-        p += sprintf(p, "Content-Type: %.*s\r\n", (int)r->content_type.len, r->content_type.p);
-    if (r->status >= 200 && r->status != 204 && r->status != 304)
-        p += sprintf(p, "Content-Length: %zu\r\n", r->body.len);
-    p += sprintf(p, "Connection: %s\r\n", r->keepalive ? "keep-alive" : "close");
-    if (r->keepalive && loc->keepalive_header >= 0)
-        p += sprintf(p, "Keep-Alive: timeout=%ld\r\n", loc->keepalive_header);
+    char *p = resp_head_core(r, loc, buf);
     for (const struct resp_hdr *h = r->out_hdrs; h != NULL; h = h->next)
         p += sprintf(p, "%.*s: %.*s\r\n", (int)h->name.len, h->name.p, (int)h->value.len,
                      h->value.p);
@@ -85,21 +136,33 @@ static struct str resp_head(struct req *r, const struct loc_conf *loc)
     return str_make(buf, (size_t)(p + 2 - buf));
 }
 
+/* After an error_page redirect the status is the error's unless "=code". */
+static void resp_final_status(struct req *r)
+{
+    if (r->err_status == 0 || r->status_override == 0)
+        return;
+    r->status = r->status_override > 0 ? r->status_override : r->err_status;
+}
+
 void resp_send(struct req *r)
 {
     struct conn *c = r->c;
     const struct loc_conf *loc = resp_loc(r);
+    if (!r->gzip_done && r->loc != NULL && gzip_wanted(r)) {
+        r->gzip_done = true;
+        if (gzip_response(r, resp_send) == 0)
+            return;
+    }
+    resp_final_status(r);
     r->keepalive = resp_keepalive(r, loc);
+    resp_add_headers(r, loc);
     struct str head = resp_head(r, loc);
     if (head.p == NULL) {
         conn_close(c);
         return;
     }
-    c->out[0].iov_base = (void *)head.p;
-    c->out[0].iov_len = head.len;
-    c->out[1].iov_base = (void *)r->body.p;
-    c->out[1].iov_len = resp_has_body(r) ? r->body.len : 0;
-    conn_send(c);
+    r->header_len = head.len;
+    conn_send(c, head, resp_has_body(r) ? r->out.head : NULL);
 }
 
 static bool resp_error_closes(int status)
@@ -119,15 +182,33 @@ static bool resp_error_closes(int status)
     }
 }
 
+static const struct error_page *resp_error_page(const struct req *r, int status)
+{
+    if (r->srv == NULL || r->loc == NULL || r->error_page_used)
+        return NULL;
+    for (size_t i = 0; i < r->loc->nerror_pages; i++)
+        if (r->loc->error_pages[i].code == status)
+            return &r->loc->error_pages[i];
+    return NULL;
+}
+
 void resp_error(struct req *r, int status)
 {
+    const struct error_page *e = resp_error_page(r, status);
+    if (resp_error_closes(status))
+        r->keepalive = false;
+    if (e != NULL) {
+        handle_error_page(r, e, status);
+        return;
+    }
     const struct loc_conf *loc = resp_loc(r);
     const char *reason = resp_reason(status);
     r->status = status;
-    r->body = str_make("", 0);
-    if (resp_error_closes(status))
-        r->keepalive = false;
-    if (reason != NULL && status >= 300) {
+    r->err_status = 0;
+    r->last_modified = -1;
+    r->content_type = str_make("", 0);
+    out_init(&r->out);
+    if (reason != NULL && status >= 300 && status != 304) {
         const char *sig = loc->server_tokens ? TP_NAME "/" TP_VERSION : TP_NAME;
         char *page = mpool_printf(&r->pool,
                                   "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n"
@@ -135,9 +216,27 @@ void resp_error(struct req *r, int status)
                                   "</body>\r\n</html>\r\n",
                                   status, reason, status, reason, sig);
         if (page != NULL) {
-            r->body = str_make(page, strlen(page));
+            req_set_body(r, str_make(page, strlen(page)));
             r->content_type = STR_LIT("text/html");
         }
     }
     resp_send(r);
+}
+
+/* absolute_redirect: "/path" becomes "http://host[:port]/path", the host
+ * taken from the request (server_name_in_redirect is off). */
+struct str resp_absolute(struct req *r, struct str url)
+{
+    const struct loc_conf *loc = resp_loc(r);
+    if (!loc->absolute_redirect || url.len == 0 || url.p[0] != '/')
+        return url;
+    struct str host = r->host;
+    if (host.len == 0 && r->srv != NULL && r->srv->nnames > 0)
+        host = str_make(r->srv->names[0].text, strlen(r->srv->names[0].text));
+    char port[8] = "";
+    if (loc->port_in_redirect && r->c->local_port != 80)
+        snprintf(port, sizeof(port), ":%u", r->c->local_port);
+    char *abs = mpool_printf(&r->pool, "http://%.*s%s%.*s", (int)host.len, host.p, port,
+                             (int)url.len, url.p);
+    return abs != NULL ? str_make(abs, strlen(abs)) : url;
 }

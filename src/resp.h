@@ -14,6 +14,9 @@ void resp_send(struct req *r);
  * client).  400, 413, 414, 500 and 501 also close the connection. */
 void resp_error(struct req *r, int status);
 
+/* absolute_redirect: makes "/x" into "http://host:port/x" for Location. */
+struct str resp_absolute(struct req *r, struct str url);
+
 /* "Not Found", or NULL for a code without a standard reason. */
 const char *resp_reason(int status);
 

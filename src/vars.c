@@ -8,15 +8,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cond.h"
 #include "conf.h"
 #include "conn.h"
 #include "req.h"
+#include "resp.h"
 #include "worker.h"
 
 static struct str vars_dup(struct req *r, const char *s)
 {
     char *d = mpool_strdup(&r->pool, s);
     return d ? str_make(d, strlen(d)) : str_make("", 0);
+}
+
+static struct str vars_u64(struct req *r, uint64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+    return vars_dup(r, buf);
 }
 
 static void var_uri(struct req *r, const struct cval_part *p, struct str *out)
@@ -175,27 +184,38 @@ static void var_msec(struct req *r, const struct cval_part *p, struct str *out)
     *out = vars_dup(r, buf);
 }
 
-static void vars_time(struct req *r, const char *fmt, struct str *out)
+/* A formatted time, kept for the second it is for: one strftime per
+ * second instead of one per log line. */
+struct vars_clock {
+    time_t sec;    /* second the text is for, 0 = none yet */
+    char text[64]; /* the formatted time */
+};
+
+static void vars_time(struct req *r, struct vars_clock *clk, const char *fmt, struct str *out)
 {
-    char buf[64];
     time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    strftime(buf, sizeof(buf), fmt, &tm);
-    *out = vars_dup(r, buf);
+    if (now != clk->sec) {
+        struct tm tm;
+        localtime_r(&now, &tm);
+        strftime(clk->text, sizeof(clk->text), fmt, &tm);
+        clk->sec = now;
+    }
+    *out = vars_dup(r, clk->text);
 }
 
 static void var_time_local(struct req *r, const struct cval_part *p, struct str *out)
 {
+    static struct vars_clock clk;
     (void)p;
-    vars_time(r, "%d/%b/%Y:%H:%M:%S %z", out);
+    vars_time(r, &clk, "%d/%b/%Y:%H:%M:%S %z", out);
 }
 
 static void var_time_iso8601(struct req *r, const struct cval_part *p, struct str *out)
 {
+    static struct vars_clock clk;
     char buf[64];
     (void)p;
-    vars_time(r, "%Y-%m-%dT%H:%M:%S%z", out);
+    vars_time(r, &clk, "%Y-%m-%dT%H:%M:%S%z", out);
     /* nginx writes the offset as +00:00 */
     if (out->len >= 5 && out->len + 2 < sizeof(buf)) {
         snprintf(buf, sizeof(buf), "%.*s:%.*s", (int)out->len - 2, out->p, 2,
@@ -222,30 +242,161 @@ static void var_hostname(struct req *r, const struct cval_part *p, struct str *o
     *out = vars_dup(r, buf);
 }
 
+/* ---- the response and its log line ------------------------------------ */
+
+static void var_status(struct req *r, const struct cval_part *p, struct str *out)
+{
+    char buf[8];
+    (void)p;
+    snprintf(buf, sizeof(buf), "%03d", r->status > 0 && r->status < 1000 ? r->status : 0);
+    *out = vars_dup(r, buf);
+}
+
+static void var_bytes_sent(struct req *r, const struct cval_part *p, struct str *out)
+{
+    (void)p;
+    *out = vars_u64(r, r->bytes_sent);
+}
+
+/* Whether the response has a body, as the response writer decides it. */
+static bool vars_has_body(const struct req *r)
+{
+    return r->status >= 200 && r->status != 204 && r->status != 304;
+}
+
+/* nginx: bytes sent minus the response head. */
+static void var_body_bytes_sent(struct req *r, const struct cval_part *p, struct str *out)
+{
+    (void)p;
+    *out = vars_u64(r, r->bytes_sent > r->header_len ? r->bytes_sent - r->header_len : 0);
+}
+
+/* Head bytes as received; the body's bytes join them once req counts them. */
+static void var_request_length(struct req *r, const struct cval_part *p, struct str *out)
+{
+    (void)p;
+    *out = vars_u64(r, r->head_len);
+}
+
+/* Seconds with millisecond resolution, from the loop's cached time like
+ * nginx's: both ends are truncated to milliseconds first. */
+static void var_request_time(struct req *r, const struct cval_part *p, struct str *out)
+{
+    char buf[32];
+    (void)p;
+    long long ms = (long long)(ev_now(r->c->w->loop) * 1000) - (long long)(r->start * 1000);
+    if (ms < 0)
+        ms = 0;
+    snprintf(buf, sizeof(buf), "%lld.%03lld", ms / 1000, ms % 1000);
+    *out = vars_dup(r, buf);
+}
+
+/* The request line, rebuilt from its parts: the strict parser accepts only
+ * single spaces between them, so this is the line as sent. */
+static void var_request(struct req *r, const struct cval_part *p, struct str *out)
+{
+    (void)p;
+    if (r->target.len == 0) {
+        *out = STR_LIT("");
+        return;
+    }
+    char *line = mpool_printf(&r->pool, "%s %.*s HTTP/%u.%u", http_method_str(r->method),
+                              (int)r->target.len, r->target.p, r->http_major, r->http_minor);
+    *out = line ? str_make(line, strlen(line)) : STR_LIT("");
+}
+
+/* There is no authentication, so never a user. */
+static void var_remote_user(struct req *r, const struct cval_part *p, struct str *out)
+{
+    (void)r;
+    (void)p;
+    *out = STR_LIT("");
+}
+
+static struct str vars_keep_alive(struct req *r)
+{
+    const struct loc_conf *loc = resp_loc(r);
+    if (!r->keepalive || loc->keepalive_header < 0)
+        return STR_LIT("");
+    char *v = mpool_printf(&r->pool, "timeout=%ld", loc->keepalive_header);
+    return v ? str_make(v, strlen(v)) : STR_LIT("");
+}
+
+static struct str vars_last_modified(struct req *r)
+{
+    char *buf = r->last_modified >= 0 ? mpool_alloc(&r->pool, 40) : NULL;
+    if (buf == NULL)
+        return STR_LIT("");
+    return str_make(buf, cond_http_date(r->last_modified, buf, 40));
+}
+
+/* Headers the response writer adds itself rather than from out_hdrs. */
+static bool vars_sent_std(struct req *r, struct str name, struct str *out)
+{
+    if (str_case_eq(name, "content_type"))
+        *out = r->content_type;
+    else if (str_case_eq(name, "content_length"))
+        *out = vars_has_body(r) ? vars_u64(r, r->out.len) : STR_LIT("");
+    else if (str_case_eq(name, "last_modified"))
+        *out = vars_last_modified(r);
+    else if (str_case_eq(name, "connection"))
+        *out = r->status == 0 ? STR_LIT("")
+               : r->keepalive ? STR_LIT("keep-alive")
+                              : STR_LIT("close");
+    else if (str_case_eq(name, "keep_alive"))
+        *out = vars_keep_alive(r);
+    else
+        return false;
+    return true;
+}
+
+static void var_sent_http(struct req *r, const struct cval_part *p, struct str *out)
+{
+    if (vars_sent_std(r, str_make(p->arg, p->arglen), out))
+        return;
+    *out = STR_LIT("");
+    for (const struct resp_hdr *h = r->out_hdrs; h != NULL; h = h->next) {
+        if (vars_hdr_match(h->name, p->arg, p->arglen)) {
+            *out = h->value;
+            return;
+        }
+    }
+}
+
+/* Sorted by name; prefixes ("http_") only match names longer than them, so
+ * they never shadow a full name. */
 static const struct var_def vars_table[] = {
-    {"uri", false, var_uri},
-    {"document_uri", false, var_uri},
-    {"request_uri", false, var_request_uri},
+    {"arg_", true, var_arg},
     {"args", false, var_args},
-    {"query_string", false, var_args},
-    {"is_args", false, var_is_args},
-    {"host", false, var_host},
-    {"server_name", false, var_server_name},
-    {"remote_addr", false, var_remote_addr},
-    {"remote_port", false, var_remote_port},
-    {"server_port", false, var_server_port},
-    {"scheme", false, var_scheme},
-    {"request_method", false, var_request_method},
-    {"server_protocol", false, var_server_protocol},
+    {"body_bytes_sent", false, var_body_bytes_sent},
+    {"bytes_sent", false, var_bytes_sent},
     {"connection", false, var_connection},
     {"connection_requests", false, var_connection_requests},
-    {"msec", false, var_msec},
-    {"time_local", false, var_time_local},
-    {"time_iso8601", false, var_time_iso8601},
-    {"pid", false, var_pid},
+    {"document_uri", false, var_uri},
+    {"host", false, var_host},
     {"hostname", false, var_hostname},
     {"http_", true, var_http},
-    {"arg_", true, var_arg},
+    {"is_args", false, var_is_args},
+    {"msec", false, var_msec},
+    {"pid", false, var_pid},
+    {"query_string", false, var_args},
+    {"remote_addr", false, var_remote_addr},
+    {"remote_port", false, var_remote_port},
+    {"remote_user", false, var_remote_user},
+    {"request", false, var_request},
+    {"request_length", false, var_request_length},
+    {"request_method", false, var_request_method},
+    {"request_time", false, var_request_time},
+    {"request_uri", false, var_request_uri},
+    {"scheme", false, var_scheme},
+    {"sent_http_", true, var_sent_http},
+    {"server_name", false, var_server_name},
+    {"server_port", false, var_server_port},
+    {"server_protocol", false, var_server_protocol},
+    {"status", false, var_status},
+    {"time_iso8601", false, var_time_iso8601},
+    {"time_local", false, var_time_local},
+    {"uri", false, var_uri},
 };
 
 const struct var_def *var_find(const char *name, size_t len, const char **arg, size_t *arglen)

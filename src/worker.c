@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "listen.h"
 #include "log.h"
+#include "ofile.h"
 #include "signals.h"
 #include "tpool.h"
 
@@ -279,6 +280,7 @@ static int worker_setup(struct worker *w)
                            (unsigned)w->conf->thread_pool_max_queue);
     if (w->pool == NULL || worker_listeners(w) < 0)
         return -1;
+    ofile_cache_init(w, w->conf->open_file_cache_max);
     if ((w->sigfd = signals_fd()) < 0)
         return -1;
     ev_io_init(&w->sig_io, worker_signal_cb, w->sigfd, EV_READ);
@@ -297,6 +299,7 @@ static void worker_teardown(struct worker *w)
     worker_close_all(w);
     if (w->pool != NULL)
         tpool_destroy(w->pool);
+    ofile_cache_destroy();
     worker_sweep_cb(w->loop, &w->sweep, 0);
     timers_destroy(&w->timers);
     if (w->loop != NULL)

@@ -1,0 +1,28 @@
+/* gzip.h - gzip and gzip_static, nginx's meaning. */
+#ifndef TP_GZIP_H
+#define TP_GZIP_H
+
+#include <stdbool.h>
+
+struct req;
+
+/* The client accepts gzip (Accept-Encoding lists gzip with q > 0). */
+bool gzip_accepts(const struct req *r);
+
+/* nginx's ngx_http_gzip_ok plus the gzip filter's checks: gzip on, HTTP/1.1
+ * or later, status 200/403/404, type in gzip_types (text/html always), no
+ * Content-Encoding yet, body at least gzip_min_length, client accepts gzip.
+ * Also records that "Vary: Accept-Encoding" is due (gzip_vary) when the
+ * response could be compressed for some client. */
+bool gzip_wanted(struct req *r);
+
+/* Compresses r->out (memory and file segments) into a new in-memory body:
+ * on the loop when small, in the thread pool when large.  Sets
+ * Content-Encoding, Vary and a weak ETag, then calls next(r).  Returns -1
+ * if it could not start (then next is not called). */
+int gzip_response(struct req *r, void (*next)(struct req *r));
+
+/* Adds "Vary: Accept-Encoding" if gzip_vary is on (gzip_static uses it). */
+void gzip_add_vary(struct req *r);
+
+#endif

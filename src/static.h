@@ -1,0 +1,24 @@
+/* static.h - serving files: root/alias mapping, index, try_files,
+ * conditional and range requests, and directory listings. */
+#ifndef TP_STATIC_H
+#define TP_STATIC_H
+
+#include "str.h"
+
+struct req;
+struct loc_conf;
+
+/* Serves r->path from the location's root or alias. */
+void static_handle(struct req *r);
+
+/* try_files: the first candidate that exists is served under its own URI;
+ * otherwise the last parameter's URI or =code. */
+void static_try_files(struct req *r);
+
+/* Maps a URI to a file name by the location's root or alias. */
+int static_map(struct req *r, struct str uri, struct str *out);
+
+/* Content type by extension from the location's types, else default_type. */
+struct str static_mime_type(const struct loc_conf *loc, struct str name);
+
+#endif
