@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "alog.h"
 #include "conf.h"
 #include "log.h"
 #include "req.h"
@@ -194,6 +195,8 @@ static void conn_parse(struct conn *c)
     size_t n = http_parser_execute(&c->parser, &req_parser_settings, c->buf + c->parsed,
                                    c->buf_len - c->parsed);
     c->parsed += (uint32_t)n;
+    if (c->req != NULL)
+        c->req->request_length += n;
     enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
     if (e == HPE_PAUSED) {
         if (c->state == CS_HEAD)
@@ -452,6 +455,9 @@ static void conn_discard(struct conn *c)
 static void conn_response_done(struct conn *c)
 {
     struct req *r = c->req;
+    /* Logged now: the head the line refers to is still in the buffer,
+     * which discarding the body or the next request reuses. */
+    alog_request(r);
     if (!r->keepalive) {
         /* Nothing more to read means nothing to linger for. */
         if (r->body_done && c->parsed == c->buf_len && r->status < 400)

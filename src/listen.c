@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "log.h"
 
 static int listen_socket(const union sockaddr_any *a, bool reuseport, int backlog)
 {
@@ -56,6 +57,17 @@ static struct listener *listen_find(struct listen_set *ls, const union sockaddr_
     return NULL;
 }
 
+/* An adopted socket without SO_REUSEPORT (a systemd .socket without
+ * ReusePort=yes) cannot get siblings: the slots then share it. */
+static int listen_share(struct listener *l, unsigned slot)
+{
+    if (slot == 1)
+        log_msg(LL_WARN, 0, 0, "%s cannot be bound once per worker, workers share one socket; "
+                               "set ReusePort=yes in the socket unit", l->text);
+    l->fds[slot] = fcntl(l->fds[0], F_DUPFD_CLOEXEC, 3);
+    return l->fds[slot];
+}
+
 static int listen_grow(struct listener *l, unsigned nslots, char *err, size_t errlen)
 {
     if (l->nfds >= nslots)
@@ -68,6 +80,8 @@ static int listen_grow(struct listener *l, unsigned nslots, char *err, size_t er
     l->fds = fds;
     for (unsigned i = l->nfds; i < nslots; i++) {
         fds[i] = listen_socket(&l->addr, true, l->backlog);
+        if (fds[i] < 0 && errno == EADDRINUSE && l->inherited && i > 0)
+            fds[i] = listen_share(l, i);
         if (fds[i] < 0) {
             snprintf(err, errlen, "bind() to %s failed (%d: %s)", l->text, errno,
                      strerror(errno));
@@ -77,6 +91,8 @@ static int listen_grow(struct listener *l, unsigned nslots, char *err, size_t er
     }
     return 0;
 }
+
+static struct listener *listen_find(struct listen_set *ls, const union sockaddr_any *a);
 
 /* Our own sockets on the port would fail the probe; and if we hold the
  * port, nobody else can. */
@@ -204,4 +220,72 @@ void listen_close_all(struct listen_set *ls)
         ls->head = l->next;
         listen_free(l);
     }
+}
+
+static int listen_adopt_one(struct listen_set *ls, int fd, char *err, size_t errlen)
+{
+    union sockaddr_any a;
+    socklen_t len = sizeof(a);
+    int listening = 0;
+    socklen_t olen = sizeof(listening);
+    memset(&a, 0, sizeof(a));
+    if (getsockname(fd, &a.sa, &len) < 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &olen) < 0 || !listening ||
+        (a.sa.sa_family != AF_INET && a.sa.sa_family != AF_INET6)) {
+        snprintf(err, errlen, "inherited descriptor %d is not a listening TCP socket", fd);
+        return -1;
+    }
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    struct listener *l = listen_find(ls, &a);
+    if (l == NULL) {
+        if ((l = calloc(1, sizeof(*l))) == NULL)
+            return snprintf(err, errlen, "out of memory"), -1;
+        l->addr = a;
+        sockaddr_text(&a, true, l->text, sizeof(l->text));
+        l->backlog = -1; /* unknown: the configuration's is applied */
+        l->inherited = true;
+        l->next = ls->head;
+        ls->head = l;
+    }
+    int *fds = realloc(l->fds, sizeof(int) * (l->nfds + 1));
+    if (fds == NULL)
+        return snprintf(err, errlen, "out of memory"), -1;
+    l->fds = fds;
+    l->fds[l->nfds++] = fd;
+    return 0;
+}
+
+int listen_adopt(struct listen_set *ls, const int *fds, size_t n, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++)
+        if (listen_adopt_one(ls, fds[i], err, errlen) < 0)
+            return -1;
+    return 0;
+}
+
+char *listen_env_value(const struct listen_set *ls)
+{
+    size_t cap = 1, len = 0;
+    for (const struct listener *l = ls->head; l != NULL; l = l->next)
+        cap += 12 * l->nfds;
+    char *v = malloc(cap);
+    if (v == NULL)
+        return NULL;
+    v[0] = '\0';
+    /* Reverse list order is creation order reversed; keep slots in order
+     * within each address, which is what the next binary relies on. */
+    for (const struct listener *l = ls->head; l != NULL; l = l->next)
+        for (unsigned i = 0; i < l->nfds; i++)
+            if (l->fds[i] >= 0)
+                len += (size_t)snprintf(v + len, cap - len, "%d;", l->fds[i]);
+    return v;
+}
+
+void listen_keep_on_exec(const struct listen_set *ls)
+{
+    for (const struct listener *l = ls->head; l != NULL; l = l->next)
+        for (unsigned i = 0; i < l->nfds; i++)
+            if (l->fds[i] >= 0)
+                fcntl(l->fds[i], F_SETFD, 0);
 }

@@ -24,6 +24,7 @@ struct listener {
     unsigned nfds;           /* slots bound */
     unsigned gen;            /* newest generation that configured it */
     bool fresh;              /* bound by the transaction in progress */
+    bool inherited;          /* came from a previous binary or from systemd */
     struct listener *next;   /* next in the set */
 };
 
@@ -47,5 +48,16 @@ void listen_sweep(struct listen_set *ls, unsigned gen, unsigned nslots);
 void listen_close_others(struct listen_set *ls, unsigned gen, unsigned slot);
 
 void listen_close_all(struct listen_set *ls);
+
+/* Takes over listening sockets handed down (binary upgrade, or systemd
+ * socket activation): each fd is matched to its address by getsockname and
+ * becomes the next slot of that address.  On error writes the reason. */
+int listen_adopt(struct listen_set *ls, const int *fds, size_t n, char *err, size_t errlen);
+
+/* "3;4;5;" listing every socket, for the next binary; the caller frees. */
+char *listen_env_value(const struct listen_set *ls);
+
+/* Clears close-on-exec on every socket, in the child about to exec. */
+void listen_keep_on_exec(const struct listen_set *ls);
 
 #endif

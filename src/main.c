@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alog.h"
 #include "args.h"
 #include "conf.h"
 #include "log.h"
@@ -97,12 +98,15 @@ static int main_signal(const struct conf *c, const char *name)
 static int main_test(struct conf *c, const struct args *a)
 {
     char err[1024];
-    if (log_open(c->error_logs, c->nerror_logs, (uid_t)-1, (gid_t)-1, err, sizeof(err)) < 0) {
+    if (alog_open(c, (uid_t)-1, (gid_t)-1, err, sizeof(err)) < 0 ||
+        log_open(c->error_logs, c->nerror_logs, (uid_t)-1, (gid_t)-1, err, sizeof(err)) < 0) {
+        alog_close(c);
         log_msg(LL_EMERG, 0, 0, "%s", err);
         fprintf(stderr, "turnpike: configuration file %s test failed\n", c->paths.conf_file);
         return 1;
     }
     log_close_all();
+    alog_close(c);
     if (!a->quiet) {
         fprintf(stderr, "turnpike: the configuration file %s syntax is ok\n", c->paths.conf_file);
         fprintf(stderr, "turnpike: configuration file %s test is successful\n",
@@ -113,7 +117,7 @@ static int main_test(struct conf *c, const struct args *a)
     return 0;
 }
 
-static int main_run(const struct args *a, const struct conf_paths *paths)
+static int main_run(const struct args *a, const struct conf_paths *paths, char *const argv[])
 {
     char err[1024];
     struct conf *c = conf_load(paths, a->dump, err, sizeof(err));
@@ -129,7 +133,7 @@ static int main_run(const struct args *a, const struct conf_paths *paths)
     else if (a->signal != NULL)
         rc = main_signal(c, a->signal);
     else
-        return master_run(c);
+        return master_run(c, argv);
     conf_free(c);
     return rc;
 }
@@ -154,7 +158,7 @@ int main(int argc, char **argv)
     struct mpool pool;
     struct conf_paths paths;
     mpool_init(&pool, 1024);
-    int rc = main_paths(&a, &pool, &paths) < 0 ? 1 : main_run(&a, &paths);
+    int rc = main_paths(&a, &pool, &paths) < 0 ? 1 : main_run(&a, &paths, argv);
     mpool_destroy(&pool);
     return rc;
 }

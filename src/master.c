@@ -3,24 +3,25 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <math.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "alog.h"
 #include "conf.h"
 #include "listen.h"
 #include "log.h"
+#include "notify.h"
 #include "pidfile.h"
+#include "procinit.h"
 #include "signals.h"
+#include "upgrade.h"
 #include "worker.h"
 
 #define MASTER_READY_TIMEOUT 5.0 /* new generation must report ready by then */
@@ -61,6 +62,12 @@ static struct {
     double ready_by;          /* reload: old workers stop by then at the latest */
     bool old_pending;         /* old generation still accepting */
     bool pid_written;         /* the pid file is ours to remove */
+    char pid_path[4096];      /* where our pid file is now (".oldbin" after USR2) */
+    char *const *argv;        /* our command line, to exec a new binary */
+    pid_t newbin;             /* the new binary's master during an upgrade, or 0 */
+    bool workers_stopped;     /* WINCH: workers stopped, sockets kept */
+    bool ready_notified;      /* systemd heard READY=1 for this generation */
+    char last_error[1024];    /* last reload failure, for systemd's STATUS */
 } M;
 
 static double master_now(void)
@@ -72,51 +79,6 @@ static double master_now(void)
 
 /* ---- in the forked worker -------------------------------------------- */
 
-static int master_cpu_for(const struct conf *c, unsigned slot, cpu_set_t *set)
-{
-    CPU_ZERO(set);
-    if (c->ncpu_masks > 0 && !c->cpu_affinity_auto) {
-        unsigned long m = c->cpu_masks[slot < c->ncpu_masks ? slot : c->ncpu_masks - 1];
-        for (unsigned i = 0; i < 8 * sizeof(m); i++)
-            if (m & (1UL << i))
-                CPU_SET(i, set);
-        return 0;
-    }
-    if (c->cpu_affinity_auto != 1)
-        return -1;
-    cpu_set_t allowed;
-    if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
-        return -1;
-    unsigned long limit = c->ncpu_masks ? c->cpu_masks[0] : ~0UL;
-    int n = 0, cpus[CPU_SETSIZE];
-    for (int i = 0; i < CPU_SETSIZE; i++)
-        if (CPU_ISSET(i, &allowed) && (i >= 64 || (limit & (1UL << i))))
-            cpus[n++] = i;
-    if (n == 0)
-        return -1;
-    CPU_SET(cpus[slot % (unsigned)n], set);
-    return 0;
-}
-
-static void master_worker_init(const struct conf *c, unsigned slot)
-{
-    cpu_set_t set;
-    if (c->worker_rlimit_nofile > 0) {
-        struct rlimit rl = {(rlim_t)c->worker_rlimit_nofile, (rlim_t)c->worker_rlimit_nofile};
-        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-            log_msg(LL_ALERT, 0, errno, "setrlimit(RLIMIT_NOFILE, %ld) failed",
-                    c->worker_rlimit_nofile);
-    }
-    if (master_cpu_for(c, slot, &set) == 0 && sched_setaffinity(0, sizeof(set), &set) < 0)
-        log_msg(LL_ALERT, 0, errno, "sched_setaffinity() failed");
-    if (geteuid() != 0 || c->user == NULL)
-        return;
-    if (setgid(c->gid) < 0 || initgroups(c->user, c->gid) < 0 || setuid(c->uid) < 0) {
-        log_msg(LL_EMERG, 0, errno, "cannot switch to user \"%s\"", c->user);
-        _exit(2);
-    }
-}
-
 static void master_in_child(unsigned slot, int chan)
 {
     close(M.sigfd);
@@ -124,7 +86,7 @@ static void master_in_child(unsigned slot, int chan)
         if (M.kids[i].chan >= 0)
             close(M.kids[i].chan);
     listen_close_others(&M.ls, M.gen, slot);
-    master_worker_init(M.conf, slot);
+    procinit_worker(M.conf, slot);
     int rc = worker_run(M.conf, slot, M.gen, chan, false);
     exit(rc);
 }
@@ -220,11 +182,27 @@ static bool master_old_alive(void)
     return false;
 }
 
+/* The new binary's master died (a failed upgrade, or its QUIT during a
+ * rollback): we are the master again, under the usual pid file name. */
+static void master_newbin_exited(int status)
+{
+    log_msg(LL_NOTICE, 0, 0, "new binary process %d exited with %s %d", (int)M.newbin,
+            WIFSIGNALED(status) ? "signal" : "code",
+            WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    M.newbin = 0;
+    if (strcmp(M.pid_path, M.conf->pid) != 0 && rename(M.pid_path, M.conf->pid) == 0)
+        snprintf(M.pid_path, sizeof(M.pid_path), "%s", M.conf->pid);
+}
+
 static void master_reap(void)
 {
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (pid == M.newbin) {
+            master_newbin_exited(status);
+            continue;
+        }
         for (unsigned i = 0; i < M.nkids; i++) {
             struct child k = M.kids[i];
             if (k.pid != pid)
@@ -276,6 +254,10 @@ static void master_check_ready(void)
             ready++;
     if (M.old_pending && ready >= M.nslots)
         master_retire_old(false);
+    if (!M.ready_notified && ready >= M.nslots) {
+        notify_ready(M.gen, M.last_error);
+        M.ready_notified = true;
+    }
 }
 
 static int master_resize_slots(unsigned n)
@@ -293,11 +275,14 @@ static void master_commit(struct conf *next)
 {
     if (strcmp(next->pid, M.conf->pid) != 0) {
         char err[512];
-        if (pidfile_write(next->pid, getpid(), err, sizeof(err)) < 0)
+        if (pidfile_write(next->pid, getpid(), err, sizeof(err)) < 0) {
             log_msg(LL_ALERT, 0, 0, "%s", err);
-        else
-            pidfile_remove(M.conf->pid);
+        } else {
+            pidfile_remove(M.pid_path);
+            snprintf(M.pid_path, sizeof(M.pid_path), "%s", next->pid);
+        }
     }
+    alog_close(M.conf);
     conf_free(M.conf);
     M.conf = next;
     M.gen++;
@@ -307,27 +292,90 @@ static void master_commit(struct conf *next)
     M.ready_by = master_now() + MASTER_READY_TIMEOUT;
 }
 
+/* A reload that fails keeps the old generation serving; systemd hears
+ * READY=1 again with the reason in STATUS. */
+static void master_reload_failed(struct conf *next, const char *err)
+{
+    log_msg(LL_EMERG, 0, 0, "%s", err);
+    snprintf(M.last_error, sizeof(M.last_error), "%s", err);
+    if (next != NULL)
+        alog_close(next);
+    conf_free(next);
+    notify_ready(M.gen, M.last_error);
+}
+
 static void master_reload(void)
 {
     char err[1024];
     log_msg(LL_NOTICE, 0, 0, "signal %d (SIGHUP) received, reconfiguring", SIGHUP);
+    notify_reloading();
     struct conf *next = conf_load(&M.conf->paths, false, err, sizeof(err));
     if (next == NULL) {
-        log_msg(LL_EMERG, 0, 0, "%s", err);
+        master_reload_failed(NULL, err);
         return;
     }
     if (listen_sync(&M.ls, next, M.gen + 1, next->nworkers, err, sizeof(err)) < 0 ||
+        alog_open(next, next->uid, next->gid, err, sizeof(err)) < 0 ||
         log_open(next->error_logs, next->nerror_logs, next->uid, next->gid, err, sizeof(err)) < 0) {
-        log_msg(LL_EMERG, 0, 0, "%s", err);
-        conf_free(next);
+        master_reload_failed(next, err);
         return;
     }
     if (master_resize_slots(next->nworkers) < 0) {
-        log_msg(LL_EMERG, 0, 0, "out of memory");
-        conf_free(next);
+        master_reload_failed(next, "out of memory");
         return;
     }
+    M.last_error[0] = '\0';
+    M.ready_notified = false;
     master_commit(next);
+}
+
+/* USR2: nginx's binary upgrade.  The pid file becomes ".oldbin" and the
+ * new binary starts with our listening sockets. */
+static void master_upgrade(void)
+{
+    char old[sizeof(M.pid_path)];
+    if (M.newbin != 0) {
+        log_msg(LL_NOTICE, 0, 0, "binary upgrade already in progress (new master %d)",
+                (int)M.newbin);
+        return;
+    }
+    if ((size_t)snprintf(old, sizeof(old), "%s.oldbin", M.conf->pid) >= sizeof(old))
+        return;
+    if (rename(M.pid_path, old) < 0) {
+        log_msg(LL_ALERT, 0, errno, "rename() %s to %s failed", M.pid_path, old);
+        return;
+    }
+    pid_t pid = upgrade_exec(&M.ls, M.argv);
+    if (pid < 0) {
+        log_msg(LL_ALERT, 0, errno, "cannot start the new binary");
+        rename(old, M.pid_path);
+        return;
+    }
+    memcpy(M.pid_path, old, sizeof(old));
+    M.newbin = pid;
+    log_msg(LL_NOTICE, 0, 0, "started new binary process %d", (int)pid);
+}
+
+/* WINCH: stop the workers gracefully but keep the sockets, so the old
+ * binary can step aside during an upgrade (and come back on HUP). */
+static void master_stop_workers(void)
+{
+    log_msg(LL_NOTICE, 0, 0, "gracefully shutting down worker processes");
+    M.workers_stopped = true;
+    M.old_pending = false;
+    for (unsigned i = 0; i < M.nslots; i++)
+        M.slots[i].respawn_at = 0;
+    master_signal_all(SIGQUIT, true);
+}
+
+/* HUP after WINCH: nginx starts workers again with the configuration it
+ * has, without reading the files (the rollback step of an upgrade). */
+static void master_restart_workers(void)
+{
+    log_msg(LL_NOTICE, 0, 0, "starting worker processes again");
+    M.workers_stopped = false;
+    for (unsigned i = 0; i < M.nslots; i++)
+        master_spawn(i);
 }
 
 /* ---- the loop -------------------------------------------------------------- */
@@ -339,13 +387,24 @@ static void master_on_signal(int sig)
         master_reap();
         break;
     case SIGHUP:
-        if (M.mode == MM_RUN)
+        if (M.mode == MM_RUN && M.workers_stopped)
+            master_restart_workers();
+        else if (M.mode == MM_RUN)
             master_reload();
+        break;
+    case SIGUSR2:
+        if (M.mode == MM_RUN)
+            master_upgrade();
+        break;
+    case SIGWINCH:
+        if (M.mode == MM_RUN && !M.workers_stopped)
+            master_stop_workers();
         break;
     case SIGQUIT:
         if (M.mode == MM_RUN) {
             log_msg(LL_NOTICE, 0, 0, "signal %d (SIGQUIT) received, shutting down", sig);
             M.mode = MM_QUIT;
+            notify_stopping();
             master_signal_all(SIGQUIT, true);
         }
         break;
@@ -354,6 +413,7 @@ static void master_on_signal(int sig)
         if (M.mode != MM_TERM) {
             log_msg(LL_NOTICE, 0, 0, "signal %d received, exiting", sig);
             M.mode = MM_TERM;
+            notify_stopping();
             M.kill_at = master_now() + MASTER_KILL_AFTER;
             master_signal_all(SIGTERM, true);
         }
@@ -361,10 +421,10 @@ static void master_on_signal(int sig)
     case SIGUSR1:
         log_msg(LL_NOTICE, 0, 0, "signal %d (SIGUSR1) received, reopening logs", sig);
         log_reopen(M.conf->uid, M.conf->gid);
+        alog_reopen_master(M.conf, M.conf->uid, M.conf->gid);
         master_signal_all(SIGUSR1, false);
         break;
     default:
-        log_msg(LL_NOTICE, 0, 0, "signal %d ignored: binary upgrade is not supported yet", sig);
         break;
     }
 }
@@ -399,7 +459,7 @@ static int master_timeout_ms(void)
 static void master_timers(void)
 {
     double now = master_now();
-    for (unsigned i = 0; M.mode == MM_RUN && i < M.nslots; i++)
+    for (unsigned i = 0; M.mode == MM_RUN && !M.workers_stopped && i < M.nslots; i++)
         if (M.slots[i].respawn_at > 0 && M.slots[i].respawn_at <= now)
             master_spawn(i);
     if (M.old_pending && M.ready_by <= now)
@@ -468,12 +528,21 @@ static int master_start(struct conf *conf)
     M.gen = 1;
     M.sigfd = -1;
     log_set_startup(true);
-    if (log_open(conf->error_logs, conf->nerror_logs, conf->uid, conf->gid, err, sizeof(err)) < 0 ||
-        listen_sync(&M.ls, conf, M.gen, conf->nworkers, err, sizeof(err)) < 0) {
+    bool upgraded = getenv(UPGRADE_ENV) != NULL;
+    int inherited = upgrade_inherit(&M.ls, err, sizeof(err));
+    if (inherited < 0 ||
+        log_open(conf->error_logs, conf->nerror_logs, conf->uid, conf->gid, err, sizeof(err)) < 0 ||
+        listen_sync(&M.ls, conf, M.gen, conf->nworkers, err, sizeof(err)) < 0 ||
+        alog_open(conf, conf->uid, conf->gid, err, sizeof(err)) < 0) {
         log_msg(LL_EMERG, 0, 0, "%s", err);
         return -1;
     }
-    if (conf->daemon && master_daemonize() < 0)
+    /* Handed-down sockets the configuration no longer names go now. */
+    if (inherited > 0)
+        listen_sweep(&M.ls, M.gen, conf->nworkers);
+    /* A new binary started by an old master must stay its child (nginx
+     * does not daemonize an upgraded binary either). */
+    if (conf->daemon && !upgraded && master_daemonize() < 0)
         return -1;
     if (conf->daemon)
         log_set_startup(false); /* stderr is the log or /dev/null now */
@@ -481,6 +550,7 @@ static int master_start(struct conf *conf)
         log_msg(LL_EMERG, 0, 0, "%s", err);
         return -1;
     }
+    snprintf(M.pid_path, sizeof(M.pid_path), "%s", conf->pid);
     M.pid_written = true;
     if ((M.sigfd = signals_fd()) < 0) {
         log_msg(LL_EMERG, 0, errno, "signalfd() failed");
@@ -493,8 +563,10 @@ static int master_start(struct conf *conf)
 static void master_cleanup(void)
 {
     if (M.conf != NULL && M.pid_written)
-        pidfile_remove(M.conf->pid);
+        pidfile_remove(M.pid_path);
     listen_close_all(&M.ls);
+    if (M.conf != NULL)
+        alog_close(M.conf);
     conf_free(M.conf);
     free(M.kids);
     free(M.slots);
@@ -510,8 +582,9 @@ static int master_single(void)
     return rc;
 }
 
-int master_run(struct conf *conf)
+int master_run(struct conf *conf, char *const argv[])
 {
+    M.argv = argv;
     if (master_start(conf) < 0) {
         master_cleanup();
         return 1;

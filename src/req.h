@@ -56,6 +56,7 @@ struct req {
     uint32_t nhdrs;             /* how many */
     uint32_t cap_hdrs;          /* allocated */
     uint32_t head_len;          /* bytes of the head, request line included */
+    uint64_t request_length;    /* bytes received: head, body and framing */
     uint32_t line_max;          /* longest request line or header line allowed */
     unsigned method;            /* enum http_method */
     uint8_t http_major;         /* version */

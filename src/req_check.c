@@ -151,6 +151,7 @@ int req_check_head(const char *buf, size_t len)
 
 /* The headers that decide framing and routing, gathered in one pass. */
 struct rc_seen {
+    bool te_prefix;  /* a longer name starting with "Transfer-Encoding" */
     struct str host; /* last Host value, OWS-trimmed */
     struct str te;   /* last Transfer-Encoding value, as received */
     struct str cl;   /* last Content-Length value, OWS-trimmed */
@@ -184,6 +185,8 @@ static void rc_gather(const struct req *r, struct rc_seen *seen)
         } else if (str_case_eq(h->name, "Content-Length")) {
             seen->cl = rc_trim(h->value);
             seen->ncl++;
+        } else if (h->name.len > 17 && strncasecmp(h->name.p, "Transfer-Encoding", 17) == 0) {
+            seen->te_prefix = true;
         }
     }
 }
@@ -365,6 +368,11 @@ static bool rc_content_length(struct str cl)
 /* Exactly one way to find the body's end, written exactly one way. */
 static int rc_check_framing(const struct req *r, const struct rc_seen *seen)
 {
+    /* http-parser 2.9.4 flags Transfer-Encoding as soon as a name's first
+     * 17 bytes match, so "Transfer-Encodingx" clears its chunked flag and
+     * makes it refuse the body: a header we would ignore changes framing. */
+    if (seen->te_prefix)
+        return 400;
     if (seen->nte > 0) {
         /* A 1.0 recipient may not know chunked, so a 1.0 message with
          * Transfer-Encoding is framed differently along the chain. */

@@ -271,11 +271,39 @@ static void var_body_bytes_sent(struct req *r, const struct cval_part *p, struct
     *out = vars_u64(r, r->bytes_sent > r->header_len ? r->bytes_sent - r->header_len : 0);
 }
 
-/* Head bytes as received; the body's bytes join them once req counts them. */
+/* Bytes received for the request: head, body and its chunk framing. */
 static void var_request_length(struct req *r, const struct cval_part *p, struct str *out)
 {
     (void)p;
-    *out = vars_u64(r, r->head_len);
+    *out = vars_u64(r, r->request_length);
+}
+
+/* $1..$9: what the last matching regex location captured. */
+static void var_capture(struct req *r, const struct cval_part *p, struct str *out)
+{
+    int n = p->arg[0] - '0';
+    const struct route_captures *cap = &r->captures;
+    *out = STR_LIT("");
+    if (n >= cap->n || cap->ovector[2 * n] == (size_t)-1)
+        return;
+    *out = str_make(cap->subject + cap->ovector[2 * n],
+                    cap->ovector[2 * n + 1] - cap->ovector[2 * n]);
+}
+
+static const struct var_def vars_capture = {"", true, var_capture};
+
+/* The root (or alias) path of the location, evaluated. */
+static void var_document_root(struct req *r, const struct cval_part *p, struct str *out)
+{
+    static int depth; /* a root naming $document_root must not recurse */
+    (void)p;
+    *out = STR_LIT("");
+    if (r->loc == NULL || r->loc->root == NULL || depth > 0)
+        return;
+    depth++;
+    if (cval_eval(r->loc->root, r, out) < 0)
+        *out = STR_LIT("");
+    depth--;
 }
 
 /* Seconds with millisecond resolution, from the loop's cached time like
@@ -372,6 +400,7 @@ static const struct var_def vars_table[] = {
     {"bytes_sent", false, var_bytes_sent},
     {"connection", false, var_connection},
     {"connection_requests", false, var_connection_requests},
+    {"document_root", false, var_document_root},
     {"document_uri", false, var_uri},
     {"host", false, var_host},
     {"hostname", false, var_hostname},
@@ -401,6 +430,11 @@ static const struct var_def vars_table[] = {
 
 const struct var_def *var_find(const char *name, size_t len, const char **arg, size_t *arglen)
 {
+    if (len == 1 && name[0] >= '0' && name[0] <= '9') {
+        *arg = name;
+        *arglen = 1;
+        return &vars_capture;
+    }
     for (size_t i = 0; i < sizeof(vars_table) / sizeof(vars_table[0]); i++) {
         const struct var_def *v = &vars_table[i];
         size_t n = strlen(v->name);

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "alog.h"
 #include "conf.h"
 #include "conn.h"
 #include "listen.h"
@@ -180,6 +181,7 @@ static void worker_drain(struct worker *w)
     worker_accept_stop(w);
     ev_timer_stop(w->loop, &w->accept_retry);
     log_msg(LL_NOTICE, 0, 0, "gracefully shutting down");
+    alog_flush_all(w->conf);
     if (w->nconns == 0) {
         ev_break(w->loop, EVBREAK_ALL);
         return;
@@ -214,6 +216,7 @@ static void worker_signal_cb(struct ev_loop *loop, ev_io *io, int revents)
             break;
         case SIGUSR1:
             log_reopen((uid_t)-1, (gid_t)-1);
+            alog_reopen_worker(w->conf);
             break;
         case SIGHUP:
             if (w->single)
@@ -276,6 +279,7 @@ static int worker_setup(struct worker *w)
     if (w->loop == NULL)
         return -1;
     timers_init(&w->timers, w->loop, conn_timeout);
+    alog_worker_start(w->conf, w->loop);
     w->pool = tpool_create(w->loop, (unsigned)w->conf->thread_pool_threads,
                            (unsigned)w->conf->thread_pool_max_queue);
     if (w->pool == NULL || worker_listeners(w) < 0)
@@ -297,6 +301,8 @@ static int worker_setup(struct worker *w)
 static void worker_teardown(struct worker *w)
 {
     worker_close_all(w);
+    if (w->loop != NULL)
+        alog_worker_stop(w->conf, w->loop);
     if (w->pool != NULL)
         tpool_destroy(w->pool);
     ofile_cache_destroy();

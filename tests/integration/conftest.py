@@ -350,5 +350,11 @@ def module_servers():
     _finish(servers)
 
 
+def pytest_configure(config):
+    if not os.access(TURNPIKE, os.X_OK):
+        pytest.exit("turnpike binary %s is missing; build it or set TURNPIKE" % TURNPIKE,
+                    returncode=1)
+
+
 def pytest_report_header(config):
     return "turnpike binary: %s" % TURNPIKE

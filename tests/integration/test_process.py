@@ -3,6 +3,7 @@
 import grp
 import os
 import pwd
+import re
 import signal
 import threading
 import time
@@ -230,3 +231,49 @@ def test_int_is_a_fast_stop(server):
     server.stop(signal.SIGINT)
     assert not server.alive()
     assert not os.path.exists(server.pid_file)
+
+
+def test_worker_rlimit_nofile_and_thread_pool(server):
+    server.write(http=simple_http(server), workers=1,
+                 main="worker_rlimit_nofile 1234;\nthread_pool default threads=3;")
+    server.start()
+    (k,) = server.workers()
+    with open("/proc/%d/limits" % k) as f:
+        line = [ln for ln in f if ln.startswith("Max open files")][0]
+    assert line.split()[3:5] == ["1234", "1234"]
+    assert len(os.listdir("/proc/%d/task" % k)) == 1 + 3, "loop thread plus 3 pool threads"
+
+
+def test_default_thread_pool_has_4_threads(server):
+    server.write(http=simple_http(server), workers=1)
+    server.start()
+    (k,) = server.workers()
+    assert len(os.listdir("/proc/%d/task" % k)) == 1 + 4
+
+
+def test_error_log_stderr(server):
+    text = server.config(http=simple_http(server), error_log=False,
+                         main="error_log stderr notice;")
+    server.write(text)
+    server.start()
+    kids = server.workers()
+    for k in kids:
+        wait_for(lambda: "[notice] %d#0: start worker process %d" % (server.master_pid, k)
+                 in server.stderr(), what="log lines on stderr")
+    assert re.search(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[notice\] \d+#0: ", server.stderr(),
+                     re.M)
+    assert not os.path.exists(server.error_log)
+
+
+def test_workers_exit_when_master_is_killed(server):
+    server.write(http=simple_http(server))
+    server.start()
+    kids = server.workers()
+    server.expect_log(r"\[alert\] \d+#0: master process is gone, shutting down$")
+    server.kill(signal.SIGKILL)
+    assert server.wait_exit()
+    wait_for(lambda: not any(proc_stat(k) and proc_stat(k)[0] != "Z" for k in kids),
+             what="orphaned workers to exit")
+    for k in kids:
+        assert "[alert] %d#0: master process is gone, shutting down" % k in server.log()
+    os.unlink(server.pid_file)  # a killed master cannot remove it

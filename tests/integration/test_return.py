@@ -22,6 +22,7 @@ server {
     location = / { return 200 "root\\n"; }
     location / { return 200 "catchall $uri\\n"; }
     location = /exact { return 200 "exact\\n"; }
+    location =/nospace { return 200 "exact, no space\\n"; }
     location /exact { return 200 "prefix /exact\\n"; }
     location /pre { return 200 "prefix /pre\\n"; }
     location /pre/longer { return 200 "prefix /pre/longer\\n"; }
@@ -411,6 +412,8 @@ def test_absolute_uri_wins_over_host(srv):
     ("/nest/inner/deep", "nest inner\n"),
     ("/nest/exact", "nest exact\n"),
     ("/nest/exact/x", "nest outer\n"),
+    ("/nospace", "exact, no space\n"),
+    ("/nospace/", "catchall /nospace/\n"),
     ("/Exact", "catchall /Exact\n"),
     ("/elsewhere", "catchall /elsewhere\n"),
 ])

@@ -524,7 +524,7 @@ static const char *const fixed_fmt = "log_format fixed 'line-$status-$arg_n';\n"
 
 static void log_n(struct fx *f, const struct loc_conf *loc, const char *n)
 {
-    char args[64];
+    char args[96];
     snprintf(args, sizeof(args), "n=%s", n);
     req_setup(f, loc, args);
     alog_request(&f->r);

@@ -1,0 +1,11 @@
+/* procinit.h - what a freshly forked worker does before its loop runs:
+ * file limit, CPU pinning, then dropping to the configured user. */
+#ifndef TP_PROCINIT_H
+#define TP_PROCINIT_H
+
+struct conf;
+
+/* Exits the process (status 2) if it cannot drop privileges. */
+void procinit_worker(const struct conf *c, unsigned slot);
+
+#endif
