@@ -111,6 +111,19 @@ def listen_inodes(port):
     return out
 
 
+def tcp_socket_inode(local_port, remote_port):
+    """Inode of the 127.0.0.1:local_port <-> :remote_port socket ("0" once
+    no process holds it any more), or None if the kernel forgot it."""
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            parts = line.split()
+            if (int(parts[1].split(":")[1], 16) == local_port
+                    and int(parts[2].split(":")[1], 16) == remote_port):
+                return parts[9]
+    return None
+
+
 def fd_inodes(pid):
     out = set()
     for fd in os.listdir("/proc/%d/fd" % pid):

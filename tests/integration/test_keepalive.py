@@ -2,7 +2,7 @@
 
 import re
 
-from helpers import Conn, get
+from helpers import Conn, get, tcp_socket_inode, wait_for
 
 
 def block(port, extra="", loc_extra=""):
@@ -111,3 +111,21 @@ def test_worker_connections_limit(server):
     for c in conns:
         assert c.get().status == 200
         c.close()
+
+
+def test_close_response_really_closes(server):
+    """After a complete request answered with Connection: close there is
+    nothing left to read, so the worker closes the socket right away (nginx
+    lingers only when unread data may follow) instead of holding it, and a
+    worker_connections slot, for its 5 s lingering timeout."""
+    server.write(http=block(server.port()))
+    server.start()
+    for version, headers in (("1.0", ()), ("1.1", [("Connection", "close")])):
+        with Conn(server.port()) as c:
+            r = c.get(version=version, headers=headers)
+            assert (r.status, r.header("Connection")) == (200, "close")
+            assert c.wait_closed()
+            # The client keeps its end open; the server must let go of its own.
+            mine = c.sock.getsockname()[1]
+            wait_for(lambda: tcp_socket_inode(server.port(), mine) in ("0", None), timeout=2.5,
+                     what="HTTP/%s: worker to close its socket (not linger)" % version)

@@ -1,0 +1,552 @@
+"""Shared pieces of bench/run and bench/reload.
+
+Everything here is about running turnpike and Debian's nginx side by side on
+the same machine with equivalent configurations: a work directory with a
+document root, configs generated from bench/configs/*.conf.in, servers and
+wrk pinned to their CPUs, wrk's output parsed, and every process we start
+stopped again however the script ends.
+
+Python 3 standard library only (run it with /usr/bin/python3).
+"""
+
+import ctypes
+import http.client
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH_DIR)
+CONFIGS = os.path.join(BENCH_DIR, "configs")
+DEFAULT_TURNPIKE = os.environ.get("TURNPIKE", os.path.join(REPO, "_build/plain/src/turnpike"))
+DEFAULT_NGINX = "/usr/sbin/nginx"
+
+# The static files every scenario serves, by URL path and size in bytes.
+FILES = {"/1k.bin": 1024, "/100k.bin": 100 * 1024}
+
+# How long a server may take to come up (a busy 2-core machine is slow).
+START_TIMEOUT = 20.0
+
+
+def log(msg):
+    """Progress goes to stderr so stdout holds only the results."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---- cleanup ---------------------------------------------------------------
+
+class Reaper:
+    """Everything we started, so that any exit path can stop it.
+
+    Servers, wrk and helper processes all run in their own process group
+    (start_new_session), so a Ctrl-C in the terminal reaches only us and we
+    decide the order of shutdown; each also gets PR_SET_PDEATHSIG, so even a
+    SIGKILL of the script takes them down."""
+
+    def __init__(self):
+        self.items = []  # objects with a stop() method, newest last
+
+    def add(self, item):
+        self.items.append(item)
+        return item
+
+    def discard(self, item):
+        if item in self.items:
+            self.items.remove(item)
+
+    def stop_all(self):
+        # A second Ctrl-C must not interrupt the cleanup half-way.
+        old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while self.items:
+                item = self.items.pop()
+                try:
+                    item.stop()
+                except Exception as e:  # keep stopping the rest
+                    log("cleanup: %r: %s" % (item, e))
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+
+
+REAPER = Reaper()
+
+
+def _on_signal(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def install_cleanup():
+    """Turns SIGTERM/SIGHUP into SystemExit (SIGINT already raises
+    KeyboardInterrupt), so the callers' finally blocks run REAPER.stop_all()."""
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, _on_signal)
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_PR_SET_PDEATHSIG = 1
+
+
+def _child_setup():
+    # Runs in the child between fork and exec: die when the script dies.
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def spawn(cmd, **kw):
+    """Popen in a new session, tied to our lifetime."""
+    return subprocess.Popen(cmd, start_new_session=True, preexec_fn=_child_setup, **kw)
+
+
+class Proc:
+    """A plain child process (wrk, a helper) registered with the reaper."""
+
+    def __init__(self, cmd, **kw):
+        self.p = spawn(cmd, **kw)
+        REAPER.add(self)
+
+    def stop(self):
+        if self.p.poll() is None:
+            try:
+                os.killpg(self.p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.p.wait()
+        REAPER.discard(self)
+
+
+# ---- environment -----------------------------------------------------------
+
+def raise_nofile():
+    """Soft fd limit up to the hard one: wrk -c1000, the idle-connection
+    helpers and the servers' worker_rlimit_nofile all inherit it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def require_tools(binaries):
+    missing = [b for b in binaries if not (shutil.which(b) or os.access(b, os.X_OK))]
+    if missing:
+        sys.exit("bench: missing %s (scripts/install-deps --test installs them)" % ", ".join(missing))
+
+
+def make_workdir(keep):
+    """A fresh directory for configs, logs and the document root.
+
+    It is world-readable because both servers' workers run as nobody."""
+    d = tempfile.mkdtemp(prefix="turnpike-bench-")
+    os.chmod(d, 0o755)
+    if not keep:
+        REAPER.add(_RemoveDir(d))
+    return d
+
+
+class _RemoveDir:
+    def __init__(self, path):
+        self.path = path
+
+    def stop(self):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def make_docroot(workdir):
+    root = os.path.join(workdir, "www")
+    os.mkdir(root)
+    os.chmod(root, 0o755)
+    for path, size in FILES.items():
+        name = os.path.join(root, path.lstrip("/"))
+        with open(name, "wb") as f:
+            f.write(os.urandom(size))
+        os.chmod(name, 0o644)
+    return root
+
+
+def snapshot_binary(src, workdir):
+    """Copies the turnpike binary so that a rebuild by someone else during
+    a long run neither removes it under us nor mixes two builds in one run."""
+    if not os.access(src, os.X_OK):
+        sys.exit("bench: %s is not an executable (build it: make -C %s/_build/plain -j2)"
+                 % (src, REPO))
+    dst = os.path.join(workdir, "turnpike.bin")
+    shutil.copy2(src, dst)
+    return dst
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return tuple(float(x) for x in f.read().split()[:3])
+
+
+def _cmd_output(cmd):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        return (r.stdout + r.stderr).strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def machine_info(turnpike, nginx):
+    """The facts docs/benchmarks.md records next to the numbers."""
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    debian = "?"
+    if os.path.exists("/etc/debian_version"):
+        with open("/etc/debian_version") as f:
+            debian = f.read().strip()
+    commit = _cmd_output(["git", "-C", REPO, "describe", "--always", "--dirty"])
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "kernel": os.uname().release,
+        "debian": debian,
+        "nginx": _cmd_output([nginx, "-v"]).replace("nginx version: ", ""),
+        "nginx_pkg": _cmd_output(["dpkg-query", "-W", "-f", "${Version}", "nginx-light"]),
+        "wrk_pkg": _cmd_output(["dpkg-query", "-W", "-f", "${Version}", "wrk"]),
+        "turnpike": _cmd_output([turnpike, "-v"]),
+        "commit": commit,
+        "loadavg": loadavg(),
+    }
+
+
+def print_machine(info, out=sys.stdout):
+    print("date:     %s" % info["date"], file=out)
+    print("machine:  %d x %s, Linux %s, Debian %s"
+          % (info["cpus"], info["cpu_model"], info["kernel"], info["debian"]), file=out)
+    print("software: %s; nginx %s (nginx-light %s); wrk %s; commit %s"
+          % (info["turnpike"], info["nginx"], info["nginx_pkg"], info["wrk_pkg"], info["commit"]),
+          file=out)
+    la = info["loadavg"]
+    busy = "  (busy machine: numbers are noisy)" if la[0] > 1.5 else ""
+    print("load:     %.2f %.2f %.2f at start%s" % (la[0], la[1], la[2], busy), file=out)
+
+
+# ---- /proc -----------------------------------------------------------------
+
+def proc_stat(pid):
+    """(state, ppid, utime+stime seconds, starttime seconds since boot)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            data = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    rest = data[data.rindex(")") + 2:].split()
+    tck = os.sysconf("SC_CLK_TCK")
+    return rest[0], int(rest[1]), (int(rest[11]) + int(rest[12])) / tck, int(rest[19]) / tck
+
+
+def children(ppid):
+    """Live (non-zombie) child pids of ppid."""
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            st = proc_stat(int(name))
+            if st and st[1] == ppid and st[0] not in ("Z", "X"):
+                out.append(int(name))
+    return sorted(out)
+
+
+def cpu_seconds(pids):
+    return sum((proc_stat(p) or (0, 0, 0.0, 0))[2] for p in pids)
+
+
+def uptime():
+    """Seconds since boot on the clock /proc/<pid>/stat starttime uses."""
+    with open("/proc/uptime") as f:
+        return float(f.read().split()[0])
+
+
+def memory(pid):
+    """Rss, Pss and Private (clean+dirty) of a process, in bytes.
+
+    Private is the honest cost of new connections: a page the worker
+    shared copy-on-write with the master counts in Rss from the start and
+    turns private only when written."""
+    vals = {}
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if v.strip().endswith("kB"):
+                vals[k] = int(v.split()[0]) * 1024
+    return {"rss": vals["Rss"], "pss": vals["Pss"],
+            "private": vals["Private_Clean"] + vals["Private_Dirty"]}
+
+
+def open_fds(pid):
+    try:
+        return len(os.listdir("/proc/%d/fd" % pid))
+    except OSError:
+        return -1
+
+
+# ---- servers ---------------------------------------------------------------
+
+def http_get(port, path, headers=None, timeout=5.0):
+    """(status, {lower-case header: value}, body) of one request."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request("GET", path, headers=headers or {})
+        r = c.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        c.close()
+
+
+class Server:
+    """One turnpike or nginx instance: its prefix directory, config,
+    master process and workers.
+
+    kind is "turnpike" or "nginx" (which template), name labels it in
+    output ("nginx-b" for the control instance)."""
+
+    def __init__(self, kind, binary, workdir, name=None, cpus="0", workers=1,
+                 worker_connections=1024, open_file_cache=False, nofile=None):
+        self.kind = kind
+        self.name = name or kind
+        self.binary = binary
+        self.prefix = os.path.join(workdir, self.name)
+        self.docroot = os.path.join(workdir, "www")
+        self.cpus = cpus
+        self.workers = workers
+        self.worker_connections = worker_connections
+        self.open_file_cache = open_file_cache
+        self.nofile = nofile or resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        self.add_header = None  # (name, value) served from location /, or None
+        self.port = None
+        self.proc = None  # Popen of the master
+        for d in ("", "tmp"):
+            os.makedirs(os.path.join(self.prefix, d), exist_ok=True)
+        self.conf = os.path.join(self.prefix, "bench.conf")
+        self.error_log = os.path.join(self.prefix, "error.log")
+        self.stderr_path = os.path.join(self.prefix, "stderr.log")
+
+    def __repr__(self):
+        return "<%s pid=%s port=%s>" % (self.name, self.proc and self.proc.pid, self.port)
+
+    # -- configuration
+
+    def render_config(self):
+        with open(os.path.join(CONFIGS, self.kind + ".conf.in")) as f:
+            text = f.read()
+        ofc = ("open_file_cache max=1000 inactive=60s;\n    open_file_cache_valid 60s;"
+               if self.open_file_cache else "open_file_cache off;")
+        hdr = 'add_header %s "%s";' % self.add_header if self.add_header else ""
+        values = {
+            "WORKERS": self.workers,
+            "NOFILE": self.nofile,
+            "WORKER_CONNECTIONS": self.worker_connections,
+            "KEEPALIVE_REQUESTS": 100000,
+            "OPEN_FILE_CACHE": ofc,
+            "PORT": self.port,
+            "DOCROOT": self.docroot,
+            "PREFIX": self.prefix,
+            "ADD_HEADER": hdr,
+        }
+        for k, v in values.items():
+            text = text.replace("@%s@" % k, str(v))
+        left = re.findall(r"@[A-Z_]+@", text)
+        assert not left, "unfilled placeholders %s in %s.conf.in" % (left, self.kind)
+        return text
+
+    def write_config(self):
+        """Atomically, so a reload never reads a half-written file."""
+        tmp = self.conf + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(self.render_config())
+        os.rename(tmp, self.conf)
+
+    # -- lifecycle
+
+    def start(self):
+        """Starts the master pinned to self.cpus on a free port and waits
+        until every worker is up and a file is served."""
+        for attempt in range(3):
+            self.port = free_port()
+            self.write_config()
+            if self._start_once():
+                REAPER.add(self)
+                return self
+            # Most likely someone took the port between free_port() and bind.
+            log("%s: start failed (attempt %d):\n%s" % (self.name, attempt + 1, self.diagnostics()))
+        raise RuntimeError("%s would not start; see %s" % (self.name, self.prefix))
+
+    def _start_once(self):
+        cmd = ["taskset", "-c", self.cpus, self.binary,
+               "-p", self.prefix + "/", "-c", self.conf, "-e", self.error_log]
+        with open(self.stderr_path, "ab") as err:
+            self.proc = spawn(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            if len(self.worker_pids()) == self.workers and self._serves():
+                return True
+            time.sleep(0.05)
+        self._kill()
+        return False
+
+    def _serves(self):
+        try:
+            return http_get(self.port, "/1k.bin", timeout=1.0)[0] == 200
+        except OSError:
+            return False
+
+    def worker_pids(self):
+        return children(self.proc.pid) if self.proc and self.proc.poll() is None else []
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def reload(self):
+        os.kill(self.proc.pid, signal.SIGHUP)
+
+    def stop(self):
+        """Fast stop (TERM), then SIGKILL the whole process group if the
+        master or any worker outlives a few seconds."""
+        REAPER.discard(self)
+        if not self.proc:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self._kill()
+
+    def _kill(self):
+        # The group is the session we created for this master: its workers
+        # and nothing else.
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+
+    # -- diagnostics
+
+    def log_problems(self):
+        """Lines of the error log at level crit or worse; tests treat
+        [alert] and [emerg] as bugs, and so do we."""
+        try:
+            with open(self.error_log, errors="replace") as f:
+                return [l.rstrip() for l in f if re.search(r"\[(crit|alert|emerg)\]", l)]
+        except FileNotFoundError:
+            return []
+
+    def diagnostics(self):
+        out = []
+        for path in (self.stderr_path, self.error_log):
+            try:
+                with open(path, errors="replace") as f:
+                    tail = f.readlines()[-15:]
+                out.append("--- %s\n%s" % (path, "".join(tail)))
+            except FileNotFoundError:
+                pass
+        return "\n".join(out)
+
+
+def check_same_response(servers, path):
+    """Both servers must answer the benchmark URL with 200 and the same
+    body; returns {name: response head size} so that the output can show
+    the servers send comparable headers."""
+    sizes, bodies = {}, set()
+    for s in servers:
+        status, headers, body = http_get(s.port, path)
+        if status != 200 or len(body) != FILES[path]:
+            raise RuntimeError("%s: GET %s gave %d with %d bytes" % (s.name, path, status, len(body)))
+        bodies.add(body)
+        sizes[s.name] = len("".join("%s: %s\r\n" % kv for kv in headers.items()))
+    if len(bodies) != 1:
+        raise RuntimeError("servers disagree on the body of %s" % path)
+    return sizes
+
+
+# ---- wrk -------------------------------------------------------------------
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
+
+
+def _latency_ms(text):
+    m = re.match(r"([\d.]+)(us|ms|s|m|h)$", text)
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_wrk(out):
+    """The numbers we use from wrk's --latency output."""
+    r = {"connect": 0, "read": 0, "write": 0, "timeout": 0, "non2xx": 0}
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not m:
+        raise RuntimeError("wrk gave no result:\n" + out)
+    r["rps"] = float(m.group(1))
+    r["requests"] = int(re.search(r"(\d+) requests in", out).group(1))
+    m = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    r["p99_ms"] = _latency_ms(m.group(1)) if m else float("nan")
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        r["connect"], r["read"], r["write"], r["timeout"] = map(int, m.groups())
+    # wrk counts statuses >= 400 here; the benchmark URLs never redirect,
+    # so this is the non-2xx count.
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        r["non2xx"] = int(m.group(1))
+    r["failed"] = r["connect"] + r["read"] + r["write"] + r["timeout"] + r["non2xx"]
+    return r
+
+
+def wrk_cmd(port, path, conns, duration, cpus, threads=1, headers=()):
+    cmd = ["taskset", "-c", cpus, "wrk", "-t%d" % threads, "-c%d" % conns,
+           "-d%gs" % duration, "--latency"]
+    for h in headers:
+        cmd += ["-H", h]
+    return cmd + ["http://127.0.0.1:%d%s" % (port, path)]
+
+
+class Wrk:
+    """wrk running in the background; result() waits and parses."""
+
+    def __init__(self, cmd):
+        self._ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.proc = Proc(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+
+    def result(self, timeout):
+        out, _ = self.proc.p.communicate(timeout=timeout)
+        self.proc.stop()
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        r = parse_wrk(out)
+        # wrk is the only child reaped in between, so this is its CPU time.
+        r["wrk_cpu_s"] = (ru.ru_utime - self._ru0.ru_utime) + (ru.ru_stime - self._ru0.ru_stime)
+        return r
+
+
+def run_wrk(server, path, conns, duration, cpus, threads=1, headers=()):
+    """One wrk run against server; adds the workers' CPU use to the result,
+    which shows whether the server or wrk was the bottleneck."""
+    pids = server.worker_pids()
+    cpu0, t0 = cpu_seconds(pids), time.monotonic()
+    w = Wrk(wrk_cmd(server.port, path, conns, duration, cpus, threads, headers))
+    r = w.result(timeout=duration + 60)
+    elapsed = time.monotonic() - t0
+    r["srv_cpu"] = (cpu_seconds(pids) - cpu0) / elapsed
+    r["wrk_cpu"] = r["wrk_cpu_s"] / elapsed
+    r["workers_same"] = server.worker_pids() == pids
+    return r
