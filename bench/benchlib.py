@@ -11,6 +11,7 @@ Python 3 standard library only (run it with /usr/bin/python3).
 
 import ctypes
 import http.client
+import math
 import os
 import re
 import resource
@@ -362,7 +363,8 @@ class Server:
         }
         for k, v in values.items():
             text = text.replace("@%s@" % k, str(v))
-        left = re.findall(r"@[A-Z_]+@", text)
+        code = [l for l in text.splitlines() if not l.lstrip().startswith("#")]
+        left = re.findall(r"@[A-Z_]+@", "\n".join(code))
         assert not left, "unfilled placeholders %s in %s.conf.in" % (left, self.kind)
         return text
 
@@ -513,8 +515,9 @@ def parse_wrk(out):
 
 
 def wrk_cmd(port, path, conns, duration, cpus, threads=1, headers=()):
+    """wrk takes whole seconds only."""
     cmd = ["taskset", "-c", cpus, "wrk", "-t%d" % threads, "-c%d" % conns,
-           "-d%gs" % duration, "--latency"]
+           "-d%ds" % math.ceil(duration), "--latency"]
     for h in headers:
         cmd += ["-H", h]
     return cmd + ["http://127.0.0.1:%d%s" % (port, path)]

@@ -235,6 +235,8 @@ static bool gzip_type_ok(const struct loc_conf *loc, struct str type)
 {
     if (loc->gzip_types_any)
         return true;
+    if (type.len == 0)
+        return false; /* also when never set: then type.p is NULL */
     const char *semi = memchr(type.p, ';', type.len);
     if (semi != NULL)
         type.len = (size_t)(semi - type.p);

@@ -97,6 +97,7 @@ void handle_redirect(struct req *r, struct str uri)
         return;
     r->out_hdrs = NULL;
     r->out_tail = &r->out_hdrs;
+    r->gzip_done = r->gzip_vary = false; /* the new target decides again */
     if (uri.len > 0 && uri.p[0] == '@') {
         handle_named(r, uri);
         return;

@@ -268,10 +268,12 @@ static void static_opened(struct req *r, const struct ofile_result *res)
 
 /* ---- gzip_static ------------------------------------------------------ */
 
+/* nginx looks for file.gz also for clients without gzip when gzip_vary is
+ * on: if it exists, the response varies by Accept-Encoding either way. */
 static bool static_want_gz(const struct req *r)
 {
     return r->loc->gzip_static && (r->method == HTTP_GET || r->method == HTTP_HEAD) &&
-           gzip_accepts(r);
+           (r->http_major > 1 || r->http_minor >= 1) && (r->loc->gzip_vary || gzip_accepts(r));
 }
 
 /* file.gz next to file: served as is, with Content-Encoding; otherwise
@@ -279,7 +281,10 @@ static bool static_want_gz(const struct req *r)
 static void static_gz_opened(struct req *r, const struct ofile_result *res)
 {
     struct str path = *(struct str *)r->handler_scratch;
-    if (res->file != NULL && S_ISREG(res->file->st.st_mode)) {
+    bool exists = res->file != NULL && S_ISREG(res->file->st.st_mode);
+    if (exists)
+        gzip_add_vary(r);
+    if (exists && gzip_accepts(r)) {
         if (static_hold(r, res->file) < 0) {
             resp_error(r, 500);
             return;
@@ -369,7 +374,6 @@ void static_handle(struct req *r)
         return;
     }
     if (static_want_gz(r)) {
-        gzip_add_vary(r);
         char *gz = mpool_printf(&r->pool, "%.*s.gz", (int)path.len, path.p);
         if (gz != NULL && ofile_open(r, str_make(gz, path.len + 3), r->loc->disable_symlinks,
                                      static_gz_opened) == 0)

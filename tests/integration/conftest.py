@@ -26,8 +26,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 from helpers import (  # noqa: E402
-    SANITIZER_MARKERS, TIMEOUT, TURNPIKE, Closed, children, free_port, get, proc_alive,
-    proc_stat, wait_for)
+    SANITIZER_MARKERS, TIMEOUT, TURNPIKE, Closed, child_env, children, free_port, get,
+    proc_alive, proc_stat, wait_for)
 
 
 class Server:
@@ -36,6 +36,8 @@ class Server:
     def __init__(self, name="tp"):
         self.dir = tempfile.mkdtemp(prefix="turnpike-%s-" % name, dir="/tmp")
         os.chmod(self.dir, 0o755)
+        # nginx's layout: the default access_log is logs/access.log.
+        os.mkdir(os.path.join(self.dir, "logs"), 0o755)
         self.conf_path = os.path.join(self.dir, "turnpike.conf")
         self.error_log = os.path.join(self.dir, "error.log")
         self.pid_file = os.path.join(self.dir, "turnpike.pid")
@@ -101,26 +103,27 @@ class Server:
     def argv(self, *extra):
         return [TURNPIKE, "-p", self.dir + "/", "-c", self.conf_path] + list(extra)
 
-    def cli(self, *extra, timeout=TIMEOUT):
+    def cli(self, *extra, timeout=TIMEOUT, env=None):
         """Runs the binary with this server's -p/-c plus extra flags."""
         return subprocess.run(self.argv(*extra), capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, env=child_env() if env is None else env)
 
     def listening_ports(self):
         return [p for p in self.ports.values() if "127.0.0.1:%d" % p in self.text]
 
-    def start(self, *extra, wait=True):
+    def start(self, *extra, wait=True, env=None):
         assert self.master_pid is None or not self.alive(), "already running"
         self._stderr = open(self.stderr_path, "ab")
+        env = child_env() if env is None else env
         if self.daemon:
             r = subprocess.run(self.argv(*extra), stdout=self._stderr, stderr=self._stderr,
-                               timeout=TIMEOUT)
+                               timeout=TIMEOUT, env=env)
             assert r.returncode == 0, "daemon start failed:\n" + self.stderr()
             self.master_pid = wait_for(self.read_pid, what="pid file")
         else:
             self.proc = subprocess.Popen(self.argv(*extra), stdin=subprocess.DEVNULL,
                                          stdout=self._stderr, stderr=self._stderr,
-                                         start_new_session=True)
+                                         start_new_session=True, env=env)
             self.master_pid = self.proc.pid
         st = proc_stat(self.master_pid)
         if st:

@@ -35,10 +35,19 @@ def wait_for(pred, timeout=TIMEOUT, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
-def run_tp(args, timeout=TIMEOUT, **kw):
+def child_env(**extra):
+    """The environment for turnpike processes.  TURNPIKE names the binary
+    for the tests, but to the server it is the inherited-socket list of a
+    binary upgrade (as NGINX is to nginx), so it must not leak."""
+    env = {k: v for k, v in os.environ.items() if k != "TURNPIKE"}
+    env.update(extra)
+    return env
+
+
+def run_tp(args, timeout=TIMEOUT, env=None, **kw):
     """Runs the binary to completion; returns CompletedProcess (text)."""
     return subprocess.run([TURNPIKE] + list(args), capture_output=True, text=True,
-                          timeout=timeout, **kw)
+                          timeout=timeout, env=child_env() if env is None else env, **kw)
 
 
 # ---- /proc ------------------------------------------------------------------

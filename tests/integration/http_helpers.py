@@ -10,6 +10,11 @@ import time
 
 from helpers import TIMEOUT, Closed, Conn, Response, proc_alive
 
+# helpers.py has already read TURNPIKE (the binary under test).  The server
+# itself reads TURNPIKE as its binary-upgrade socket list (src/upgrade.h), so
+# it must not inherit the test's value.
+os.environ.pop("TURNPIKE", None)
+
 MIME_TYPES = os.path.join(os.path.dirname(__file__), "..", "..", "conf", "mime.types")
 
 

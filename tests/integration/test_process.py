@@ -8,7 +8,7 @@ import signal
 import threading
 import time
 
-from helpers import (TIMEOUT, Closed, Conn, fd_inodes, get, listen_inodes, proc_ids,
+from helpers import (TIMEOUT, Closed, Conn, child_env, fd_inodes, get, listen_inodes, proc_ids,
                      proc_stat, wait_for, wait_older_than)
 
 NOBODY = pwd.getpwnam("nobody")
@@ -277,3 +277,19 @@ def test_workers_exit_when_master_is_killed(server):
     for k in kids:
         assert "[alert] %d#0: master process is gone, shutting down" % k in server.log()
     os.unlink(server.pid_file)  # a killed master cannot remove it
+
+
+def test_stray_turnpike_variable_is_ignored(server):
+    """TURNPIKE in the environment is the socket list a binary upgrade
+    passes on.  As nginx does with a malformed NGINX variable, a value that
+    is not a socket list (here: what a test runner or a shell may have set)
+    is reported and ignored; it does not stop -t or a start."""
+    server.write(http=simple_http(server))
+    env = child_env(TURNPIKE="/usr/local/sbin/turnpike")
+    r = server.cli("-t", env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.endswith("turnpike: configuration file %s test is successful\n"
+                             % server.conf_path)
+    server.expect_log(r"TURNPIKE")
+    server.start(env=env)
+    assert get(server.port()).status == 200

@@ -171,6 +171,7 @@ static void req_setup(struct fx *f, const struct loc_conf *loc, const char *args
     r->method = HTTP_GET;
     r->http_major = r->http_minor = 1;
     r->head_len = 77;
+    r->request_length = 77;
     r->status = 200;
     r->out_tail = &r->out_hdrs;
     r->last_modified = -1;

@@ -382,7 +382,7 @@ static void test_accepts_several_lines(void **state)
 struct wanted_case {
     const char *name; /* what the row checks */
     int status;       /* response status */
-    const char *type; /* Content-Type */
+    const char *type; /* Content-Type, or NULL for never set */
     int minor;        /* HTTP/1.x */
     size_t len;       /* body bytes */
     long min_length;  /* gzip_min_length */
@@ -425,6 +425,8 @@ static const struct wanted_case wanted_cases[] = {
     {"no type", 200, "", 1, 100, 20, 1, NULL, "gzip", false, false, false, false},
     {"any type", 200, "image/png", 1, 100, 20, 2, NULL, "gzip", false, false, true, true},
     {"any, no type", 200, "", 1, 100, 20, 2, NULL, "gzip", false, false, true, true},
+    {"unset type", 200, NULL, 1, 100, 20, 1, NULL, "gzip", false, false, false, false},
+    {"any, unset type", 200, NULL, 1, 100, 20, 2, NULL, "gzip", false, false, true, true},
     {"HEAD", 200, "text/html", 1, 100, 20, 0, NULL, "gzip", false, true, true, true},
 };
 
@@ -441,7 +443,8 @@ static void wanted_prepare(struct fixture *fx, const struct wanted_case *wc)
     if (wc->len > 0)
         assert_int_equal(out_mem(&r->pool, &r->out, zeros, wc->len), 0);
     r->status = wc->status;
-    r->content_type = str_make(wc->type, strlen(wc->type));
+    /* NULL: never set, as req_new leaves it ({NULL, 0}). */
+    r->content_type = wc->type ? str_make(wc->type, strlen(wc->type)) : str_make(NULL, 0);
     r->http_minor = (uint8_t)wc->minor;
     r->method = wc->head ? HTTP_HEAD : HTTP_GET;
     if (wc->ce != NULL)
