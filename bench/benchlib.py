@@ -85,8 +85,11 @@ def _on_signal(signum, frame):
 
 
 def install_cleanup():
-    """Turns SIGTERM/SIGHUP into SystemExit (SIGINT already raises
-    KeyboardInterrupt), so the callers' finally blocks run REAPER.stop_all()."""
+    """Turns SIGTERM/SIGHUP into SystemExit and SIGINT into
+    KeyboardInterrupt, so the callers' finally blocks run REAPER.stop_all().
+    SIGINT is set explicitly because Python leaves it ignored when started
+    in the background by a shell without job control."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     for s in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, _on_signal)
 
@@ -136,7 +139,8 @@ def raise_nofile():
 def require_tools(binaries):
     missing = [b for b in binaries if not (shutil.which(b) or os.access(b, os.X_OK))]
     if missing:
-        sys.exit("bench: missing %s (scripts/install-deps --test installs them)" % ", ".join(missing))
+        sys.exit("bench: missing %s (scripts/install-deps --test installs them)"
+                 % ", ".join(missing))
 
 
 def make_workdir(keep):
@@ -380,15 +384,17 @@ class Server:
     def start(self):
         """Starts the master pinned to self.cpus on a free port and waits
         until every worker is up and a file is served."""
+        REAPER.add(self)  # before the spawn: a Ctrl-C may come at any time
         for attempt in range(3):
             self.port = free_port()
             self.write_config()
             if self._start_once():
-                REAPER.add(self)
                 return self
+            self._kill()
             # Most likely someone took the port between free_port() and bind.
             log("%s: start failed (attempt %d):\n%s" % (self.name, attempt + 1, self.diagnostics()))
-        raise RuntimeError("%s would not start; see %s" % (self.name, self.prefix))
+        raise RuntimeError("%s would not start (logs above; --keep keeps %s)"
+                           % (self.name, self.prefix))
 
     def _start_once(self):
         cmd = ["taskset", "-c", self.cpus, self.binary,
@@ -402,7 +408,6 @@ class Server:
             if len(self.worker_pids()) == self.workers and self._serves():
                 return True
             time.sleep(0.05)
-        self._kill()
         return False
 
     def _serves(self):
@@ -474,7 +479,8 @@ def check_same_response(servers, path):
     for s in servers:
         status, headers, body = http_get(s.port, path)
         if status != 200 or len(body) != FILES[path]:
-            raise RuntimeError("%s: GET %s gave %d with %d bytes" % (s.name, path, status, len(body)))
+            raise RuntimeError("%s: GET %s gave %d with %d bytes"
+                               % (s.name, path, status, len(body)))
         bodies.add(body)
         sizes[s.name] = len("".join("%s: %s\r\n" % kv for kv in headers.items()))
     if len(bodies) != 1:

@@ -56,12 +56,12 @@ int autoindex_open_status(int err)
 static void autoindex_log_fail(const struct autoindex_reader *rd, enum log_level level, int err,
                                const char *call, const char *name)
 {
+    if (rd->log == NULL)
+        return;
     size_t name_len = name ? strlen(name) : 0;
     char *path = malloc(rd->dir_len + name_len + 2);
-    if (rd->log == NULL || path == NULL) {
-        free(path);
+    if (path == NULL)
         return;
-    }
     if (name != NULL)
         snprintf(path, rd->dir_len + name_len + 2, "%.*s/%s", (int)rd->dir_len, rd->dir, name);
     else

@@ -189,6 +189,26 @@ static void conn_bad_request(struct conn *c, int status)
     resp_error(r, status);
 }
 
+/* A request without a body is complete at the end of its head: let the
+ * parser take the head's last byte now, so the response can tell that
+ * nothing more belongs to this request. */
+static int conn_finish_bodiless(struct conn *c)
+{
+    struct req *r = c->req;
+    if (r->chunked || r->content_length > 0 || r->upgrade)
+        return 0;
+    http_parser_pause(&c->parser, 0);
+    size_t n = http_parser_execute(&c->parser, &req_parser_settings, c->buf + c->parsed,
+                                   c->buf_len - c->parsed);
+    c->parsed += (uint32_t)n;
+    r->request_length += n;
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (e == HPE_PAUSED && r->body_done)
+        return 0;
+    conn_bad_request(c, conn_status_for(r, e));
+    return -1;
+}
+
 /* Runs the parser over buffered bytes and acts on where it stopped. */
 static void conn_parse(struct conn *c)
 {
@@ -199,6 +219,8 @@ static void conn_parse(struct conn *c)
         c->req->request_length += n;
     enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
     if (e == HPE_PAUSED) {
+        if (c->state == CS_HEAD && conn_finish_bodiless(c) < 0)
+            return;
         if (c->state == CS_HEAD)
             conn_dispatch(c);
         else
@@ -460,7 +482,7 @@ static void conn_response_done(struct conn *c)
     alog_request(r);
     if (!r->keepalive) {
         /* Nothing more to read means nothing to linger for. */
-        if (r->body_done && c->parsed == c->buf_len && r->status < 400)
+        if (r->body_done && c->parsed == c->buf_len)
             conn_close(c);
         else
             conn_linger(c);

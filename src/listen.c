@@ -135,9 +135,10 @@ static void listen_free(struct listener *l)
     free(l);
 }
 
-/* Undo: drop listeners this transaction created. Slots added to existing
- * listeners stay; they are harmless and reused by the next success. */
-static void listen_rollback(struct listen_set *ls)
+/* Undo: drop listeners this transaction created, and slots it added to
+ * existing ones: a bound socket nobody accepts on would take its share of
+ * connections and leave them hanging. */
+void listen_abort(struct listen_set *ls)
 {
     struct listener **pp = &ls->head;
     while (*pp != NULL) {
@@ -145,9 +146,11 @@ static void listen_rollback(struct listen_set *ls)
         if (l->fresh) {
             *pp = l->next;
             listen_free(l);
-        } else {
-            pp = &l->next;
+            continue;
         }
+        while (l->nfds > l->committed)
+            close(l->fds[--l->nfds]);
+        pp = &l->next;
     }
 }
 
@@ -161,8 +164,8 @@ static void listen_set_backlog(struct listener *l, int backlog)
         (void)listen(l->fds[i], backlog);
 }
 
-int listen_sync(struct listen_set *ls, struct conf *conf, unsigned gen, unsigned nslots,
-                char *err, size_t errlen)
+int listen_sync(struct listen_set *ls, struct conf *conf, unsigned nslots, char *err,
+                size_t errlen)
 {
     struct http_conf *h = conf->http;
     for (size_t i = 0; h != NULL && i < h->nports; i++) {
@@ -174,15 +177,24 @@ int listen_sync(struct listen_set *ls, struct conf *conf, unsigned gen, unsigned
             goto fail;
         p->listener = l;
     }
-    for (size_t i = 0; h != NULL && i < h->nports; i++) {
-        h->ports[i].listener->fresh = false;
-        h->ports[i].listener->gen = gen;
-        listen_set_backlog(h->ports[i].listener, h->ports[i].backlog);
-    }
     return 0;
 fail:
-    listen_rollback(ls);
+    listen_abort(ls);
     return -1;
+}
+
+void listen_commit(struct listen_set *ls, struct conf *conf, unsigned gen, unsigned nslots)
+{
+    struct http_conf *h = conf->http;
+    for (size_t i = 0; h != NULL && i < h->nports; i++) {
+        struct listener *l = h->ports[i].listener;
+        l->fresh = false;
+        l->gen = gen;
+        if (l->committed < nslots)
+            l->committed = nslots;
+        listen_set_backlog(l, h->ports[i].backlog);
+    }
+    (void)ls;
 }
 
 void listen_sweep(struct listen_set *ls, unsigned gen, unsigned nslots)
@@ -197,6 +209,7 @@ void listen_sweep(struct listen_set *ls, unsigned gen, unsigned nslots)
         }
         while (l->nfds > nslots)
             close(l->fds[--l->nfds]);
+        l->committed = l->nfds;
         pp = &l->next;
     }
 }

@@ -25,6 +25,7 @@ struct listener {
     unsigned gen;            /* newest generation that configured it */
     bool fresh;              /* bound by the transaction in progress */
     bool inherited;          /* came from a previous binary or from systemd */
+    unsigned committed;      /* slots in use by a committed generation */
     struct listener *next;   /* next in the set */
 };
 
@@ -33,11 +34,18 @@ struct listen_set {
     struct listener *head; /* all listeners */
 };
 
-/* Makes the set cover every port of `conf` with `nslots` sockets each and
- * points each conf_port at its listener.  New addresses are bound now; a
- * failure undoes what this call bound and writes the reason to err. */
-int listen_sync(struct listen_set *ls, struct conf *conf, unsigned gen, unsigned nslots,
-                char *err, size_t errlen);
+/* The first step of a configuration transaction: makes the set cover
+ * every port of `conf` with `nslots` sockets each and points each
+ * conf_port at its listener.  New addresses and slots are bound now; on
+ * failure everything this call bound is closed again and err says why. */
+int listen_sync(struct listen_set *ls, struct conf *conf, unsigned nslots, char *err,
+                size_t errlen);
+
+/* The transaction succeeded: `conf` is generation `gen`. */
+void listen_commit(struct listen_set *ls, struct conf *conf, unsigned gen, unsigned nslots);
+
+/* A later step of the transaction failed: closes what listen_sync bound. */
+void listen_abort(struct listen_set *ls);
 
 /* Closes listeners that generation `gen` does not use, and slots at or
  * beyond nslots.  Call once no older worker can still accept on them. */

@@ -298,6 +298,7 @@ static void master_reload_failed(struct conf *next, const char *err)
 {
     log_msg(LL_EMERG, 0, 0, "%s", err);
     snprintf(M.last_error, sizeof(M.last_error), "%s", err);
+    listen_abort(&M.ls);
     if (next != NULL)
         alog_close(next);
     conf_free(next);
@@ -314,7 +315,7 @@ static void master_reload(void)
         master_reload_failed(NULL, err);
         return;
     }
-    if (listen_sync(&M.ls, next, M.gen + 1, next->nworkers, err, sizeof(err)) < 0 ||
+    if (listen_sync(&M.ls, next, next->nworkers, err, sizeof(err)) < 0 ||
         alog_open(next, next->uid, next->gid, err, sizeof(err)) < 0 ||
         log_open(next->error_logs, next->nerror_logs, next->uid, next->gid, err, sizeof(err)) < 0) {
         master_reload_failed(next, err);
@@ -326,6 +327,7 @@ static void master_reload(void)
     }
     M.last_error[0] = '\0';
     M.ready_notified = false;
+    listen_commit(&M.ls, next, M.gen + 1, next->nworkers);
     master_commit(next);
 }
 
@@ -532,11 +534,12 @@ static int master_start(struct conf *conf)
     int inherited = upgrade_inherit(&M.ls, err, sizeof(err));
     if (inherited < 0 ||
         log_open(conf->error_logs, conf->nerror_logs, conf->uid, conf->gid, err, sizeof(err)) < 0 ||
-        listen_sync(&M.ls, conf, M.gen, conf->nworkers, err, sizeof(err)) < 0 ||
+        listen_sync(&M.ls, conf, conf->nworkers, err, sizeof(err)) < 0 ||
         alog_open(conf, conf->uid, conf->gid, err, sizeof(err)) < 0) {
         log_msg(LL_EMERG, 0, 0, "%s", err);
         return -1;
     }
+    listen_commit(&M.ls, conf, M.gen, conf->nworkers);
     /* Handed-down sockets the configuration no longer names go now. */
     if (inherited > 0)
         listen_sweep(&M.ls, M.gen, conf->nworkers);

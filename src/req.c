@@ -104,6 +104,7 @@ static int req_on_headers_complete(http_parser *p)
     r->http_minor = (uint8_t)p->http_minor;
     r->keepalive = http_should_keep_alive(p) != 0;
     r->chunked = (p->flags & F_CHUNKED) != 0;
+    r->upgrade = p->upgrade != 0;
     if (!r->chunked && p->content_length != ULLONG_MAX && p->content_length > 0)
         r->content_length = (int64_t)p->content_length;
     http_parser_pause(p, 1);

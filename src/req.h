@@ -68,6 +68,7 @@ struct req {
     int parse_status;           /* status for a head the checks refused, or 0 */
     int64_t content_length;     /* request body length, -1 if none/chunked */
     bool chunked;               /* request body is chunked */
+    bool upgrade;               /* the parser saw an Upgrade/CONNECT request */
     bool expect_continue;       /* "Expect: 100-continue" */
     /* routed */
     const struct srv_conf *srv; /* chosen server */

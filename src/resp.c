@@ -231,8 +231,23 @@ struct str resp_absolute(struct req *r, struct str url)
     if (!loc->absolute_redirect || url.len == 0 || url.p[0] != '/')
         return url;
     struct str host = r->host;
-    if (host.len == 0 && r->srv != NULL && r->srv->nnames > 0)
+    char addr[64];
+    if (host.len == 0 && r->srv != NULL && r->srv->nnames > 0 && r->srv->names[0].len > 0 &&
+        r->srv->names[0].kind == NK_EXACT)
         host = str_make(r->srv->names[0].text, strlen(r->srv->names[0].text));
+    if (host.len == 0) {
+        /* No Host and no name: the address the client connected to. */
+        union sockaddr_any local;
+        socklen_t len = sizeof(local);
+        if (getsockname(r->c->io.fd, &local.sa, &len) == 0) {
+            size_t n = sockaddr_text(&local, false, addr + 1, sizeof(addr) - 2);
+            bool v6 = local.sa.sa_family == AF_INET6;
+            addr[0] = '[';
+            if (v6)
+                addr[n + 1] = ']';
+            host = v6 ? str_make(addr, n + 2) : str_make(addr + 1, n);
+        }
+    }
     char port[8] = "";
     if (loc->port_in_redirect && r->c->local_port != 80)
         snprintf(port, sizeof(port), ":%u", r->c->local_port);

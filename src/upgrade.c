@@ -55,8 +55,9 @@ int upgrade_inherit(struct listen_set *ls, char *err, size_t errlen)
     unsetenv("LISTEN_FDS");
     unsetenv("LISTEN_FDNAMES");
     if (n < 0) {
-        snprintf(err, errlen, "invalid socket list in %s", from);
-        return -1;
+        /* nginx ignores what it cannot use rather than refuse to start. */
+        log_msg(LL_WARN, 0, 0, "invalid socket list in %s, ignored", from);
+        return 0;
     }
     if (n > 0 && listen_adopt(ls, fds, (size_t)n, err, errlen) < 0)
         return -1;

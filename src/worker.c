@@ -73,7 +73,8 @@ static const struct conf_addr *worker_addr_of(const struct conf_port *p, int fd)
  * never spins on a listening socket it cannot serve. */
 static void worker_accept_backoff(struct worker *w, int err)
 {
-    log_msg(LL_CRIT, 0, err, "accept4() failed");
+    bool expected = err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+    log_msg(expected ? LL_CRIT : LL_ALERT, 0, err, "accept4() failed");
     worker_accept_stop(w);
     ev_timer_set(&w->accept_retry, WORKER_ACCEPT_RETRY, 0.);
     ev_timer_start(w->loop, &w->accept_retry);
@@ -111,11 +112,9 @@ static void worker_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
             return;
         if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO || errno == EPERM)
             continue;
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-            worker_accept_backoff(w, errno);
-            return;
-        }
-        log_msg(LL_ALERT, 0, errno, "accept4() failed");
+        /* Out of descriptors or memory, or anything unexpected: back off
+         * on a timer rather than spin on a socket that stays readable. */
+        worker_accept_backoff(w, errno);
         return;
     }
 }

@@ -10,11 +10,6 @@ import time
 
 from helpers import TIMEOUT, Closed, Conn, Response, proc_alive
 
-# helpers.py has already read TURNPIKE (the binary under test).  The server
-# itself reads TURNPIKE as its binary-upgrade socket list (src/upgrade.h), so
-# it must not inherit the test's value.
-os.environ.pop("TURNPIKE", None)
-
 MIME_TYPES = os.path.join(os.path.dirname(__file__), "..", "..", "conf", "mime.types")
 
 
@@ -111,6 +106,30 @@ def read_all(sock, timeout=TIMEOUT):
     return b"".join(chunks)
 
 
+def read_until_quiet(sock, quiet=2.0, timeout=TIMEOUT):
+    """Reads until EOF, or until the server sent something and then stayed
+    quiet for `quiet` seconds (a connection it keeps open).  Returns
+    (data, closed)."""
+    deadline = time.monotonic() + timeout
+    chunks = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return b"".join(chunks), False
+        sock.settimeout(min(left, quiet) if chunks else left)
+        try:
+            d = sock.recv(65536)
+        except ConnectionResetError:
+            return b"".join(chunks), True
+        except socket.timeout:
+            if chunks:
+                return b"".join(chunks), False
+            continue
+        if not d:
+            return b"".join(chunks), True
+        chunks.append(d)
+
+
 def exchange(port, data, timeout=TIMEOUT, shut_wr=False):
     """Sends raw bytes on a fresh connection and returns everything the
     server sends until it closes."""
@@ -160,6 +179,36 @@ def req(path="/", host="localhost", method="GET", version="1.1", headers=(), bod
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
+def read_response_any(conn, method="GET"):
+    """Like Conn.read_response, also for Transfer-Encoding: chunked
+    (decoded into .body; .chunked tells which framing came)."""
+    while b"\r\n\r\n" not in conn.buf:
+        conn._fill()
+    head, _, rest = conn.buf.partition(b"\r\n\r\n")
+    r = parse_head(head)
+    r.chunked = (r.header("Transfer-Encoding") or "").lower() == "chunked"
+    if not r.chunked or method == "HEAD":
+        resp = conn.read_response(method)
+        resp.chunked = r.chunked
+        return resp
+    conn.buf = rest
+    body = b""
+    while True:
+        while b"\r\n" not in conn.buf:
+            conn._fill()
+        line, _, conn.buf = conn.buf.partition(b"\r\n")
+        n = int(line.split(b";")[0], 16)
+        while len(conn.buf) < n + 2:
+            conn._fill()
+        body += conn.buf[:n]
+        assert conn.buf[n:n + 2] == b"\r\n", "bad chunk framing"
+        conn.buf = conn.buf[n + 2:]
+        if n == 0:
+            break
+    r.body = body
+    return r
+
+
 def assert_alive(server, workers):
     assert server.alive(), "master died:\n" + server.stderr()
     dead = [w for w in workers if not proc_alive(w)]
@@ -174,5 +223,5 @@ def cpu_seconds(pid):
 
 
 __all__ = ["Closed", "Conn", "MIME_TYPES", "make_tree", "docroot", "http_block", "start",
-           "parse_head", "parse_responses", "read_all", "exchange", "closed_within", "curl",
-           "req", "assert_alive", "cpu_seconds"]
+           "parse_head", "parse_responses", "read_all", "read_until_quiet", "exchange", "closed_within", "curl",
+           "req", "read_response_any", "assert_alive", "cpu_seconds"]

@@ -280,17 +280,23 @@ def test_chunked_body_split_across_reads(srv):
 
 # ---- lingering close --------------------------------------------------------------------
 
+LINGER_BODY = 96 << 20  # more than the kernel buffers (32 MB rmem + 4 MB wmem) absorb
+
+
 def send_body_and_read(port, head, body_len):
-    """Sends head then body_len bytes from a thread while reading the
-    response; returns (response, send error or None)."""
+    """Sends head, then body_len bytes, then reads the response.  A server
+    that closes without lingering resets the connection while the body is
+    still coming: the send fails (and the response may be lost)."""
     c = Conn(port)
     err = []
 
     def sender():
+        chunk = b"B" * (1 << 20)
         try:
             c.sock.sendall(head)
             time.sleep(0.2)  # the error response is out before the body comes
-            c.sock.sendall(b"B" * body_len)
+            for _ in range(body_len >> 20):
+                c.sock.sendall(chunk)
         except OSError as e:
             err.append(e)
 
@@ -306,19 +312,19 @@ def send_body_and_read(port, head, body_len):
 
 
 def test_lingering_close_after_413(srv):
-    head = req("/f1.txt", method="POST", headers=[("Content-Length", "3000000")])
-    r, err, closed = send_body_and_read(srv.port(), head, 3000000)
+    head = req("/f1.txt", method="POST", headers=[("Content-Length", str(LINGER_BODY))])
+    r, err, closed = send_body_and_read(srv.port(), head, LINGER_BODY)
     assert err is None, "the server reset the connection while the body came: %r" % err
     assert r.status == 413
     assert "<title>413 Request Entity Too Large</title>" in r.text
     assert r.header("Connection") == "close"
     assert closed
-    srv.wait_log(r"client intended to send too large body: 3000000 bytes")
+    srv.wait_log(r"client intended to send too large body: %d bytes" % LINGER_BODY)
 
 
 def test_lingering_close_after_400(srv):
-    head = req("/bad%zz", method="POST", headers=[("Content-Length", "2000000")])
-    r, err, closed = send_body_and_read(srv.port(), head, 2000000)
+    head = req("/bad%zz", method="POST", headers=[("Content-Length", str(LINGER_BODY))])
+    r, err, closed = send_body_and_read(srv.port(), head, LINGER_BODY)
     assert err is None, "the server reset the connection while the body came: %r" % err
     assert r.status == 400
     assert r.header("Connection") == "close"

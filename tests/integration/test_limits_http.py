@@ -173,6 +173,16 @@ def test_client_header_timeout_is_a_total_deadline(srv):
         assert c.buf == b"" or c.buf.startswith(b"HTTP/1.1 408 ")
 
 
+def test_client_header_timeout_on_keepalive_request(srv):
+    """The next request's head on a keep-alive connection has the header
+    deadline (2 s here), not keepalive_timeout (60 s)."""
+    with Conn(srv.port("timeouts")) as c:
+        assert c.get("/a.txt").text == "aaa\n"
+        c.send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n")
+        assert closed_within(c, 12), "a stalled second head was never closed"
+        assert c.buf == b"" or c.buf.startswith(b"HTTP/1.1 408 ")
+
+
 def test_client_header_timeout_idle_new_connection(srv):
     with Conn(srv.port("timeouts")) as c:
         assert closed_within(c, 12), "a connection that never sends is never closed"
@@ -200,9 +210,11 @@ def test_client_body_timeout(srv):
 
 # ---- send_timeout --------------------------------------------------------------------------
 
-def stalled_download(port, path):
+def stalled_download(port, path, rcvbuf=4096):
+    """A client that asks for a large file and does not read (a small
+    receive buffer, so the server's writes block soon)."""
     s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.connect(("127.0.0.1", port))
     s.sendall(req(path))
     return s
@@ -212,7 +224,7 @@ def test_send_timeout(srv):
     p = srv.port("timeouts")
     mark = srv.log_size()
     s = stalled_download(p, "/sendfast")
-    ctl = stalled_download(p, "/sendslow")
+    ctl = stalled_download(p, "/sendslow", rcvbuf=65536)
     try:
         srv.wait_log(r"\[info\] \d+#0: \*\d+ client timed out \(110: Connection timed out\)"
                      r".*GET /sendfast", since=mark)
@@ -225,6 +237,51 @@ def test_send_timeout(srv):
     finally:
         s.close()
         ctl.close()
+
+
+def test_send_timeout_is_between_writes(srv):
+    """A client that reads slowly but keeps reading (pauses of 0.4 s under
+    send_timeout 1s) gets everything: the timeout is per write, not total."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.connect(("127.0.0.1", srv.port("timeouts")))
+    try:
+        s.sendall(req("/sendfast"))
+        s.settimeout(15)
+        data = b""
+        want = None
+        while want is None or len(data) < want:
+            chunk = b""
+            target = 1500000 if want is None else min(1500000, want - len(data))
+            while len(chunk) < target:
+                d = s.recv(min(1 << 20, target - len(chunk)))
+                assert d, "closed after %d bytes" % (len(data) + len(chunk))
+                chunk += d
+            data += chunk
+            if want is None and b"\r\n\r\n" in data:
+                want = data.index(b"\r\n\r\n") + 4 + srv.big_size
+            time.sleep(0.4)
+        assert len(data) == want
+    finally:
+        s.close()
+
+
+def test_client_abort_mid_response(srv):
+    """Clients that leave in the middle of a large response (FIN, or RST
+    with unread data) cost nothing but their connection."""
+    p = srv.port()
+    for linger_rst in (False, True):
+        for _ in range(5):
+            s = socket.create_connection(("127.0.0.1", p))
+            s.sendall(req("/big.bin"))
+            s.recv(65536)
+            if linger_rst:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            s.close()
+    with Conn(p) as c:
+        r = c.get("/big.bin")
+        assert len(r.body) == srv.big_size
+        assert c.get("/a.txt").text == "aaa\n"
 
 
 def read_all_until(s, size):

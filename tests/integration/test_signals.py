@@ -237,6 +237,7 @@ def test_old_worker_closes_keepalive_on_next_request(server):
     r = busy.get()
     assert (r.text, r.header("Connection")) == ("gen1 %d\n" % old_pid, "close")
     assert busy.wait_closed()
+    busy.close()
     # The idle one is closed after the drain grace; the old workers then exit.
     assert idle.wait_closed()
     server.wait_workers(2, exclude=old)

@@ -48,7 +48,10 @@ struct row {
     enum alone alone; /* what http-parser alone does with it */
 };
 
-#define ROW(name, raw, status, by, alone) {name, raw, sizeof(raw) - 1, status, by, alone}
+#define ROW(name, raw, status, by, alone)                                                          \
+    {                                                                                              \
+        name, raw, sizeof(raw) - 1, status, by, alone                                              \
+    }
 #define H11 " HTTP/1.1\r\nHost: a\r\n"
 #define CHUNKED "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
 
@@ -61,12 +64,14 @@ static const struct row rows[] = {
     ROW("absolute-form", "GET http://example.com/a?b HTTP/1.1\r\nHost: example.com\r\n\r\n",
         0, BY_NONE, ALONE_OK),
     ROW("absolute-form, https, port, upper-case scheme",
-        "GET HTTPS://Example.COM:8443/x HTTP/1.1\r\nHost: example.com\r\n\r\n", 0, BY_NONE, ALONE_OK),
+        "GET HTTPS://Example.COM:8443/x HTTP/1.1\r\nHost: example.com\r\n\r\n",
+        0, BY_NONE, ALONE_OK),
     ROW("absolute-form without a path", "GET http://example.com HTTP/1.1\r\nHost: x\r\n\r\n",
         0, BY_NONE, ALONE_OK),
     ROW("absolute-form with only a query", "DELETE http://a?x=1 HTTP/1.1\r\nHost: a\r\n\r\n",
         0, BY_NONE, ALONE_OK),
-    ROW("absolute-form with an IPv6 authority", "GET http://[::1]:8080/ HTTP/1.1\r\nHost: a\r\n\r\n",
+    ROW("absolute-form with an IPv6 authority",
+        "GET http://[::1]:8080/ HTTP/1.1\r\nHost: a\r\n\r\n",
         0, BY_NONE, ALONE_OK),
     ROW("OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: example.com\r\n\r\n", 0, BY_NONE, ALONE_OK),
     ROW("OPTIONS with a path", "OPTIONS /x" H11 "\r\n", 0, BY_NONE, ALONE_OK),
@@ -82,7 +87,8 @@ static const struct row rows[] = {
     ROW("chunked POST, several chunks, upper-case hex", CHUNKED "A\r\n0123456789\r\n"
         "1\r\nx\r\n000\r\n\r\n", 0, BY_NONE, ALONE_OK),
     ROW("chunked with extensions and a trailer", CHUNKED "5;name=value;q=\"a \\\"b\\\"\"\r\n"
-        "hello\r\n1 ; x ; y = z\r\n!\r\n0;last\r\nX-Sum: 1\r\nX-Empty:\r\n\r\n", 0, BY_NONE, ALONE_OK),
+        "hello\r\n1 ; x ; y = z\r\n!\r\n0;last\r\nX-Sum: 1\r\nX-Empty:\r\n\r\n",
+        0, BY_NONE, ALONE_OK),
     ROW("chunked, empty body", CHUNKED "0\r\n\r\n", 0, BY_NONE, ALONE_OK),
     ROW("Transfer-Encoding in another case, with OWS",
         "POST / HTTP/1.1\r\nHost: a\r\ntransfer-encoding:  Chunked  \r\n\r\n0\r\n\r\n",
@@ -91,9 +97,11 @@ static const struct row rows[] = {
     ROW("HTTP/1.0 with Host", "GET / HTTP/1.0\r\nHost: example.com\r\n\r\n", 0, BY_NONE, ALONE_OK),
     ROW("HTTP/1.0 POST with Content-Length", "POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi",
         0, BY_NONE, ALONE_OK),
-    ROW("Host with a port", "GET / HTTP/1.1\r\nHost: example.com:8080\r\n\r\n", 0, BY_NONE, ALONE_OK),
+    ROW("Host with a port", "GET / HTTP/1.1\r\nHost: example.com:8080\r\n\r\n",
+        0, BY_NONE, ALONE_OK),
     ROW("IPv4 Host", "GET / HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n", 0, BY_NONE, ALONE_OK),
-    ROW("IPv6 Host with a port", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", 0, BY_NONE, ALONE_OK),
+    ROW("IPv6 Host with a port", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
+        0, BY_NONE, ALONE_OK),
     ROW("IPv6 Host", "GET / HTTP/1.1\r\nHost: [2001:db8::ffff:1.2.3.4]\r\n\r\n", 0, BY_NONE,
         ALONE_OK),
     ROW("Host with a trailing dot", "GET / HTTP/1.1\r\nHost: example.com.\r\n\r\n", 0, BY_NONE,
@@ -167,6 +175,8 @@ static const struct row rows[] = {
     ROW("whitespace line before the first header", "GET / HTTP/1.1\r\n Host: a\r\n\r\n",
         400, BY_HEAD, ALONE_OK),
     ROW("HTAB line before the first header", "GET / HTTP/1.1\r\n\tHost: a\r\n\r\n",
+        400, BY_PARSER, ALONE_BAD),
+    ROW("whitespace-only line before the first header", "GET / HTTP/1.1\r\n \r\nHost: a\r\n\r\n",
         400, BY_PARSER, ALONE_BAD),
     ROW("SP before a colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400, BY_HEAD, ALONE_OK),
     ROW("HTAB before a colon", "GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", 400, BY_PARSER, ALONE_BAD),
@@ -493,18 +503,18 @@ static void test_head_direct(void **state)
         HEAD("", 400),
         HEAD("\r\n", 400),
         HEAD("\r\n\r\n", 400),
-        HEAD("GET / HTTP/1.1\r\n", 400),               /* no blank line */
-        HEAD("GET / HTTP/1.1\r\nHost: a\r\n", 400),    /* no blank line */
-        HEAD("GET / HTTP/1.1\r\nHost: a\r\n\r", 400),  /* the final LF cut off */
-        HEAD("GET / HTTP/1.1\r\n\r\nGET", 400),        /* bytes past the head */
-        HEAD("GET / HTTP/1.1\r\n\r\n\r\n", 400),       /* a second blank line */
-        HEAD("GET / HTTP/1.\r\n\r\n", 400),            /* short version */
-        HEAD("GET / HTTP/1.1", 400),                   /* cut in the request line */
-        HEAD("GET / HTTPS/1.1\r\n\r\n", 400),          /* another protocol */
-        HEAD(" GET / HTTP/1.1\r\n\r\n", 400),          /* leading space */
-        HEAD("GET /\x80\xff HTTP/1.1\r\n\r\n", 0),     /* obs-text in the target */
+        HEAD("GET / HTTP/1.1\r\n", 400),                 /* no blank line */
+        HEAD("GET / HTTP/1.1\r\nHost: a\r\n", 400),      /* no blank line */
+        HEAD("GET / HTTP/1.1\r\nHost: a\r\n\r", 400),    /* the final LF cut off */
+        HEAD("GET / HTTP/1.1\r\n\r\nGET", 400),          /* bytes past the head */
+        HEAD("GET / HTTP/1.1\r\n\r\n\r\n", 400),         /* a second blank line */
+        HEAD("GET / HTTP/1.\r\n\r\n", 400),              /* short version */
+        HEAD("GET / HTTP/1.1", 400),                     /* cut in the request line */
+        HEAD("GET / HTTPS/1.1\r\n\r\n", 400),            /* another protocol */
+        HEAD(" GET / HTTP/1.1\r\n\r\n", 400),            /* leading space */
+        HEAD("GET /\x80\xff HTTP/1.1\r\n\r\n", 0),       /* obs-text in the target */
         HEAD("GET / HTTP/1.1\r\nX:\x80\xff\r\n\r\n", 0), /* obs-text in a value */
-        HEAD("GET / HTTP/1.1\r\nX:\r\r\n\r\n", 400),   /* bare CR at a line's end */
+        HEAD("GET / HTTP/1.1\r\nX:\r\r\n\r\n", 400),     /* bare CR at a line's end */
 #undef HEAD
     };
     (void)state;
@@ -574,14 +584,17 @@ static const struct {
     size_t len;       /* their number */
     ssize_t consumed; /* bytes of the message, or -1 for a violation */
 } bodies[] = {
-#define BODY(b, consumed) {b, sizeof(b) - 1, consumed}
+#define BODY(b, consumed)                                                                          \
+    {                                                                                              \
+        b, sizeof(b) - 1, consumed                                                                 \
+    }
     BODY("0\r\n\r\n", 5),
     BODY("0\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 5),
     BODY("5\r\nhello\r\n0\r\n\r\nPOST /", 15),
     BODY("5;a=b;c=\"d;e\\\"f\"\r\nhello\r\n0\r\nT: v\r\nU:\r\n\r\nX", 40),
     BODY("3\r\n\r\n\r\r\n0\r\n\r\n", 13), /* data may hold CR and LF */
-    BODY("fffffffffffffff\r\n", -2),       /* 15 digits: fine, just unfinished */
-    BODY("1000000000000000\r\n", -1),      /* 16 digits */
+    BODY("fffffffffffffff\r\n", -2),      /* 15 digits: fine, just unfinished */
+    BODY("1000000000000000\r\n", -1),     /* 16 digits */
     BODY("5;a=b\nhello\r\n0\r\n\r\n", -1),
     BODY("5\r\nhello\r\n0\r\n\n", -1),
     BODY("5\r\nhello\r\n0\r\nX: y\n\r\n", -1),
