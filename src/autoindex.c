@@ -284,6 +284,10 @@ static char *autoindex_reserve(struct autoindex_buf *b, size_t n)
         return NULL;
     if (b->cap - b->len < n) {
         size_t cap = b->cap ? b->cap : 4096;
+        if (n > SIZE_MAX / 4 - b->len) {
+            b->failed = true; /* doubling below could never reach it */
+            return NULL;
+        }
         while (cap - b->len < n)
             cap *= 2;
         char *p = realloc(b->p, cap);

@@ -244,7 +244,8 @@ int conf_set_types(struct conf_loader *cl, const struct conf_node *n, const stru
         if (conf_types_line(cl, t) < 0)
             return -1;
     }
-    qsort(loc->types, loc->ntypes, sizeof(*loc->types), conf_mime_cmp);
+    if (loc->ntypes > 1)
+        qsort(loc->types, loc->ntypes, sizeof(*loc->types), conf_mime_cmp);
     return 0;
 }
 

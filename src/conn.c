@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "log.h"
 #include "req.h"
+#include "req_check.h"
 #include "resp.h"
 #include "handle.h"
 #include "ofile.h"
@@ -109,6 +110,8 @@ int conn_log_context(const struct conn *c, char *buf, size_t cap)
         n += snprintf(buf + n, cap - (size_t)n, ", request: \"%s %.*s HTTP/%u.%u\"",
                       http_method_str(r->method), (int)r->target.len, r->target.p, r->http_major,
                       r->http_minor);
+    if (r != NULL && r->host.len > 0 && n >= 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, ", host: \"%.*s\"", (int)r->host.len, r->host.p);
     return n;
 }
 
@@ -189,6 +192,24 @@ static void conn_bad_request(struct conn *c, int status)
     resp_error(r, status);
 }
 
+/* The strictness http-parser lacks, before anything acts on the request.
+ * The parser pauses one byte short of the head's end, and that byte (after
+ * the final CR) must be checked too. */
+static int conn_check_head(struct conn *c)
+{
+    struct req *r = c->req;
+    r->head_len = c->parsed + 1 <= c->buf_len ? c->parsed + 1 : c->parsed;
+    req_set_views(r, c->buf);
+    int status = req_check_head(c->buf, r->head_len);
+    if (status == 0)
+        status = req_check_semantics(r);
+    if (status == 0 && r->chunked) {
+        chunk_check_init(&r->chunk);
+        r->chunk_fed = r->head_len;
+    }
+    return status;
+}
+
 /* A request without a body is complete at the end of its head: let the
  * parser take the head's last byte now, so the response can tell that
  * nothing more belongs to this request. */
@@ -209,9 +230,30 @@ static int conn_finish_bodiless(struct conn *c)
     return -1;
 }
 
+/* A chunked body's framing is checked before the parser sees it, since
+ * http-parser accepts framing that other servers would split differently. */
+static int conn_check_chunks(struct conn *c)
+{
+    struct req *r = c->req;
+    if (c->state == CS_HEAD || r == NULL || !r->chunked || r->chunk.done ||
+        r->chunk_fed >= c->buf_len)
+        return 0;
+    ssize_t k = chunk_check_feed(&r->chunk, c->buf + r->chunk_fed, c->buf_len - r->chunk_fed);
+    if (k < 0) {
+        conn_log(c, LL_INFO, 0, "client sent invalid chunked body");
+        return -1;
+    }
+    r->chunk_fed += (uint32_t)k;
+    return 0;
+}
+
 /* Runs the parser over buffered bytes and acts on where it stopped. */
 static void conn_parse(struct conn *c)
 {
+    if (conn_check_chunks(c) < 0) {
+        conn_close(c);
+        return;
+    }
     size_t n = http_parser_execute(&c->parser, &req_parser_settings, c->buf + c->parsed,
                                    c->buf_len - c->parsed);
     c->parsed += (uint32_t)n;
@@ -219,12 +261,17 @@ static void conn_parse(struct conn *c)
         c->req->request_length += n;
     enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
     if (e == HPE_PAUSED) {
-        if (c->state == CS_HEAD && conn_finish_bodiless(c) < 0)
-            return;
-        if (c->state == CS_HEAD)
-            conn_dispatch(c);
-        else
+        if (c->state != CS_HEAD) {
             conn_request_done(c);
+            return;
+        }
+        int status = conn_check_head(c);
+        if (status != 0) {
+            conn_bad_request(c, status);
+            return;
+        }
+        if (conn_finish_bodiless(c) == 0)
+            conn_dispatch(c);
         return;
     }
     if (e != HPE_OK) {
@@ -327,11 +374,10 @@ static void conn_read_head(struct conn *c)
 static void conn_dispatch(struct conn *c)
 {
     struct req *r = c->req;
-    r->head_len = c->parsed;
     c->state = CS_HANDLE;
     timer_disarm(&c->timer);
     conn_watch(c, 0);
-    int status = req_finish_head(r, c->buf);
+    int status = req_finish_head(r);
     if (status != 0) {
         conn_log(c, LL_INFO, 0, "client sent invalid request");
         r->keepalive = false;
@@ -458,6 +504,7 @@ static void conn_discard(struct conn *c)
         }
         /* Body bytes already parsed are of no use: reuse the buffer. */
         c->buf_len = c->parsed = 0;
+        c->req->chunk_fed = 0;
         ssize_t n = read(c->io.fd, c->buf, c->buf_cap);
         if (n < 0 && errno == EINTR)
             continue;

@@ -99,6 +99,13 @@ static int ofile_openat2(const char *path, bool nofollow, bool cached_only)
     return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
 }
 
+static int ofile_openat2_path(const char *path)
+{
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC};
+    int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+    return fd >= 0 || errno != ENOSYS ? fd : open(path, O_PATH | O_CLOEXEC);
+}
+
 static int ofile_do_open(const char *path, bool nofollow)
 {
     int fd = ofile_openat2(path, nofollow, false);
@@ -111,7 +118,8 @@ static int ofile_do_open(const char *path, bool nofollow)
 /* A pool job that opens and stats one path. */
 struct ofile_job {
     struct tpool_job job; /* the pool's part */
-    struct req *r;        /* request (touched only on the loop, if alive) */
+    struct conn *c;       /* connection (kept alive by the job's reference) */
+    struct req *r;        /* request, touched only once known to be current */
     uint32_t nreq;        /* which request of the connection */
     char *path;           /* copy of the path */
     bool nofollow;        /* disable_symlinks */
@@ -143,7 +151,7 @@ static void ofile_open_done(struct tpool_job *job)
 {
     struct ofile_job *j = (struct ofile_job *)job;
     struct ofile_result res = {.err = j->err};
-    struct conn *c = j->r->c;
+    struct conn *c = j->c;
     if (c->req != j->r || c->nrequests != j->nreq)
         return; /* the request this was for is over */
     if (j->fd >= 0 && S_ISDIR(j->st.st_mode)) {
@@ -366,6 +374,7 @@ int ofile_open(struct req *r, struct str path, bool nofollow, ofile_cb cb)
     j->job.done = ofile_open_done;
     j->job.release = ofile_open_release;
     j->job.owner = &r->c->own;
+    j->c = r->c;
     j->r = r;
     j->nreq = r->c->nrequests;
     j->nofollow = nofollow;
@@ -383,28 +392,33 @@ int ofile_open(struct req *r, struct str path, bool nofollow, ofile_cb cb)
 /* A pool job that finds the first of several paths that exists. */
 struct ofile_stat_job {
     struct tpool_job job;  /* the pool's part */
-    struct req *r;         /* request (loop thread only, if alive) */
+    struct conn *c;        /* connection (kept alive by the job's reference) */
+    struct req *r;         /* request, touched only once known to be current */
     uint32_t nreq;         /* which request of the connection */
     char **paths;          /* candidates; a trailing "/" wants a directory */
     size_t n;              /* how many */
     bool nofollow;         /* disable_symlinks */
-    void (*cb)(struct req *r, int found, bool is_dir); /* continuation */
+    ofile_stat_cb cb;      /* continuation */
     int found;             /* result: index, or -1 */
     bool is_dir;           /* result: the found path is a directory */
+    int err;               /* result: an error that ends the search, or 0 */
 };
 
-static bool ofile_exists(const char *path, bool nofollow, bool *is_dir)
+/* 1 if path exists as wanted (a trailing "/" wants a directory), 0 if
+ * not, -1 with errno for an error that must not be skipped over (EACCES:
+ * nginx answers 403 rather than trying the next name). */
+static int ofile_exists(const char *path, bool nofollow, bool *is_dir)
 {
     size_t len = strlen(path);
     bool want_dir = len > 1 && path[len - 1] == '/';
     struct stat st;
-    int fd = nofollow ? ofile_walk(path, O_PATH | O_CLOEXEC) : open(path, O_PATH | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    bool ok = fstat(fd, &st) == 0 && (want_dir ? S_ISDIR(st.st_mode) : !S_ISDIR(st.st_mode));
-    close(fd);
+    int fd = nofollow ? ofile_walk(path, O_PATH | O_CLOEXEC) : ofile_openat2_path(path);
     *is_dir = want_dir;
-    return ok;
+    if (fd < 0)
+        return errno == ENOENT || errno == ENOTDIR || errno == ENAMETOOLONG ? 0 : -1;
+    int rc = fstat(fd, &st) == 0 && (want_dir ? S_ISDIR(st.st_mode) : !S_ISDIR(st.st_mode));
+    close(fd);
+    return rc;
 }
 
 static void ofile_stat_work(struct tpool_job *job)
@@ -412,8 +426,10 @@ static void ofile_stat_work(struct tpool_job *job)
     struct ofile_stat_job *j = (struct ofile_stat_job *)job;
     j->found = -1;
     for (size_t i = 0; i < j->n; i++) {
-        if (ofile_exists(j->paths[i], j->nofollow, &j->is_dir)) {
+        int rc = ofile_exists(j->paths[i], j->nofollow, &j->is_dir);
+        if (rc != 0) {
             j->found = (int)i;
+            j->err = rc < 0 ? errno : 0;
             return;
         }
     }
@@ -422,9 +438,9 @@ static void ofile_stat_work(struct tpool_job *job)
 static void ofile_stat_done(struct tpool_job *job)
 {
     struct ofile_stat_job *j = (struct ofile_stat_job *)job;
-    if (j->r->c->req != j->r || j->r->c->nrequests != j->nreq)
+    if (j->c->req != j->r || j->c->nrequests != j->nreq)
         return;
-    j->cb(j->r, j->found, j->is_dir);
+    j->cb(j->r, j->found, j->is_dir, j->err);
 }
 
 static void ofile_stat_release(struct tpool_job *job)
@@ -436,8 +452,7 @@ static void ofile_stat_release(struct tpool_job *job)
     free(j);
 }
 
-int ofile_stat(struct req *r, struct str *paths, size_t n, bool nofollow,
-               void (*cb)(struct req *r, int found, bool is_dir))
+int ofile_stat(struct req *r, struct str *paths, size_t n, bool nofollow, ofile_stat_cb cb)
 {
     struct ofile_stat_job *j = calloc(1, sizeof(*j));
     if (j == NULL || (j->paths = calloc(n ? n : 1, sizeof(char *))) == NULL) {
@@ -446,6 +461,7 @@ int ofile_stat(struct req *r, struct str *paths, size_t n, bool nofollow,
     }
     j->job = (struct tpool_job){.work = ofile_stat_work, .done = ofile_stat_done,
                                 .release = ofile_stat_release, .owner = &r->c->own};
+    j->c = r->c;
     j->r = r;
     j->nreq = r->c->nrequests;
     j->nofollow = nofollow;

@@ -46,10 +46,13 @@ typedef void (*ofile_cb)(struct req *r, const struct ofile_result *res);
  * res->file.  Returns -1 if the job could not even be queued. */
 int ofile_open(struct req *r, struct str path, bool nofollow, ofile_cb cb);
 
-/* Checks existence in the pool without keeping the file: for try_files and
- * index, a callback with res->file NULL and err 0 means "exists". */
-int ofile_stat(struct req *r, struct str *paths, size_t n, bool nofollow,
-               void (*cb)(struct req *r, int found, bool is_dir));
+/* found: index of the first path that exists, or -1; err: nonzero when
+ * that path could not be checked (EACCES, ...), which ends the search. */
+typedef void (*ofile_stat_cb)(struct req *r, int found, bool is_dir, int err);
+
+/* Finds, in the pool, the first of several paths that exists (a trailing
+ * "/" wants a directory), for index and try_files. */
+int ofile_stat(struct req *r, struct str *paths, size_t n, bool nofollow, ofile_stat_cb cb);
 
 void ofile_get(struct ofile *f);
 void ofile_put(struct ofile *f);

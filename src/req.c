@@ -173,14 +173,27 @@ const struct str *req_header(const struct req *r, const char *name)
     return NULL;
 }
 
-int req_finish_head(struct req *r, const char *buf)
+/* http-parser keeps a value's trailing whitespace; RFC 9112 says it is
+ * not part of the value. */
+static struct str req_trim(struct str v)
 {
-    struct uri_parts parts;
+    while (v.len > 0 && (v.p[v.len - 1] == ' ' || v.p[v.len - 1] == '\t'))
+        v.len--;
+    return v;
+}
+
+void req_set_views(struct req *r, const char *buf)
+{
     r->target = req_view(buf, r->target_span);
     for (uint32_t i = 0; i < r->nhdrs; i++) {
         r->hdrs[i].name = req_view(buf, r->hdrs[i].name_span);
-        r->hdrs[i].value = req_view(buf, r->hdrs[i].value_span);
+        r->hdrs[i].value = req_trim(req_view(buf, r->hdrs[i].value_span));
     }
+}
+
+int req_finish_head(struct req *r)
+{
+    struct uri_parts parts;
     if (uri_split(r->target, &parts) < 0 || uri_normalize(&r->pool, parts.path, &r->path) < 0)
         return 400;
     r->args = parts.args;

@@ -13,6 +13,7 @@
 
 #include "mpool.h"
 #include "out.h"
+#include "req_check.h"
 #include "route.h"
 #include "str.h"
 
@@ -69,6 +70,8 @@ struct req {
     int64_t content_length;     /* request body length, -1 if none/chunked */
     bool chunked;               /* request body is chunked */
     bool upgrade;               /* the parser saw an Upgrade/CONNECT request */
+    struct chunk_check chunk;   /* framing check of a chunked body */
+    uint32_t chunk_fed;         /* buffer offset the check has seen up to */
     bool expect_continue;       /* "Expect: 100-continue" */
     /* routed */
     const struct srv_conf *srv; /* chosen server */
@@ -100,9 +103,13 @@ extern const http_parser_settings req_parser_settings;
 struct req *req_new(struct conn *c);
 void req_free(struct req *r);
 
-/* Turns the offsets into views and derives path, args and host.  Returns 0,
- * or an HTTP status for a request that must be refused. */
-int req_finish_head(struct req *r, const char *buf);
+/* Turns the parser's offsets into views of buf (values without trailing
+ * whitespace). */
+void req_set_views(struct req *r, const char *buf);
+
+/* Derives path, args, host and Expect from the views.  Returns 0, or an
+ * HTTP status for a request that must be refused. */
+int req_finish_head(struct req *r);
 
 /* First header with this name (case-insensitive), or NULL. */
 const struct str *req_header(const struct req *r, const char *name);

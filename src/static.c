@@ -302,10 +302,27 @@ static void static_gz_opened(struct req *r, const struct ofile_result *res)
 
 /* ---- index and listings ----------------------------------------------- */
 
-static void static_index_found(struct req *r, int found, bool is_dir)
+/* nginx's ngx_http_index_error: what a failed check of an index name means. */
+static void static_check_error(struct req *r, struct str path, int err)
+{
+    if (err == EACCES) {
+        conn_logf(r->c, LL_ERR, err, "\"%.*s\" is forbidden", (int)path.len, path.p);
+        resp_error(r, 403);
+        return;
+    }
+    conn_logf(r->c, LL_CRIT, err, "stat() \"%.*s\" failed", (int)path.len, path.p);
+    resp_error(r, 500);
+}
+
+static void static_index_found(struct req *r, int found, bool is_dir, int err)
 {
     const struct loc_conf *loc = r->loc;
     (void)is_dir;
+    if (err != 0) {
+        struct str *paths = r->handler_scratch;
+        static_check_error(r, paths[found], err);
+        return;
+    }
     if (found >= 0 && (size_t)found < loc->nindex) {
         struct str name = loc->index[found];
         char *uri = r->args.len ? mpool_printf(&r->pool, "%.*s%.*s?%.*s", (int)r->path.len,
@@ -319,7 +336,7 @@ static void static_index_found(struct req *r, int found, bool is_dir)
             handle_redirect(r, str_make(uri, strlen(uri)));
         return;
     }
-    struct str dir = *(struct str *)r->handler_scratch;
+    struct str dir = ((struct str *)r->handler_scratch)[loc->nindex];
     if (found < 0) {
         static_log_open_error(r, dir, ENOENT, LL_ERR);
         resp_error(r, 404);
@@ -347,6 +364,7 @@ static void static_index(struct req *r, struct str dir)
         paths[i] = p ? str_make(p, strlen(p)) : str_make("", 0);
     }
     paths[loc->nindex] = dir; /* ends in "/": tests the directory */
+    r->handler_scratch = paths;
     if (ofile_stat(r, paths, loc->nindex + 1, loc->disable_symlinks, static_index_found) < 0)
         resp_error(r, 503);
 }
@@ -391,11 +409,17 @@ struct static_try {
     size_t n;         /* how many */
 };
 
-static void static_try_found(struct req *r, int found, bool is_dir)
+static void static_try_found(struct req *r, int found, bool is_dir, int err)
 {
     struct static_try *t = r->handler_scratch;
     const struct try_files *tf = r->loc->try_files;
     (void)is_dir;
+    if (err != 0) {
+        conn_logf(r->c, LL_CRIT, err, "stat() for try_files candidate \"%.*s\" failed",
+                  (int)t->uris[found].len, t->uris[found].p);
+        resp_error(r, 500);
+        return;
+    }
     if (found >= 0) {
         r->path = t->uris[found];
         static_handle(r);

@@ -41,6 +41,10 @@ def main(out):
             continue
         p, f = junit_counts(path)
         passed, failed = passed + p, failed + f
+    fuzz = os.path.join(out, "fuzz-passed")
+    if os.path.exists(fuzz):
+        text = open(fuzz).read().strip()
+        passed += int(text) if text.isdigit() else 0
     extra = os.path.join(out, "failures")
     if os.path.exists(extra):
         lines = open(extra).read().split()

@@ -90,6 +90,18 @@ def test_pipelining_many(srv):
     assert all(r.header("Connection") == "keep-alive" for r in resps[:-1])
 
 
+def test_pipeline_larger_than_header_buffers(srv):
+    """200 pipelined requests of ~330 bytes (66 KB, more than 4 x 8k at once):
+    each is parsed from what is left in the buffer, in order."""
+    n = 200
+    data = b"".join(req("/f%d.txt" % (i % 10), headers=[("X-Pad", "p" * 300)])
+                    for i in range(n)) + req("/small", headers=[("Connection", "close")])
+    resps, rest = parse_responses(exchange_raw(srv.port(), data))
+    assert rest == b"" and len(resps) == n + 1
+    assert [r.text for r in resps[:n]] == ["file number %d\n" % (i % 10) for i in range(n)]
+    assert resps[-1].text == "small\n"
+
+
 def test_pipelining_with_bodies(srv):
     """Requests with bodies between others in one send: the bodies are
     consumed, never taken for requests."""
@@ -333,9 +345,10 @@ def test_lingering_close_after_400(srv):
 
 def test_client_max_body_size_boundaries(srv):
     with Conn(srv.port()) as c:
-        r = c.get("/small", method="POST", headers=[("Content-Length", "1024")])
-        # exactly the limit is fine (the body follows)
-        c.send(b"x" * 1024)
+        # Exactly the limit is fine.
+        c.send(req("/small", method="POST", headers=[("Content-Length", "1024")],
+                   body=b"x" * 1024))
+        r = c.read_response()
         assert r.status == 200
         if r.header("Connection") == "keep-alive":
             assert c.get("/f1.txt").status == 200
