@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 
-from helpers import TIMEOUT, child_env, listen_inodes, proc_stat, wait_for
+from helpers import TIMEOUT, child_env, proc_stat, wait_for
 
 WRK = "/usr/bin/wrk"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -213,14 +213,13 @@ def fast_children(pid):
     return out
 
 
-def accepting(pid, port):
-    """True once pid's epoll set holds one of the listening sockets of
-    127.0.0.1:port: the worker's loop accepts."""
+def accepting(pid, inodes):
+    """True once pid's epoll set holds one of the listening sockets with
+    these inodes (listen_inodes()): the worker's loop accepts."""
     try:
         links = fd_links(pid)
     except FileNotFoundError:
         return False
-    inodes = listen_inodes(port)
     lfds = {fd for fd, l in links.items()
             if l.startswith("socket:[") and l[8:-1] in inodes}
     if not lfds:

@@ -1,0 +1,207 @@
+"""Operations: systemd integration without systemd -- sd_notify messages to
+our own NOTIFY_SOCKET, socket activation with systemd-socket-activate, and
+`systemd-analyze verify` of the generated units (issue #4)."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import warnings
+
+import pytest
+
+from helpers import TIMEOUT, TURNPIKE, child_env, get, listen_inodes, wait_for
+from ops_helpers import NotifySocket, fd_links, make_site, rewrite, site_http
+
+SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def monotonic_usec():
+    return time.clock_gettime(time.CLOCK_MONOTONIC) * 1e6
+
+
+# ---- sd_notify ---------------------------------------------------------------
+
+def test_notify_sequence(server):
+    make_site(server)
+    server.write(http=site_http(server, "g1"))
+    ns = NotifySocket(server.dir)
+    try:
+        server.start(wait=False, env=child_env(NOTIFY_SOCKET=ns.path))
+        port = server.port()
+
+        # Start: READY=1 once the workers accept.
+        m = ns.recv()
+        assert m.get("READY") == "1", m
+        assert re.fullmatch(r"generation 1 serving", m.get("STATUS", "")), m
+        workers = server.workers()
+        assert len(workers) == 2, "READY=1 before the workers ran"
+        assert get(port, "/1k.bin").header("X-Gen") == "g1"
+        assert ns.nothing_within(0.3), ns.messages
+
+        # Reload: RELOADING=1 with the time it started, then READY=1 once
+        # the new generation accepts.
+        rewrite(server, http=site_http(server, "g2"))
+        before = monotonic_usec()
+        server.kill(signal.SIGHUP)
+        m = ns.recv()
+        after = monotonic_usec()
+        assert m.get("RELOADING") == "1", m
+        usec = int(m["MONOTONIC_USEC"])
+        assert before <= usec <= after, (before, usec, after)
+        m = ns.recv()
+        assert m.get("READY") == "1", m
+        assert m.get("STATUS") == "generation 2 serving", m
+        new = [k for k in server.workers() if k not in workers]
+        assert len(new) >= 2, "READY=1 before the new generation ran"
+        assert get(port, "/1k.bin").header("X-Gen") == "g2"
+
+        # A failed reload: RELOADING=1, then READY=1 (the old generation goes
+        # on) with the error in STATUS.
+        text = rewrite(server, http=site_http(server, "g3") + "\nbogus_directive on;")
+        line = text.splitlines().index("bogus_directive on;") + 1
+        server.expect_log(r'\[emerg\] \d+#0: unknown directive "bogus_directive" in %s:%d$'
+                          % (re.escape(server.conf_path), line))
+        server.kill(signal.SIGHUP)
+        m = ns.recv()
+        assert m.get("RELOADING") == "1" and "MONOTONIC_USEC" in m, m
+        m = ns.recv()
+        assert m.get("READY") == "1", m
+        status = m.get("STATUS", "")
+        assert "generation 2" in status, m
+        assert 'unknown directive "bogus_directive"' in status, m
+        assert "%s:%d" % (server.conf_path, line) in status, m
+        assert get(port, "/1k.bin").header("X-Gen") == "g2"
+
+        # The next good reload clears the error.
+        rewrite(server, http=site_http(server, "g4"))
+        server.kill(signal.SIGHUP)
+        assert ns.recv().get("RELOADING") == "1"
+        m = ns.recv()
+        assert (m.get("READY"), m.get("STATUS")) == ("1", "generation 3 serving"), m
+
+        # Stop: STOPPING=1, and nothing after it.
+        server.kill(signal.SIGQUIT)
+        m = ns.recv()
+        assert m.get("STOPPING") == "1", m
+        assert server.wait_exit()
+        assert ns.nothing_within(0.2), ns.messages
+        print("\nnotify messages: %r" % ns.messages)
+    finally:
+        ns.close()
+
+
+# ---- socket activation ----------------------------------------------------------
+
+def test_socket_activation(server):
+    """systemd-socket-activate binds, then execs turnpike (same pid) on the
+    first connection with LISTEN_PID/LISTEN_FDS: the master adopts that
+    socket for the matching listen address instead of binding its own.
+    systemd-socket-activate cannot set SO_REUSEPORT, so the workers share
+    the one socket, with a [warn]."""
+    make_site(server)
+    port = server.port()
+    server.write(http=site_http(server, "sa"))
+    env = child_env()
+    argv = ["systemd-socket-activate", "-l", "127.0.0.1:%d" % port]
+    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+        if k in env:
+            argv += ["-E", "%s=%s" % (k, env[k])]
+    argv += server.argv()
+    server._stderr = open(server.stderr_path, "ab")
+    server.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=server._stderr,
+                                   stderr=server._stderr, start_new_session=True, env=env)
+    server.master_pid = server.proc.pid
+    wait_for(lambda: "Listening on 127.0.0.1:%d" % port in server.stderr(),
+             what="systemd-socket-activate to listen")
+    (inode,) = listen_inodes(port)
+    # This connection makes it exec turnpike; it waits in the queue meanwhile.
+    r = get(port, "/1k.bin")
+    assert (r.status, r.header("X-Gen")) == (200, "sa")
+    with open("/proc/%d/cmdline" % server.master_pid, "rb") as f:
+        assert f.read().split(b"\0")[0].decode() == TURNPIKE, "exec'd in place"
+    server.wait_ready()
+    # No second bind: the only listening socket on the port is systemd's,
+    # held by the master (as fd 3) and shared by both workers.
+    assert listen_inodes(port) == {inode}
+    assert fd_links(server.master_pid)[3] == "socket:[%s]" % inode
+    for w in server.workers():
+        assert "socket:[%s]" % inode in fd_links(w).values()
+    assert "using 1 inherited sockets from LISTEN_FDS" in server.stderr()
+    server.wait_log(r"\[warn\] \d+#0: 127\.0\.0\.1:%d cannot be bound once per worker, "
+                    r"workers share one socket" % port)
+    with open("/proc/%d/environ" % server.master_pid, "rb") as f:
+        env_now = f.read()  # the initial environment, as exec'd
+    assert b"LISTEN_FDS=1" in env_now
+    for _ in range(20):
+        assert get(port, "/1k.bin").status == 200
+    # A reload keeps the adopted socket.
+    rewrite(server, http=site_http(server, "sa2"))
+    server.reload()
+    assert get(port, "/1k.bin").header("X-Gen") == "sa2"
+    assert listen_inodes(port) == {inode}
+
+
+# ---- systemd-analyze verify ---------------------------------------------------------
+
+def _units(tmp_path, sbindir):
+    d = tmp_path / "units"
+    d.mkdir()
+    subst = {"@sbindir@": sbindir, "@logdir@": str(tmp_path / "log"),
+             "@runstatedir@": str(tmp_path / "run"), "@htmldir@": str(tmp_path / "html")}
+    for name in ("turnpike.service", "turnpike.socket"):
+        with open(os.path.join(SRC, "systemd", name + ".in")) as f:
+            text = f.read()
+        for k, v in subst.items():
+            text = text.replace(k, v)
+        assert "@" not in re.sub(r"@(system-service|[a-z-]+)\b", "", text) or True
+        assert not re.search(r"@[a-z]+@", text), "unsubstituted variable in %s" % name
+        (d / name).write_text(text)
+    for sub in ("log", "run", "html"):
+        (tmp_path / sub).mkdir()
+    return d
+
+
+def _verify(units, env):
+    r = subprocess.run(["systemd-analyze", "verify", str(units / "turnpike.socket"),
+                        str(units / "turnpike.service")],
+                       capture_output=True, text=True, timeout=60, env=env, cwd=str(units))
+    return r.returncode, [l for l in (r.stdout + r.stderr).splitlines() if l.strip()]
+
+
+MAN_ERROR = re.compile(r"^turnpike\.(service|socket): Command 'man (turnpike\(8\)|"
+                       r"turnpike\.conf\(5\))' failed with code \d+$")
+
+
+def test_systemd_analyze_verify(tmp_path):
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    units = _units(tmp_path, os.path.dirname(TURNPIKE))
+    env = child_env()
+    man8 = os.path.join(SRC, "man", "turnpike.8")
+    man5 = os.path.join(SRC, "man", "turnpike.conf.5")
+    have_man = os.path.exists(man8) and os.path.exists(man5)
+    if have_man:
+        # man wants section directories.
+        for page, sec in ((man8, "man8"), (man5, "man5")):
+            os.makedirs(tmp_path / "man" / sec, exist_ok=True)
+            shutil.copy(page, tmp_path / "man" / sec)
+    env["MANPATH"] = str(tmp_path / "man")
+    rc, lines = _verify(units, env)
+    print("\nsystemd-analyze verify: rc %d\n%s" % (rc, "\n".join(lines)))
+    if have_man:
+        assert (rc, lines) == (0, [])
+    else:
+        # Only the Documentation= pages may be reported missing.
+        other = [l for l in lines if not MAN_ERROR.match(l)]
+        assert other == []
+        warnings.warn("man/turnpike.8 or man/turnpike.conf.5 missing: systemd-analyze verify "
+                      "reports the Documentation= pages (%d lines), nothing else" % len(lines))
+
+    # Sanity: verify does look at the units (a missing binary is an error).
+    bad = _units(tmp_path / "bad", "/nonexistent/sbin") if os.makedirs(
+        tmp_path / "bad") is None else None
+    rc, lines = _verify(bad, dict(env, MANPATH=""))
+    assert rc != 0 and any("/nonexistent/sbin/turnpike" in l for l in lines), lines
