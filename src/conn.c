@@ -192,6 +192,8 @@ static void conn_bad_request(struct conn *c, int status)
     resp_error(r, status);
 }
 
+static int conn_check_chunks_now(struct conn *c);
+
 /* The strictness http-parser lacks, before anything acts on the request.
  * The parser pauses one byte short of the head's end, and that byte (after
  * the final CR) must be checked too. */
@@ -206,6 +208,11 @@ static int conn_check_head(struct conn *c)
     if (status == 0 && r->chunked) {
         chunk_check_init(&r->chunk);
         r->chunk_fed = r->head_len;
+        /* Body bytes already here are checked before anything answers, so
+         * a request with bad framing gets its 400, as nginx's discarding
+         * of what it has read gives. */
+        if (conn_check_chunks_now(c) < 0)
+            status = 400;
     }
     return status;
 }
@@ -232,11 +239,10 @@ static int conn_finish_bodiless(struct conn *c)
 
 /* A chunked body's framing is checked before the parser sees it, since
  * http-parser accepts framing that other servers would split differently. */
-static int conn_check_chunks(struct conn *c)
+static int conn_check_chunks_now(struct conn *c)
 {
     struct req *r = c->req;
-    if (c->state == CS_HEAD || r == NULL || !r->chunked || r->chunk.done ||
-        r->chunk_fed >= c->buf_len)
+    if (!r->chunked || r->chunk.done || r->chunk_fed >= c->buf_len)
         return 0;
     ssize_t k = chunk_check_feed(&r->chunk, c->buf + r->chunk_fed, c->buf_len - r->chunk_fed);
     if (k < 0) {
@@ -245,6 +251,13 @@ static int conn_check_chunks(struct conn *c)
     }
     r->chunk_fed += (uint32_t)k;
     return 0;
+}
+
+static int conn_check_chunks(struct conn *c)
+{
+    if (c->state == CS_HEAD || c->req == NULL)
+        return 0;
+    return conn_check_chunks_now(c);
 }
 
 /* Runs the parser over buffered bytes and acts on where it stopped. */

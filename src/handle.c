@@ -112,12 +112,6 @@ void handle_redirect(struct req *r, struct str uri)
     handle_content(r);
 }
 
-static bool handle_is_url(struct str s)
-{
-    return (s.len > 7 && strncmp(s.p, "http://", 7) == 0) ||
-           (s.len > 8 && strncmp(s.p, "https://", 8) == 0);
-}
-
 void handle_error_page(struct req *r, const struct error_page *e, int status)
 {
     struct str uri;
@@ -126,17 +120,20 @@ void handle_error_page(struct req *r, const struct error_page *e, int status)
         resp_error(r, 500);
         return;
     }
-    bool redirect_code = e->overwrite >= 301 && e->overwrite <= 308 && e->overwrite != 304;
-    if (handle_is_url(uri) || redirect_code) {
-        r->out_hdrs = NULL;
-        r->out_tail = &r->out_hdrs;
-        req_add_header(r, STR_LIT("Location"), uri);
-        resp_error(r, redirect_code ? e->overwrite : 302);
+    /* nginx: a URI or @name is an internal redirect whatever the code;
+     * anything else goes to the client as a redirect (302 unless =3xx). */
+    if (uri.len > 0 && (uri.p[0] == '/' || uri.p[0] == '@')) {
+        r->err_status = status;
+        r->status_override = e->overwrite;
+        if (r->method != HTTP_HEAD)
+            r->method = HTTP_GET;
+        handle_redirect(r, uri);
         return;
     }
-    r->err_status = status;
-    r->status_override = e->overwrite;
-    if (r->method != HTTP_HEAD)
-        r->method = HTTP_GET;
-    handle_redirect(r, uri);
+    bool redirect_code = e->overwrite >= 301 && e->overwrite <= 308 && e->overwrite != 304 &&
+                         e->overwrite != 305 && e->overwrite != 306;
+    r->out_hdrs = NULL;
+    r->out_tail = &r->out_hdrs;
+    req_add_header(r, STR_LIT("Location"), uri);
+    resp_error(r, redirect_code ? e->overwrite : 302);
 }

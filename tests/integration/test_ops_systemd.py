@@ -156,7 +156,6 @@ def _units(tmp_path, sbindir):
             text = f.read()
         for k, v in subst.items():
             text = text.replace(k, v)
-        assert "@" not in re.sub(r"@(system-service|[a-z-]+)\b", "", text) or True
         assert not re.search(r"@[a-z]+@", text), "unsubstituted variable in %s" % name
         (d / name).write_text(text)
     for sub in ("log", "run", "html"):
@@ -201,7 +200,7 @@ def test_systemd_analyze_verify(tmp_path):
                       "reports the Documentation= pages (%d lines), nothing else" % len(lines))
 
     # Sanity: verify does look at the units (a missing binary is an error).
-    bad = _units(tmp_path / "bad", "/nonexistent/sbin") if os.makedirs(
-        tmp_path / "bad") is None else None
+    (tmp_path / "bad").mkdir()
+    bad = _units(tmp_path / "bad", "/nonexistent/sbin")
     rc, lines = _verify(bad, dict(env, MANPATH=""))
     assert rc != 0 and any("/nonexistent/sbin/turnpike" in l for l in lines), lines

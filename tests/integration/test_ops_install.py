@@ -1,0 +1,117 @@
+"""Operations: `make install` / `make uninstall` into a DESTDIR from an
+out-of-tree build (issue #4).  Slow-ish: it configures and builds the tree
+once (about 15 s on 2 cores)."""
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+
+import pytest
+
+SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+CONFIGURE = ["--prefix=/usr", "--sysconfdir=/etc", "--localstatedir=/var", "--runstatedir=/run",
+             "--with-systemdsystemunitdir=/lib/systemd/system", "--disable-werror"]
+MAN_PAGES = [("turnpike.8", "man8"), ("turnpike.conf.5", "man5")]
+
+
+def run(argv, cwd, timeout=600):
+    r = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, "%s failed (%d):\n%s\n%s" % (
+        " ".join(argv), r.returncode, r.stdout[-3000:], r.stderr[-3000:])
+    return r
+
+
+def files(root):
+    out = set()
+    for d, _, names in os.walk(root):
+        for n in names:
+            out.add(os.path.relpath(os.path.join(d, n), root))
+    return out
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    if not os.path.exists(os.path.join(SRC, "configure")):
+        pytest.skip("no configure script: run autoreconf -fi first")
+    b = tmp_path_factory.mktemp("build")
+    run([os.path.join(SRC, "configure"), "-q"] + CONFIGURE, cwd=b)
+    run(["make", "-j%d" % (os.cpu_count() or 2)], cwd=b)
+    return b
+
+
+def install(build, dest):
+    return run(["make", "install", "DESTDIR=%s" % dest], cwd=build)
+
+
+def uninstall(build, dest):
+    return run(["make", "uninstall", "DESTDIR=%s" % dest], cwd=build)
+
+
+def test_install_layout(build, tmp_path):
+    dest = tmp_path / "root"
+    install(build, dest)
+    got = files(dest)
+    print("\ninstalled:\n  " + "\n  ".join(sorted(got)))
+    sbin = dest / "usr/sbin/turnpike"
+    assert "usr/sbin/turnpike" in got
+    assert os.stat(sbin).st_mode & stat.S_IXOTH
+    for f in ("etc/turnpike/turnpike.conf", "etc/turnpike/mime.types",
+              "lib/systemd/system/turnpike.service", "lib/systemd/system/turnpike.socket",
+              "etc/logrotate.d/turnpike"):
+        assert f in got, f
+    assert (dest / "var/log/turnpike").is_dir()
+    # Every @variable@ was substituted with configure's directories.
+    for f in got:
+        if f.startswith("usr/sbin/"):
+            continue
+        with open(dest / f, errors="replace") as fh:
+            text = fh.read()
+        assert not re.search(r"@[a-z_]+@", text), "unsubstituted variable in %s" % f
+    service = (dest / "lib/systemd/system/turnpike.service").read_text()
+    assert re.search(r"^ExecStart=/usr/sbin/turnpike ", service, re.M)
+    assert re.search(r"^ExecStartPre=/usr/sbin/turnpike -t -q", service, re.M)
+    assert re.search(r"^PIDFile=/run/turnpike.pid$", service, re.M)
+    assert re.search(r"^ReadWritePaths=/var/log/turnpike /run$", service, re.M)
+    conf = (dest / "etc/turnpike/turnpike.conf").read_text()
+    assert re.search(r"^pid /run/turnpike.pid;$", conf, re.M)
+    assert "/var/log/turnpike/error.log" in conf
+    logrotate = (dest / "etc/logrotate.d/turnpike").read_text()
+    assert logrotate.startswith("/var/log/turnpike/*.log {")
+    assert re.search(r"^\s*/usr/sbin/turnpike -s reopen\b", logrotate, re.M), logrotate
+    # Man pages, once they exist in the tree.
+    for page, sec in MAN_PAGES:
+        if os.path.exists(os.path.join(SRC, "man", page)):
+            assert "usr/share/man/%s/%s" % (sec, page) in got, "man page %s not installed" % page
+    # The installed binary knows the installed paths, and the installed
+    # configuration is valid (its log and pid paths moved to a temp dir).
+    r = subprocess.run([str(sbin), "-V"], capture_output=True, text=True, timeout=30)
+    assert "--prefix=/usr" in r.stdout + r.stderr
+    conf_dir = tmp_path / "conf"
+    shutil.copytree(dest / "etc/turnpike", conf_dir)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    text = conf.replace("/var/log/turnpike", str(logs)).replace("/run/turnpike.pid",
+                                                               str(logs / "pid"))
+    (conf_dir / "turnpike.conf").write_text(text)
+    r = subprocess.run([str(sbin), "-t", "-c", str(conf_dir / "turnpike.conf")],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+
+    uninstall(build, dest)
+    assert files(dest) == set(), "left after uninstall: %s" % sorted(files(dest))
+
+
+def test_install_keeps_operator_config(build, tmp_path):
+    dest = tmp_path / "root"
+    install(build, dest)
+    conf = dest / "etc/turnpike/turnpike.conf"
+    mine = conf.read_text() + "\n# the operator's change\n"
+    conf.write_text(mine)
+    install(build, dest)
+    assert conf.read_text() == mine, "a second install overwrote the configuration"
+    # Uninstall removes everything but the operator's file.
+    uninstall(build, dest)
+    assert files(dest) == {"etc/turnpike/turnpike.conf"}
+    assert conf.read_text() == mine
