@@ -7,6 +7,8 @@
  * handling of invalid fields follow RFC 9110 (see cond_evaluate). */
 #include "cond.h"
 
+#include "fmt.h"
+
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -55,13 +57,21 @@ size_t cond_etag(time_t mtime, off_t size, char *buf, size_t cap)
 {
     /* nginx prints both with %xT/%xO, i.e. as unsigned hex: a negative
      * mtime comes out in two's complement, so we do the same. */
-    int n = snprintf(buf, cap, "\"%" PRIx64 "-%" PRIx64 "\"", (uint64_t)mtime, (uint64_t)size);
-    if (n < 0 || (size_t)n >= cap) {
+    char tmp[40], *p = tmp;
+    *p++ = '"';
+    p = fmt_hex(p, (uint64_t)mtime);
+    *p++ = '-';
+    p = fmt_hex(p, (uint64_t)size);
+    *p++ = '"';
+    size_t n = (size_t)(p - tmp);
+    if (n >= cap) {
         if (cap > 0)
             buf[0] = '\0';
         return 0; /* a truncated ETag would be a wrong validator */
     }
-    return (size_t)n;
+    memcpy(buf, tmp, n);
+    buf[n] = '\0';
+    return n;
 }
 
 /* ---- calendar arithmetic (proleptic Gregorian, H. Hinnant's algorithms) ---- */
@@ -124,9 +134,21 @@ size_t cond_http_date(time_t t, char *buf, size_t cap)
     int64_t secs = s - days * COND_SECS_PER_DAY;
     cond_civil_from_days(days, &tm);
     tm.wday = (int)((days % 7 + 11) % 7); /* 1970-01-01 was a Thursday */
-    snprintf(buf, cap, "%s, %02d %s %04d %02d:%02d:%02d GMT", cond_wkday[tm.wday], tm.mday,
-             cond_month[tm.mon - 1], (int)tm.year, (int)(secs / 3600), (int)(secs / 60 % 60),
-             (int)(secs % 60));
+    char *p = fmt_mem(buf, cond_wkday[tm.wday], 3);
+    p = fmt_lit(p, ", ");
+    p = fmt_digits(p, (unsigned)tm.mday, 2);
+    *p++ = ' ';
+    p = fmt_mem(p, cond_month[tm.mon - 1], 3);
+    *p++ = ' ';
+    p = fmt_digits(p, (unsigned)tm.year, 4);
+    *p++ = ' ';
+    p = fmt_digits(p, (unsigned)(secs / 3600), 2);
+    *p++ = ':';
+    p = fmt_digits(p, (unsigned)(secs / 60 % 60), 2);
+    *p++ = ':';
+    p = fmt_digits(p, (unsigned)(secs % 60), 2);
+    p = fmt_lit(p, " GMT");
+    *p = '\0';
     return COND_DATE_LEN;
 }
 

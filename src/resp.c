@@ -6,6 +6,7 @@
 
 #include "conf.h"
 #include "cond.h"
+#include "fmt.h"
 #include "conn.h"
 #include "gzip.h"
 #include "handle.h"
@@ -98,27 +99,55 @@ static size_t resp_head_size(const struct req *r)
     return cap;
 }
 
+static char *resp_status_line(char *p, int status)
+{
+    const char *reason = resp_reason(status);
+    p = fmt_lit(p, "HTTP/1.1 ");
+    p = fmt_digits(p, (unsigned)status, 3);
+    if (reason != NULL) {
+        *p++ = ' ';
+        p = fmt_mem(p, reason, strlen(reason));
+    }
+    return fmt_lit(p, "\r\n");
+}
+
+static char *resp_header(char *p, const char *name, size_t nlen, struct str value)
+{
+    p = fmt_mem(p, name, nlen);
+    p = fmt_lit(p, ": ");
+    p = fmt_mem(p, value.p, value.len);
+    return fmt_lit(p, "\r\n");
+}
+
+#define RESP_HEADER(p, name, value) resp_header((p), (name), sizeof(name) - 1, (value))
+
 /* Status line and the headers nginx writes itself, in nginx's order. */
 static char *resp_head_core(struct req *r, const struct loc_conf *loc, char *p)
 {
-    const char *reason = resp_reason(r->status);
-    p += sprintf(p, "HTTP/1.1 %d%s%s\r\nServer: %s\r\nDate: %s\r\n", r->status,
-                 reason ? " " : "", reason ? reason : "",
-                 loc->server_tokens ? TP_NAME "/" TP_VERSION : TP_NAME, worker_date(r->c->w));
+    static const struct str server_full = STR_LIT(TP_NAME "/" TP_VERSION);
+    static const struct str server_short = STR_LIT(TP_NAME);
+    p = resp_status_line(p, r->status);
+    p = RESP_HEADER(p, "Server", loc->server_tokens ? server_full : server_short);
+    const char *date = worker_date(r->c->w);
+    p = RESP_HEADER(p, "Date", str_make(date, strlen(date)));
     if (r->content_type.len)
-        p += sprintf(p, "Content-Type: %.*s\r\n", (int)r->content_type.len, r->content_type.p);
-    if (r->status >= 200 && r->status != 204 && r->status != 304)
-        p += sprintf(p, "Content-Length: %llu\r\n", (unsigned long long)r->out.len);
-    if (r->last_modified >= 0) {
-        memcpy(p, "Last-Modified: ", 15);
-        p += 15;
-        p += cond_http_date(r->last_modified, p, 40);
-        memcpy(p, "\r\n", 2);
-        p += 2;
+        p = RESP_HEADER(p, "Content-Type", r->content_type);
+    if (r->status >= 200 && r->status != 204 && r->status != 304) {
+        p = fmt_lit(p, "Content-Length: ");
+        p = fmt_u64(p, r->out.len);
+        p = fmt_lit(p, "\r\n");
     }
-    p += sprintf(p, "Connection: %s\r\n", r->keepalive ? "keep-alive" : "close");
-    if (r->keepalive && loc->keepalive_header >= 0)
-        p += sprintf(p, "Keep-Alive: timeout=%ld\r\n", loc->keepalive_header);
+    if (r->last_modified >= 0) {
+        p = fmt_lit(p, "Last-Modified: ");
+        p += cond_http_date(r->last_modified, p, 40);
+        p = fmt_lit(p, "\r\n");
+    }
+    p = r->keepalive ? fmt_lit(p, "Connection: keep-alive\r\n") : fmt_lit(p, "Connection: close\r\n");
+    if (r->keepalive && loc->keepalive_header >= 0) {
+        p = fmt_lit(p, "Keep-Alive: timeout=");
+        p = fmt_u64(p, (uint64_t)loc->keepalive_header);
+        p = fmt_lit(p, "\r\n");
+    }
     return p;
 }
 
@@ -130,10 +159,9 @@ static struct str resp_head(struct req *r, const struct loc_conf *loc)
         return str_make(NULL, 0);
     char *p = resp_head_core(r, loc, buf);
     for (const struct resp_hdr *h = r->out_hdrs; h != NULL; h = h->next)
-        p += sprintf(p, "%.*s: %.*s\r\n", (int)h->name.len, h->name.p, (int)h->value.len,
-                     h->value.p);
-    memcpy(p, "\r\n", 2);
-    return str_make(buf, (size_t)(p + 2 - buf));
+        p = resp_header(p, h->name.p, h->name.len, h->value);
+    p = fmt_lit(p, "\r\n");
+    return str_make(buf, (size_t)(p - buf));
 }
 
 /* After an error_page redirect the status is the error's unless "=code". */

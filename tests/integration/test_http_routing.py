@@ -69,7 +69,6 @@ def still_alive(srv):
 @pytest.mark.parametrize("host,expected", [
     ("first.test", "first\n"),
     ("unknown.test", "default\n"),
-    ("", "default\n"),
     ("exact.example.com", "exact\n"),
     ("EXACT.Example.COM", "exact\n"),
     ("exact.example.com.", "exact\n"),
