@@ -6,6 +6,7 @@
  * first half of this file is the server-independent part (autoindex_fmt.h),
  * the second the request handler. */
 #include "autoindex.h"
+#include "static.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -39,16 +40,7 @@ struct autoindex_reader {
 
 int autoindex_open_status(int err)
 {
-    switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-    case ENAMETOOLONG:
-        return 404;
-    case EACCES:
-        return 403;
-    default:
-        return 500;
-    }
+    return static_errno_status(err);
 }
 
 /* Logs a failed call on the directory (name NULL) or one of its entries,

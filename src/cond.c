@@ -262,22 +262,10 @@ static time_t cond_tm_to_time(const struct cond_tm *tm)
 
 typedef bool (*cond_date_cb)(struct cond_scan *s, struct cond_tm *tm);
 
-/* Strips the optional whitespace around a field value. */
-static struct str cond_trim(struct str v)
-{
-    while (v.len > 0 && (v.p[0] == ' ' || v.p[0] == '\t')) {
-        v.p++;
-        v.len--;
-    }
-    while (v.len > 0 && (v.p[v.len - 1] == ' ' || v.p[v.len - 1] == '\t'))
-        v.len--;
-    return v;
-}
-
 time_t cond_parse_date(struct str v)
 {
     static const cond_date_cb formats[] = {cond_imf_fixdate, cond_rfc850_date, cond_asctime_date};
-    v = cond_trim(v);
+    v = str_trim(v);
     if (v.len == 0)
         return -1; /* also keeps NULL + 0 (undefined) out of the cursor */
     for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
@@ -391,7 +379,7 @@ int cond_evaluate(const struct cond_req *c, time_t mtime, struct str etag, enum 
 {
     struct cond_tag own;
     const struct cond_tag *tag = cond_own_tag(etag, &own) ? &own : NULL;
-    struct str im = cond_trim(c->if_match), inm = cond_trim(c->if_none_match);
+    struct str im = str_trim(c->if_match), inm = str_trim(c->if_none_match);
 
     /* RFC 9110 13.2.2 steps 1-2: If-Unmodified-Since only without If-Match. */
     if (im.len > 0) {
@@ -413,7 +401,7 @@ int cond_evaluate(const struct cond_req *c, time_t mtime, struct str etag, enum 
 
 bool cond_if_range(const struct cond_req *c, time_t mtime, struct str etag)
 {
-    struct str v = cond_trim(c->if_range);
+    struct str v = str_trim(c->if_range);
     struct cond_tag own, t;
 
     if (v.len == 0)

@@ -114,16 +114,6 @@ static size_t range_limit(long max_ranges, size_t cap)
     return (size_t)max_ranges;
 }
 
-static struct str range_trim(struct str v)
-{
-    while (v.len > 0 && (v.p[0] == ' ' || v.p[0] == '\t')) {
-        v.p++;
-        v.len--;
-    }
-    while (v.len > 0 && (v.p[v.len - 1] == ' ' || v.p[v.len - 1] == '\t'))
-        v.len--;
-    return v;
-}
 
 static enum range_result range_parse_set(struct range_scan *s, int64_t size, size_t limit,
                                          struct range *out, size_t *n)
@@ -162,7 +152,7 @@ enum range_result range_parse(struct str header, int64_t size, long max_ranges, 
     struct range_scan s;
 
     *n = 0;
-    header = range_trim(header);
+    header = str_trim(header);
     /* nginx wants at least one byte after "bytes=" and ignores the rest. */
     if (max_ranges == 0 || size < 0 || header.len <= RANGE_UNIT_LEN ||
         strncasecmp(header.p, "bytes=", RANGE_UNIT_LEN) != 0)

@@ -106,7 +106,7 @@ static void static_log_open_error(struct req *r, struct str path, int err, enum 
     conn_logf(r->c, lvl, err, "open() \"%.*s\" failed", (int)path.len, path.p);
 }
 
-static int static_status_for(int err)
+int static_errno_status(int err)
 {
     switch (err) {
     case ENOENT:
@@ -245,7 +245,7 @@ static void static_opened(struct req *r, const struct ofile_result *res)
         return;
     }
     if (res->file == NULL) {
-        int status = static_status_for(res->err);
+        int status = static_errno_status(res->err);
         static_log_open_error(r, path, res->err, status == 500 ? LL_CRIT : LL_ERR);
         resp_error(r, status);
         return;

@@ -31,4 +31,16 @@ static inline bool str_case_eq(struct str a, const char *lit)
     return a.len == n && strncasecmp(a.p, lit, n) == 0;
 }
 
+/* Strips optional whitespace (SP, HTAB) at both ends of a field value. */
+static inline struct str str_trim(struct str v)
+{
+    while (v.len > 0 && (v.p[0] == ' ' || v.p[0] == '\t')) {
+        v.p++;
+        v.len--;
+    }
+    while (v.len > 0 && (v.p[v.len - 1] == ' ' || v.p[v.len - 1] == '\t'))
+        v.len--;
+    return v;
+}
+
 #endif

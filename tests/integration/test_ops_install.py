@@ -4,6 +4,7 @@ once (about 15 s on 2 cores)."""
 
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -98,6 +99,12 @@ def test_install_layout(build, tmp_path):
     r = subprocess.run([str(sbin), "-t", "-c", str(conf_dir / "turnpike.conf")],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
+    # The unit's ExecStartPre, as systemd would run it (with our -c).
+    pre = shlex.split(re.search(r"^ExecStartPre=(.*)$", service, re.M).group(1))
+    assert pre[0] == "/usr/sbin/turnpike"
+    r = subprocess.run([str(sbin)] + pre[1:] + ["-c", str(conf_dir / "turnpike.conf")],
+                       capture_output=True, text=True, timeout=30)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", ""), "-q prints nothing on success"
 
     uninstall(build, dest)
     assert files(dest) == set(), "left after uninstall: %s" % sorted(files(dest))
