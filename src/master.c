@@ -36,6 +36,7 @@ struct child {
     int chan;       /* master's end of the socketpair, or -1 */
     bool ready;     /* it reported that it accepts */
     bool quitting;  /* it was told to stop */
+    bool drained;   /* it reported that it stopped accepting */
 };
 
 /* Respawn bookkeeping for a slot. */
@@ -67,6 +68,8 @@ static struct {
     pid_t newbin;             /* the new binary's master during an upgrade, or 0 */
     bool workers_stopped;     /* WINCH: workers stopped, sockets kept */
     bool ready_notified;      /* systemd heard READY=1 for this generation */
+    bool has_tty;             /* a controlling terminal: WINCH may be a resize */
+    bool upgraded;            /* started by an old binary's USR2 */
     char last_error[1024];    /* last reload failure, for systemd's STATUS */
 } M;
 
@@ -182,6 +185,9 @@ static bool master_old_alive(void)
     return false;
 }
 
+static void master_restart_workers(void);
+static void master_check_ready(void);
+
 /* The new binary's master died (a failed upgrade, or its QUIT during a
  * rollback): we are the master again, under the usual pid file name. */
 static void master_newbin_exited(int status)
@@ -192,6 +198,9 @@ static void master_newbin_exited(int status)
     M.newbin = 0;
     if (strcmp(M.pid_path, M.conf->pid) != 0 && rename(M.pid_path, M.conf->pid) == 0)
         snprintf(M.pid_path, sizeof(M.pid_path), "%s", M.conf->pid);
+    /* nginx: if our workers were stopped for the upgrade, serve again. */
+    if (M.workers_stopped && M.mode == MM_RUN)
+        master_restart_workers();
 }
 
 static void master_reap(void)
@@ -219,6 +228,7 @@ static void master_reap(void)
     /* Sockets of removed addresses go only once no old worker holds them. */
     if (!master_old_alive())
         listen_sweep(&M.ls, M.gen, M.nslots);
+    master_check_ready();
 }
 
 static void master_signal_all(int sig, bool quitting)
@@ -246,6 +256,14 @@ static void master_retire_old(bool forced)
     M.old_pending = false;
 }
 
+static bool master_old_accepting(void)
+{
+    for (unsigned i = 0; i < M.nkids; i++)
+        if (M.kids[i].gen != M.gen && !M.kids[i].drained)
+            return true;
+    return false;
+}
+
 static void master_check_ready(void)
 {
     unsigned ready = 0;
@@ -254,8 +272,10 @@ static void master_check_ready(void)
             ready++;
     if (M.old_pending && ready >= M.nslots)
         master_retire_old(false);
-    if (!M.ready_notified && ready >= M.nslots) {
-        notify_ready(M.gen, M.last_error);
+    /* systemd's reload is over only when no old worker can still accept:
+     * the next request after `systemctl reload` must see the new config. */
+    if (!M.ready_notified && ready >= M.nslots && !master_old_accepting()) {
+        notify_ready(M.gen, M.last_error, M.upgraded);
         M.ready_notified = true;
     }
 }
@@ -302,7 +322,7 @@ static void master_reload_failed(struct conf *next, const char *err)
     if (next != NULL)
         alog_close(next);
     conf_free(next);
-    notify_ready(M.gen, M.last_error);
+    notify_ready(M.gen, M.last_error, M.upgraded);
 }
 
 static void master_reload(void)
@@ -399,7 +419,9 @@ static void master_on_signal(int sig)
             master_upgrade();
         break;
     case SIGWINCH:
-        if (M.mode == MM_RUN && !M.workers_stopped)
+        /* In a terminal WINCH is a window resize, not an order (nginx
+         * obeys it only as a daemon); during an upgrade it always counts. */
+        if (M.mode == MM_RUN && !M.workers_stopped && (!M.has_tty || M.newbin != 0))
             master_stop_workers();
         break;
     case SIGQUIT:
@@ -435,8 +457,11 @@ static void master_on_chan(struct child *k)
 {
     char buf[16];
     ssize_t n = read(k->chan, buf, sizeof(buf));
-    if (n > 0 && buf[0] == 'R') {
+    if (n > 0 && memchr(buf, 'R', (size_t)n) != NULL)
         k->ready = true;
+    if (n > 0 && memchr(buf, 'D', (size_t)n) != NULL)
+        k->drained = true;
+    if (n > 0) {
         master_check_ready();
     } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
         close(k->chan);
@@ -555,6 +580,11 @@ static int master_start(struct conf *conf)
     }
     snprintf(M.pid_path, sizeof(M.pid_path), "%s", conf->pid);
     M.pid_written = true;
+    M.upgraded = upgraded;
+    int tty = open("/dev/tty", O_RDONLY | O_CLOEXEC);
+    M.has_tty = tty >= 0;
+    if (tty >= 0)
+        close(tty);
     if ((M.sigfd = signals_fd()) < 0) {
         log_msg(LL_EMERG, 0, errno, "signalfd() failed");
         return -1;

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -17,14 +18,16 @@ static void notify_send(const char *msg)
 #endif
 }
 
-void notify_ready(unsigned gen, const char *last_error)
+void notify_ready(unsigned gen, const char *last_error, bool mainpid)
 {
-    char msg[512];
+    char msg[1536], pid[32] = "";
+    if (mainpid)
+        snprintf(pid, sizeof(pid), "MAINPID=%d\n", (int)getpid());
     if (last_error != NULL && last_error[0] != '\0')
-        snprintf(msg, sizeof(msg), "READY=1\nSTATUS=generation %u serving; last reload failed: %s",
-                 gen, last_error);
+        snprintf(msg, sizeof(msg), "%sREADY=1\nSTATUS=generation %u serving; last reload failed: %s",
+                 pid, gen, last_error);
     else
-        snprintf(msg, sizeof(msg), "READY=1\nSTATUS=generation %u serving", gen);
+        snprintf(msg, sizeof(msg), "%sREADY=1\nSTATUS=generation %u serving", pid, gen);
     notify_send(msg);
 }
 

@@ -180,6 +180,8 @@ static void worker_drain(struct worker *w)
     worker_accept_stop(w);
     ev_timer_stop(w->loop, &w->accept_retry);
     log_msg(LL_NOTICE, 0, 0, "gracefully shutting down");
+    if (w->chan >= 0)
+        (void)!write(w->chan, "D", 1); /* no longer accepting: tell the master */
     alog_flush_all(w->conf);
     if (w->nconns == 0) {
         ev_break(w->loop, EVBREAK_ALL);
@@ -272,8 +274,17 @@ static int worker_listeners(struct worker *w)
     return 0;
 }
 
+/* libev's default for a failed system call is abort(); a worker that
+ * cannot set up (no descriptors left, say) should exit with a log line. */
+static void worker_syserr(const char *msg)
+{
+    log_msg(LL_ALERT, 0, errno, "%s", msg);
+    _exit(2);
+}
+
 static int worker_setup(struct worker *w)
 {
+    ev_set_syserr_cb(worker_syserr);
     w->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
     if (w->loop == NULL)
         return -1;

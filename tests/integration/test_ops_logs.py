@@ -92,7 +92,6 @@ def test_usr1_reopen_after_rotation(server):
     server.reload()
     assert owned_by_nobody(other)
     worker_lines(port, other, server.workers(), "other")
-    server.kill(signal.SIGUSR1)
     os.rename(other, other + ".1")
     server.kill(signal.SIGUSR1)
     wait_for(lambda: os.path.exists(other) and owned_by_nobody(other), what="other.log again")

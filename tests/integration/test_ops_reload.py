@@ -10,8 +10,8 @@ import time
 import pytest
 
 from helpers import TIMEOUT, TURNPIKE, Conn, get, proc_alive, wait_for
-from ops_helpers import (Wrk, asan_env, fast_children, fd_count, is_asan, make_site, rewrite, rss_kb,
-                         site_http, wait_gone)
+from ops_helpers import (Wrk, asan_env, fast_children, fd_count, is_asan, make_site, rewrite,
+                         rss_kb, site_http, wait_gone)
 
 RELOADS = 12
 INTERVAL = 0.2
