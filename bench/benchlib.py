@@ -273,6 +273,30 @@ def cpu_seconds(pids):
     return sum((proc_stat(p) or (0, 0, 0.0, 0))[2] for p in pids)
 
 
+def parse_cpu_list(cpus):
+    """taskset's list syntax ("0", "0-1,3") as a set of CPU numbers."""
+    out = set()
+    for part in cpus.split(","):
+        lo, _, hi = part.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def cpu_jiffies(cpus):
+    """(busy, steal, total) clock ticks of a CPU set from /proc/stat."""
+    busy = steal = total = 0
+    with open("/proc/stat") as f:
+        for line in f:
+            name, *vals = line.split()
+            if not (name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus):
+                continue
+            user, nice, system, idle, iowait, irq, softirq, st = map(int, vals[:8])
+            busy += user + nice + system + irq + softirq
+            steal += st
+            total += user + nice + system + idle + iowait + irq + softirq + st
+    return busy, steal, total
+
+
 def uptime():
     """Seconds since boot on the clock /proc/<pid>/stat starttime uses."""
     with open("/proc/uptime") as f:
@@ -548,14 +572,27 @@ class Wrk:
 
 
 def run_wrk(server, path, conns, duration, cpus, threads=1, headers=()):
-    """One wrk run against server; adds the workers' CPU use to the result,
-    which shows whether the server or wrk was the bottleneck."""
+    """One wrk run against server; adds the workers' CPU use to the result:
+    its share of wall time shows whether the server or wrk was the
+    bottleneck, and CPU per request how much work a request costs."""
     pids = server.worker_pids()
-    cpu0, t0 = cpu_seconds(pids), time.monotonic()
+    srv_cpus = parse_cpu_list(server.cpus)
+    cpu0, jif0, t0 = cpu_seconds(pids), cpu_jiffies(srv_cpus), time.monotonic()
     w = Wrk(wrk_cmd(server.port, path, conns, duration, cpus, threads, headers))
     r = w.result(timeout=duration + 60)
     elapsed = time.monotonic() - t0
-    r["srv_cpu"] = (cpu_seconds(pids) - cpu0) / elapsed
+    cpu = cpu_seconds(pids) - cpu0
+    busy, steal, total = (b - a for a, b in zip(jif0, cpu_jiffies(srv_cpus)))
+    r["srv_cpu"] = cpu / elapsed
     r["wrk_cpu"] = r["wrk_cpu_s"] / elapsed
+    # CPU time per request suffers less than req/s when other work shares
+    # the server's CPU, so it is the steadier figure on a busy host.
+    r["srv_us_per_req"] = 1e6 * cpu / max(1, r["requests"])
+    # Noise gauges for the servers' CPUs: time the hypervisor gave to other
+    # guests (steal), and busy time not spent in the measured workers
+    # (other processes, plus softirq work the kernel does not charge to them).
+    total = max(1, total)
+    r["steal"] = steal / total
+    r["other"] = max(0.0, busy / total - cpu / elapsed / len(srv_cpus))
     r["workers_same"] = server.worker_pids() == pids
     return r

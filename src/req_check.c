@@ -401,7 +401,14 @@ int req_check_semantics(const struct req *r)
      * masks a malformed request. */
     if ((status = req_check_sem_target(r)) != 0 || (status = req_check_sem_host(r, &seen)) != 0)
         return status;
-    return req_check_sem_framing(r, &seen);
+    if ((status = req_check_sem_framing(r, &seen)) != 0)
+        return status;
+    /* Whatever we accept, the parser must frame the same way: a
+     * Transfer-Encoding it did not take as chunked (odd whitespace, say)
+     * would leave the two disagreeing about where the body ends. */
+    if (req_header(r, "Transfer-Encoding") != NULL && !r->chunked)
+        return 400;
+    return 0;
 }
 
 /* ---- chunked framing -------------------------------------------------------- */

@@ -136,6 +136,8 @@ static const struct row rows[] = {
         "Transfer-Encoding: identity\r\n\r\n", 400, BY_SEM, ALONE_BAD),
     ROW("chunked with a parameter", "POST /" H11 "Transfer-Encoding: chunked;q=1\r\n\r\n0\r\n\r\n",
         400, BY_SEM, ALONE_BAD),
+    ROW("chunked followed by a tab (found by fuzzing)", "POST /" H11
+        "Transfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n", 400, BY_SEM, ALONE_BAD),
     ROW("chunked with a prefix", "POST /" H11 "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n",
         400, BY_SEM, ALONE_BAD),
     ROW("empty list element before chunked", "POST /" H11 "Transfer-Encoding: , chunked\r\n\r\n"
