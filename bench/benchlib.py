@@ -283,7 +283,9 @@ def parse_cpu_list(cpus):
 
 
 def cpu_jiffies(cpus):
-    """(busy, steal, total) clock ticks of a CPU set from /proc/stat."""
+    """(busy, steal, total) clock ticks of a CPU set from /proc/stat; busy
+    is time in processes, without interrupts, which the kernel accounts
+    apart from the process they happen to interrupt."""
     busy = steal = total = 0
     with open("/proc/stat") as f:
         for line in f:
@@ -291,7 +293,7 @@ def cpu_jiffies(cpus):
             if not (name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus):
                 continue
             user, nice, system, idle, iowait, irq, softirq, st = map(int, vals[:8])
-            busy += user + nice + system + irq + softirq
+            busy += user + nice + system
             steal += st
             total += user + nice + system + idle + iowait + irq + softirq + st
     return busy, steal, total
@@ -495,21 +497,17 @@ class Server:
         return "\n".join(out)
 
 
-def check_same_response(servers, path):
-    """Both servers must answer the benchmark URL with 200 and the same
-    body; returns {name: response head size} so that the output can show
-    the servers send comparable headers."""
-    sizes, bodies = {}, set()
-    for s in servers:
-        status, headers, body = http_get(s.port, path)
-        if status != 200 or len(body) != FILES[path]:
-            raise RuntimeError("%s: GET %s gave %d with %d bytes"
-                               % (s.name, path, status, len(body)))
-        bodies.add(body)
-        sizes[s.name] = len("".join("%s: %s\r\n" % kv for kv in headers.items()))
-    if len(bodies) != 1:
-        raise RuntimeError("servers disagree on the body of %s" % path)
-    return sizes
+def check_response(server, path):
+    """The benchmark URL must give 200 and exactly the file on disk, so both
+    servers provably do the same work; returns the size of the response
+    head (without the status line) so that the output can compare them."""
+    status, headers, body = http_get(server.port, path)
+    with open(os.path.join(server.docroot, path.lstrip("/")), "rb") as f:
+        want = f.read()
+    if status != 200 or body != want:
+        raise RuntimeError("%s: GET %s gave %d with %d bytes, not the file"
+                           % (server.name, path, status, len(body)))
+    return len("".join("%s: %s\r\n" % kv for kv in headers.items()))
 
 
 # ---- wrk -------------------------------------------------------------------
@@ -576,23 +574,28 @@ def run_wrk(server, path, conns, duration, cpus, threads=1, headers=()):
     its share of wall time shows whether the server or wrk was the
     bottleneck, and CPU per request how much work a request costs."""
     pids = server.worker_pids()
-    srv_cpus = parse_cpu_list(server.cpus)
-    cpu0, jif0, t0 = cpu_seconds(pids), cpu_jiffies(srv_cpus), time.monotonic()
+    srv_cpus, wrk_cpus = parse_cpu_list(server.cpus), parse_cpu_list(cpus)
+    cpu0, t0 = cpu_seconds(pids), time.monotonic()
+    srv0, wrk0 = cpu_jiffies(srv_cpus), cpu_jiffies(wrk_cpus)
     w = Wrk(wrk_cmd(server.port, path, conns, duration, cpus, threads, headers))
     r = w.result(timeout=duration + 60)
     elapsed = time.monotonic() - t0
     cpu = cpu_seconds(pids) - cpu0
-    busy, steal, total = (b - a for a, b in zip(jif0, cpu_jiffies(srv_cpus)))
     r["srv_cpu"] = cpu / elapsed
     r["wrk_cpu"] = r["wrk_cpu_s"] / elapsed
     # CPU time per request suffers less than req/s when other work shares
     # the server's CPU, so it is the steadier figure on a busy host.
     r["srv_us_per_req"] = 1e6 * cpu / max(1, r["requests"])
-    # Noise gauges for the servers' CPUs: time the hypervisor gave to other
-    # guests (steal), and busy time not spent in the measured workers
-    # (other processes, plus softirq work the kernel does not charge to them).
-    total = max(1, total)
-    r["steal"] = steal / total
-    r["other"] = max(0.0, busy / total - cpu / elapsed / len(srv_cpus))
+    r["other_srv"], r["steal"] = _foreign(srv0, cpu_jiffies(srv_cpus), r["srv_cpu"], srv_cpus)
+    r["other_wrk"], _ = _foreign(wrk0, cpu_jiffies(wrk_cpus), r["wrk_cpu"], wrk_cpus)
     r["workers_same"] = server.worker_pids() == pids
     return r
+
+
+def _foreign(before, after, own_share, cpus):
+    """Noise gauges for a CPU set over one run: the share of its time that
+    processes other than the measured one used (another job, kernel
+    threads), and the share the hypervisor gave to other guests (steal)."""
+    busy, steal, total = (b - a for a, b in zip(before, after))
+    total = max(1, total)
+    return max(0.0, busy / total - own_share / len(cpus)), steal / total
