@@ -41,6 +41,9 @@ def main(out):
             continue
         p, f = junit_counts(path)
         passed, failed = passed + p, failed + f
+    for name in ("distcheck-passed",):
+        if os.path.exists(os.path.join(out, name)):
+            passed += 1
     fuzz = os.path.join(out, "fuzz-passed")
     if os.path.exists(fuzz):
         text = open(fuzz).read().strip()
