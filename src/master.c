@@ -556,9 +556,9 @@ static int master_start(struct conf *conf)
     M.sigfd = -1;
     log_set_startup(true);
     bool upgraded = getenv(UPGRADE_ENV) != NULL;
-    int inherited = upgrade_inherit(&M.ls, err, sizeof(err));
-    if (inherited < 0 ||
-        log_open(conf->error_logs, conf->nerror_logs, conf->uid, conf->gid, err, sizeof(err)) < 0 ||
+    int inherited = -1;
+    if (log_open(conf->error_logs, conf->nerror_logs, conf->uid, conf->gid, err, sizeof(err)) < 0 ||
+        (inherited = upgrade_inherit(&M.ls, err, sizeof(err))) < 0 ||
         listen_sync(&M.ls, conf, conf->nworkers, err, sizeof(err)) < 0 ||
         alog_open(conf, conf->uid, conf->gid, err, sizeof(err)) < 0) {
         log_msg(LL_EMERG, 0, 0, "%s", err);
