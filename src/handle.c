@@ -28,7 +28,7 @@ static int handle_location_checks(struct req *r)
     return 0;
 }
 
-void handle_content(struct req *r)
+static void handle_content(struct req *r)
 {
     const struct loc_conf *loc = r->loc;
     if (loc->ret != NULL)

@@ -16,9 +16,6 @@ void handle_request(struct req *r);
  * as nginx's internal redirect does.  Gives 500 after 10 redirects. */
 void handle_redirect(struct req *r, struct str uri);
 
-/* Runs the content handler of r->loc. */
-void handle_content(struct req *r);
-
 /* Applies an error_page entry for status; called by resp_error. */
 void handle_error_page(struct req *r, const struct error_page *e, int status);
 

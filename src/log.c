@@ -18,7 +18,6 @@ struct log_out {
 
 static struct log_out log_outs[LOG_MAX_SINKS]; /* open destinations */
 static unsigned log_nouts;                     /* 0: startup mode, stderr */
-static _Thread_local unsigned log_thread;      /* "#N" after the pid */
 static bool log_startup;                       /* echo warnings to stderr */
 
 static const char *const log_names[] = {
@@ -36,19 +35,9 @@ int log_level_parse(const char *name, enum log_level *out)
     return -1;
 }
 
-const char *log_level_name(enum log_level level)
-{
-    return log_names[level];
-}
-
 void log_set_startup(bool on)
 {
     log_startup = on;
-}
-
-void log_set_thread(unsigned id)
-{
-    log_thread = id;
 }
 
 static int log_open_path(const char *path, uid_t uid, gid_t gid)
@@ -155,8 +144,10 @@ static size_t log_format(char *buf, size_t cap, enum log_level level, uint64_t c
         struct tm tm;
         localtime_r(&now, &tm);
         len = strftime(buf, cap, "%Y/%m/%d %H:%M:%S", &tm);
-        len += (size_t)snprintf(buf + len, cap - len, " [%s] %d#%u: ", log_names[level],
-                                (int)getpid(), log_thread);
+        /* "#0" where nginx prints a thread id: pool threads are not
+         * numbered, and one write per line keeps them from interleaving. */
+        len += (size_t)snprintf(buf + len, cap - len, " [%s] %d#0: ", log_names[level],
+                                (int)getpid());
         if (conn_id != 0)
             len += (size_t)snprintf(buf + len, cap - len, "*%llu ", (unsigned long long)conn_id);
     }
@@ -178,7 +169,7 @@ static size_t log_format_prefix_len(const char *buf, size_t len)
     return p && (size_t)(p - buf) + 2 <= len ? (size_t)(p - buf) + 2 : 0;
 }
 
-void log_vmsg(enum log_level level, uint64_t conn_id, int err, const char *fmt, va_list ap)
+static void log_vmsg(enum log_level level, uint64_t conn_id, int err, const char *fmt, va_list ap)
 {
     char buf[2048];
     if (!log_enabled(level))

@@ -34,7 +34,6 @@ struct log_sink {
 
 /* Parses "debug".."emerg"; returns -1 for anything else. */
 int log_level_parse(const char *name, enum log_level *out);
-const char *log_level_name(enum log_level level);
 
 /* Opens every sink of a configuration; files are created owned by uid/gid
  * (pass (uid_t)-1 to leave ownership alone) so a worker that dropped
@@ -55,14 +54,10 @@ void log_redirect_stderr(void);
  * so an operator sees why a start failed even when the log is a file. */
 void log_set_startup(bool on);
 
-/* Marks which thread of a worker this is, printed after the pid ("#0"). */
-void log_set_thread(unsigned id);
-
 /* Writes a line at `level`; conn_id 0 means "no connection".  err != 0
  * appends " (errno: strerror)" the way nginx does for failed syscalls. */
 void log_msg(enum log_level level, uint64_t conn_id, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-void log_vmsg(enum log_level level, uint64_t conn_id, int err, const char *fmt, va_list ap);
 
 /* True if a line at `level` would be written anywhere (to skip costly
  * formatting). */

@@ -25,11 +25,6 @@ static struct {
     long max;               /* capacity; 0 = off */
 } ofc;
 
-void ofile_get(struct ofile *f)
-{
-    f->refs++;
-}
-
 void ofile_put(struct ofile *f)
 {
     if (--f->refs > 0)

@@ -54,7 +54,6 @@ typedef void (*ofile_stat_cb)(struct req *r, int found, bool is_dir, int err);
  * "/" wants a directory), for index and try_files. */
 int ofile_stat(struct req *r, struct str *paths, size_t n, bool nofollow, ofile_stat_cb cb);
 
-void ofile_get(struct ofile *f);
 void ofile_put(struct ofile *f);
 
 /* The worker's cache: sized by the largest open_file_cache max= of the

@@ -38,7 +38,7 @@ static const struct resp_status resp_statuses[] = {
     {505, "HTTP Version Not Supported"}, {507, "Insufficient Storage"},
 };
 
-const char *resp_reason(int status)
+static const char *resp_reason(int status)
 {
     for (size_t i = 0; i < sizeof(resp_statuses) / sizeof(resp_statuses[0]); i++)
         if (resp_statuses[i].code == status)

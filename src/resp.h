@@ -17,9 +17,6 @@ void resp_error(struct req *r, int status);
 /* absolute_redirect: makes "/x" into "http://host:port/x" for Location. */
 struct str resp_absolute(struct req *r, struct str url);
 
-/* "Not Found", or NULL for a code without a standard reason. */
-const char *resp_reason(int status);
-
 /* The settings that apply to r: its location's, or before routing, its
  * address's default server's. */
 const struct loc_conf *resp_loc(const struct req *r);

@@ -43,11 +43,3 @@ int signals_read(int fd)
     } while (n < 0 && errno == EINTR);
     return n == (ssize_t)sizeof(si) ? (int)si.ssi_signo : 0;
 }
-
-void signals_unblock(void)
-{
-    sigset_t set;
-    signals_set(&set);
-    signal(SIGPIPE, SIG_DFL);
-    sigprocmask(SIG_UNBLOCK, &set, NULL);
-}

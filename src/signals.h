@@ -14,7 +14,5 @@ void signals_block(void);
 int signals_fd(void);
 /* Reads one signal from the fd: its number, or 0 when none is pending. */
 int signals_read(int fd);
-/* Restores a clean mask and dispositions (before exec). */
-void signals_unblock(void);
 
 #endif

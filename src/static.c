@@ -57,7 +57,7 @@ static int static_mime_cmp(const void *key, const void *elem)
     return strcmp(key, ((const struct mime_type *)elem)->ext);
 }
 
-struct str static_mime_type(const struct loc_conf *loc, struct str name)
+static struct str static_mime_type(const struct loc_conf *loc, struct str name)
 {
     char ext[32];
     const char *slash = memrchr(name.p, '/', name.len);
@@ -76,7 +76,7 @@ struct str static_mime_type(const struct loc_conf *loc, struct str name)
     return str_make(loc->default_type, strlen(loc->default_type));
 }
 
-int static_map(struct req *r, struct str uri, struct str *out)
+static int static_map(struct req *r, struct str uri, struct str *out)
 {
     const struct loc_conf *loc = r->loc;
     struct str root;

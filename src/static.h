@@ -15,14 +15,8 @@ void static_handle(struct req *r);
  * otherwise the last parameter's URI or =code. */
 void static_try_files(struct req *r);
 
-/* Maps a URI to a file name by the location's root or alias. */
-int static_map(struct req *r, struct str uri, struct str *out);
-
 /* The status for a failed open: 404 for a missing path, 403 for a refused
  * one (permissions, a symlink under disable_symlinks), else 500. */
 int static_errno_status(int err);
-
-/* Content type by extension from the location's types, else default_type. */
-struct str static_mime_type(const struct loc_conf *loc, struct str name);
 
 #endif

@@ -428,7 +428,7 @@ static const struct var_def vars_table[] = {
     {"uri", false, var_uri},
 };
 
-const struct var_def *var_find(const char *name, size_t len, const char **arg, size_t *arglen)
+static const struct var_def *var_find(const char *name, size_t len, const char **arg, size_t *arglen)
 {
     if (len == 1 && name[0] >= '0' && name[0] <= '9') {
         *arg = name;

@@ -48,7 +48,4 @@ int cval_compile(struct mpool *p, const char *text, size_t len, struct cval *out
  * Returns -1 on allocation failure. */
 int cval_eval(const struct cval *cv, struct req *r, struct str *out);
 
-/* Looks up `name` (without "$"); for prefix variables sets *arg to the rest. */
-const struct var_def *var_find(const char *name, size_t len, const char **arg, size_t *arglen);
-
 #endif

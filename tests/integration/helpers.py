@@ -180,6 +180,19 @@ class Closed(Exception):
     """The server closed the connection before a full response."""
 
 
+
+def parse_head(head):
+    """A Response (without body) from a response head's bytes."""
+    lines = head.decode("latin-1").split("\r\n")
+    m = re.match(r"HTTP/(\d\.\d) (\d{3})(?: (.*))?$", lines[0])
+    assert m, "bad status line %r" % lines[0]
+    headers = []
+    for line in lines[1:]:
+        k, sep, v = line.partition(":")
+        assert sep, "bad header line %r" % line
+        headers.append((k, v.strip()))
+    return Response(int(m.group(2)), m.group(3) or "", m.group(1), headers, b"", head)
+
 class Conn:
     """A raw client connection that can pipeline and read exact responses."""
 
@@ -214,16 +227,8 @@ class Conn:
         while b"\r\n\r\n" not in self.buf:
             self._fill()
         head, _, self.buf = self.buf.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        m = re.match(r"HTTP/(\d\.\d) (\d{3})(?: (.*))?$", lines[0])
-        assert m, "bad status line %r" % lines[0]
-        headers = []
-        for line in lines[1:]:
-            k, sep, v = line.partition(":")
-            assert sep, "bad header line %r" % line
-            headers.append((k, v.strip()))
-        status = int(m.group(2))
-        resp = Response(status, m.group(3) or "", m.group(1), headers, b"", head)
+        resp = parse_head(head)
+        status = resp.status
         cl = resp.header("Content-Length")
         if method == "HEAD" or status in (204, 304) or status < 200:
             return resp

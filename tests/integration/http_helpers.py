@@ -8,7 +8,7 @@ import socket
 import subprocess
 import time
 
-from helpers import TIMEOUT, Closed, Conn, Response, proc_alive
+from helpers import TIMEOUT, Closed, Conn, parse_head, proc_alive
 
 MIME_TYPES = os.path.join(os.path.dirname(__file__), "..", "..", "conf", "mime.types")
 
@@ -55,18 +55,6 @@ def start(server, http, workers=2, events="worker_connections 256;", main=""):
     assert r.returncode == 0, "config test failed:\n%s%s" % (r.stdout, r.stderr)
     server.start()
     return server
-
-
-def parse_head(head):
-    lines = head.decode("latin-1").split("\r\n")
-    m = re.match(r"HTTP/(\d\.\d) (\d{3})(?: (.*))?$", lines[0])
-    assert m, "bad status line %r" % lines[0]
-    headers = []
-    for line in lines[1:]:
-        k, sep, v = line.partition(":")
-        assert sep, "bad header line %r" % line
-        headers.append((k, v.strip()))
-    return Response(int(m.group(2)), m.group(3) or "", m.group(1), headers, b"", head)
 
 
 def parse_responses(data, methods=()):
