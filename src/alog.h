@@ -24,12 +24,12 @@ struct alog_file; /* one file, shared by every access_log naming its path */
 
 /* One access_log directive. */
 struct alog {
-    struct alog_file *file;      /* destination */
-    const struct alog_fmt *fmt;  /* format */
-    size_t buffer;               /* buffer= bytes, 0 = write each line */
-    long flush_ms;               /* flush= ms, 0 = none */
-    struct cval cond;            /* if=: skip when "" or "0" */
-    bool has_cond;               /* if= was given */
+    struct alog_file *file;     /* destination */
+    const struct alog_fmt *fmt; /* format */
+    size_t buffer;              /* buffer= bytes, 0 = write each line */
+    long flush_ms;              /* flush= ms, 0 = none */
+    struct cval cond;           /* if=: skip when "" or "0" */
+    bool has_cond;              /* if= was given */
 };
 
 /* The access_log directives of one level. */

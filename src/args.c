@@ -12,7 +12,7 @@ struct args_valued {
 };
 
 static const struct args_valued args_valued[] = {
-    {'c', "file name"}, {'e', "file name"}, {'g', "parameter"},
+    {'c', "file name"},      {'e', "file name"}, {'g', "parameter"},
     {'p', "directory name"}, {'s', "parameter"},
 };
 

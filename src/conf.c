@@ -222,8 +222,7 @@ static int conf_set_generic(struct conf_loader *cl, const struct conf_node *n,
                             "invalid value \"%s\" in \"%s\" directive, it must be \"on\" or "
                             "\"off\"",
                             n->args[1].s, cmd->name);
-        return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[1].s,
-                        cmd->name);
+        return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[1].s, cmd->name);
     }
     return 0;
 }
@@ -380,7 +379,9 @@ static int conf_apply_defaults(struct conf_loader *cl, enum conf_scope scope, vo
 
 /* nginx's built-in types map when no types block is given. */
 static const struct mime_type conf_default_types[] = {
-    {"gif", "image/gif"}, {"html", "text/html"}, {"jpg", "image/jpeg"},
+    {"gif", "image/gif"},
+    {"html", "text/html"},
+    {"jpg", "image/jpeg"},
 };
 
 static int conf_loc_custom_defaults(struct conf_loader *cl, struct loc_conf *loc)
@@ -460,7 +461,11 @@ static int conf_run(struct conf *c, struct conf_tree *g, struct conf_tree *f, ch
                     size_t errlen)
 {
     struct conf_loader cl = {
-        .conf = c, .pool = &c->pool, .ctx = CTX_MAIN, .err = err, .errlen = errlen,
+        .conf = c,
+        .pool = &c->pool,
+        .ctx = CTX_MAIN,
+        .err = err,
+        .errlen = errlen,
     };
     if (conf_block(&cl, g->root, CTX_MAIN) < 0 || conf_block(&cl, f->root, CTX_MAIN) < 0)
         return -1;

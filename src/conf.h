@@ -48,16 +48,16 @@ enum loc_match {
 
 /* `error_page code ... [=[response]] uri` */
 struct error_page {
-    int code;         /* status it applies to */
-    int overwrite;    /* -1: keep code; 0: "=" (the target decides); else =N */
-    struct cval uri;  /* where to go: a URI, a @name, or an http(s) URL */
+    int code;        /* status it applies to */
+    int overwrite;   /* -1: keep code; 0: "=" (the target decides); else =N */
+    struct cval uri; /* where to go: a URI, a @name, or an http(s) URL */
 };
 
 /* `add_header name value [always]` */
 struct add_header {
-    struct str name;  /* header name */
+    struct str name;   /* header name */
     struct cval value; /* value; an empty result adds nothing */
-    bool always;      /* also for error statuses */
+    bool always;       /* also for error statuses */
 };
 
 /* One file extension and its type, from types { }. */
@@ -78,16 +78,16 @@ struct try_files {
  * Numbers are -1 until set, and merged from the level above. */
 struct loc_conf {
     /* the location's own identity */
-    enum loc_match match;       /* how `name` matches */
-    char *name;                 /* path, regex source or @name */
-    size_t name_len;            /* its length */
+    enum loc_match match;            /* how `name` matches */
+    char *name;                      /* path, regex source or @name */
+    size_t name_len;                 /* its length */
     struct pcre2_real_code_8 *regex; /* compiled ~ / ~* pattern */
-    struct loc_conf **children; /* nested locations, in config order */
-    size_t nchildren;           /* number of nested locations */
-    const char *file;           /* where it was defined */
-    int line;                   /* line of its "{" */
+    struct loc_conf **children;      /* nested locations, in config order */
+    size_t nchildren;                /* number of nested locations */
+    const char *file;                /* where it was defined */
+    int line;                        /* line of its "{" */
     /* directives that apply at this level only (not inherited) */
-    struct ret_conf *ret;       /* `return`, or NULL */
+    struct ret_conf *ret;        /* `return`, or NULL */
     struct try_files *try_files; /* `try_files`, or NULL */
     /* inherited as a whole: a level with none takes its parent's */
     struct alog_set *access_logs;   /* access_log directives, or NULL */
@@ -142,19 +142,19 @@ struct loc_conf {
 
 /* A server_name entry. */
 enum name_kind {
-    NK_EXACT,      /* example.com */
-    NK_WILD_HEAD,  /* *.example.com or .example.com */
-    NK_WILD_TAIL,  /* www.example.* */
-    NK_REGEX,      /* ~^www\.(.+)$ */
+    NK_EXACT,     /* example.com */
+    NK_WILD_HEAD, /* *.example.com or .example.com */
+    NK_WILD_TAIL, /* www.example.* */
+    NK_REGEX,     /* ~^www\.(.+)$ */
 };
 
 struct server_name {
-    enum name_kind kind; /* how to match */
-    char *name;          /* lower-cased; for wildcards, the fixed part */
-    size_t len;          /* length of name */
-    bool dot_also_bare;  /* ".example.com" also matches "example.com" */
+    enum name_kind kind;             /* how to match */
+    char *name;                      /* lower-cased; for wildcards, the fixed part */
+    size_t len;                      /* length of name */
+    bool dot_also_bare;              /* ".example.com" also matches "example.com" */
     struct pcre2_real_code_8 *regex; /* NK_REGEX: the compiled pattern */
-    char *text;          /* as written, for $server_name */
+    char *text;                      /* as written, for $server_name */
 };
 
 /* One `listen` directive. */
@@ -184,12 +184,12 @@ struct srv_conf {
 
 /* One listen address and the servers that share it. */
 struct conf_addr {
-    union sockaddr_any addr;    /* address (wildcard or specific) */
+    union sockaddr_any addr;      /* address (wildcard or specific) */
     struct srv_conf *default_srv; /* default_server, else the first */
-    struct srv_conf **servers;  /* every server listening here */
-    size_t nservers;            /* how many */
-    int backlog;                /* backlog= given for this address, or -1 */
-    bool explicit_default;      /* a listen here said default_server */
+    struct srv_conf **servers;    /* every server listening here */
+    size_t nservers;              /* how many */
+    int backlog;                  /* backlog= given for this address, or -1 */
+    bool explicit_default;        /* a listen here said default_server */
 };
 
 /* One socket to bind: a port's wildcard, which also serves the specific
@@ -205,44 +205,44 @@ struct conf_port {
 
 /* `http { }` */
 struct http_conf {
-    struct srv_conf **servers; /* in config order */
-    size_t nservers;           /* how many */
-    struct loc_conf *loc;      /* http-level settings, parent of servers */
-    struct conf_port *ports;   /* sockets to bind */
-    size_t nports;             /* how many */
+    struct srv_conf **servers;    /* in config order */
+    size_t nservers;              /* how many */
+    struct loc_conf *loc;         /* http-level settings, parent of servers */
+    struct conf_port *ports;      /* sockets to bind */
+    size_t nports;                /* how many */
     struct alog_fmt *log_formats; /* log_format definitions (alog.c's list) */
 };
 
 /* The whole configuration of one generation. */
 struct conf {
-    struct mpool pool;            /* owns every byte below */
-    struct conf_paths paths;      /* copies of the paths used to load it */
-    char *user;                   /* worker user name */
-    char *group;                  /* worker group name */
-    uid_t uid;                    /* resolved user */
-    gid_t gid;                    /* resolved group */
-    long worker_processes;        /* -1 = auto */
-    unsigned nworkers;            /* resolved worker count */
-    int cpu_affinity_auto;        /* worker_cpu_affinity auto */
-    unsigned long *cpu_masks;     /* explicit masks, one per worker, or NULL */
-    size_t ncpu_masks;            /* number of masks */
-    long worker_rlimit_nofile;    /* -1 = leave alone */
-    long worker_shutdown_timeout; /* ms; 0 = wait for connections forever */
-    char *pid;                    /* pid file path */
+    struct mpool pool;                         /* owns every byte below */
+    struct conf_paths paths;                   /* copies of the paths used to load it */
+    char *user;                                /* worker user name */
+    char *group;                               /* worker group name */
+    uid_t uid;                                 /* resolved user */
+    gid_t gid;                                 /* resolved group */
+    long worker_processes;                     /* -1 = auto */
+    unsigned nworkers;                         /* resolved worker count */
+    int cpu_affinity_auto;                     /* worker_cpu_affinity auto */
+    unsigned long *cpu_masks;                  /* explicit masks, one per worker, or NULL */
+    size_t ncpu_masks;                         /* number of masks */
+    long worker_rlimit_nofile;                 /* -1 = leave alone */
+    long worker_shutdown_timeout;              /* ms; 0 = wait for connections forever */
+    char *pid;                                 /* pid file path */
     struct log_sink error_logs[LOG_MAX_SINKS]; /* error_log sinks */
-    unsigned nerror_logs;         /* how many */
-    int daemon;                   /* flag */
-    int master_process;           /* flag */
-    long thread_pool_threads;     /* threads per worker */
-    long thread_pool_max_queue;   /* queued jobs per worker */
-    long worker_connections;      /* per worker */
-    int events_seen;              /* an events block was given */
-    struct http_conf *http;       /* NULL when there is no http block */
-    struct conf_tree *files;      /* parsed files, kept only for -T */
-    struct alog_file *alog_files; /* every access log file (alog.c's list) */
-    long open_file_cache_max;     /* largest open_file_cache max= anywhere */
-    struct pcre2_real_code_8 **regexes; /* compiled regexes, freed with the conf */
-    size_t nregexes;              /* how many */
+    unsigned nerror_logs;                      /* how many */
+    int daemon;                                /* flag */
+    int master_process;                        /* flag */
+    long thread_pool_threads;                  /* threads per worker */
+    long thread_pool_max_queue;                /* queued jobs per worker */
+    long worker_connections;                   /* per worker */
+    int events_seen;                           /* an events block was given */
+    struct http_conf *http;                    /* NULL when there is no http block */
+    struct conf_tree *files;                   /* parsed files, kept only for -T */
+    struct alog_file *alog_files;              /* every access log file (alog.c's list) */
+    long open_file_cache_max;                  /* largest open_file_cache max= anywhere */
+    struct pcre2_real_code_8 **regexes;        /* compiled regexes, freed with the conf */
+    size_t nregexes;                           /* how many */
 };
 
 /* Reads and checks the configuration.  On error returns NULL and writes

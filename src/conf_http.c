@@ -135,8 +135,7 @@ static int conf_location_check(struct conf_loader *cl, const struct conf_node *n
         return conf_err(cl, n, "location \"%s\" cannot be inside the named location \"%s\"",
                         loc->name, parent->name);
     if (loc->match == LM_NAMED && parent != NULL)
-        return conf_err(cl, n, "named location \"%s\" can be on the server level only",
-                        loc->name);
+        return conf_err(cl, n, "named location \"%s\" can be on the server level only", loc->name);
     if (parent != NULL && parent->match == LM_EXACT)
         return conf_err(cl, n, "location \"%s\" cannot be inside the exact location \"%s\"",
                         loc->name, parent->name);
@@ -153,8 +152,7 @@ static int conf_location_check(struct conf_loader *cl, const struct conf_node *n
     return 0;
 }
 
-int conf_set_location(struct conf_loader *cl, const struct conf_node *n,
-                      const struct conf_cmd *cmd)
+int conf_set_location(struct conf_loader *cl, const struct conf_node *n, const struct conf_cmd *cmd)
 {
     enum loc_match kind;
     const char *path;
@@ -421,8 +419,7 @@ int conf_set_keepalive_timeout(struct conf_loader *cl, const struct conf_node *n
     if (loc->keepalive_timeout != -1)
         return conf_err(cl, n, "\"%s\" directive is duplicate", cmd->name);
     if (conf_parse_msec(n->args[1].s, &loc->keepalive_timeout) < 0)
-        return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[1].s,
-                        cmd->name);
+        return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[1].s, cmd->name);
     if (n->nargs == 3) {
         /* nginx reads the header timeout in seconds: no "ms". */
         if (strstr(n->args[2].s, "ms") != NULL || conf_parse_msec(n->args[2].s, &header) < 0)
@@ -443,11 +440,9 @@ int conf_set_large_header_buffers(struct conf_loader *cl, const struct conf_node
     if (loc->large_header_buffers != -1)
         return conf_err(cl, n, "\"%s\" directive is duplicate", cmd->name);
     if (conf_parse_num(n->args[1].s, &num) < 0 || num < 1 || num > 1024)
-        return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[1].s,
-                        cmd->name);
+        return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[1].s, cmd->name);
     if (conf_parse_size(n->args[2].s, &size) < 0 || size < 16 || size > 1024 * 1024 / num)
-        return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[2].s,
-                        cmd->name);
+        return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[2].s, cmd->name);
     loc->large_header_buffers = num;
     loc->large_header_buffer_size = size;
     return 0;

@@ -50,8 +50,7 @@ int conf_set_worker_processes(struct conf_loader *cl, const struct conf_node *n,
         return 0;
     }
     if (conf_parse_num(n->args[1].s, &v) < 0 || v < 1 || v > CONF_MAX_WORKERS)
-        return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[1].s,
-                        cmd->name);
+        return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[1].s, cmd->name);
     c->worker_processes = v;
     return 0;
 }
@@ -130,8 +129,7 @@ int conf_set_thread_pool(struct conf_loader *cl, const struct conf_node *n,
     for (size_t i = 2; i < n->nargs; i++) {
         const char *a = n->args[i].s;
         long v;
-        if (strncmp(a, "threads=", 8) == 0 && conf_parse_num(a + 8, &v) == 0 && v >= 1 &&
-            v <= 512)
+        if (strncmp(a, "threads=", 8) == 0 && conf_parse_num(a + 8, &v) == 0 && v >= 1 && v <= 512)
             c->thread_pool_threads = v;
         else if (strncmp(a, "max_queue=", 10) == 0 && conf_parse_num(a + 10, &v) == 0 && v >= 1)
             c->thread_pool_max_queue = v;

@@ -17,13 +17,13 @@ struct conf_arg {
 
 /* One directive: `name arg... ;` or `name arg... { children }`. */
 struct conf_node {
-    struct conf_arg *args;     /* args[0] is the directive name */
-    size_t nargs;              /* number of words, name included */
-    const char *file;          /* file it came from (owned by the tree) */
-    int line;                  /* line of its terminating ";" or "{" */
-    bool block;                /* it opened a block with "{" */
-    struct conf_node *child;   /* first directive inside the block */
-    struct conf_node *next;    /* next sibling */
+    struct conf_arg *args;   /* args[0] is the directive name */
+    size_t nargs;            /* number of words, name included */
+    const char *file;        /* file it came from (owned by the tree) */
+    int line;                /* line of its terminating ";" or "{" */
+    bool block;              /* it opened a block with "{" */
+    struct conf_node *child; /* first directive inside the block */
+    struct conf_node *next;  /* next sibling */
 };
 
 /* A file read while parsing, kept for `-T`. */
@@ -36,9 +36,9 @@ struct conf_file {
 
 /* Everything one parse produced; owns every node, string and file. */
 struct conf_tree {
-    struct conf_node *root;   /* first top-level directive */
-    struct conf_file *files;  /* files in the order they were read */
-    void *priv;               /* parser-private storage */
+    struct conf_node *root;  /* first top-level directive */
+    struct conf_file *files; /* files in the order they were read */
+    void *priv;              /* parser-private storage */
 };
 
 /* Parse `path` (a full path) into `tree`, which must be zeroed.  Relative
@@ -46,8 +46,8 @@ struct conf_tree {
  * the directory of the main file, with a trailing "/").  On error returns -1
  * and writes "<message> in <file>:<line>" to err.  The tree must be freed
  * with conf_tree_free() in either case. */
-int conf_parse_file(struct conf_tree *tree, const char *path, const char *include_prefix,
-                    char *err, size_t errlen);
+int conf_parse_file(struct conf_tree *tree, const char *path, const char *include_prefix, char *err,
+                    size_t errlen);
 
 /* Parse directives given as a string (the -g option).  They are appended
  * after any top-level directives already in `tree`.  Errors read

@@ -29,15 +29,16 @@ static int conf_set_root_alias(struct conf_loader *cl, const struct conf_node *n
     if (loc->root != NULL) {
         if (loc->alias == alias)
             return conf_dup(cl, n, cmd);
-        return conf_err(cl, n, "\"%s\" directive is duplicate, \"%s\" directive was specified earlier",
+        return conf_err(cl, n,
+                        "\"%s\" directive is duplicate, \"%s\" directive was specified earlier",
                         cmd->name, loc->alias ? "alias" : "root");
     }
     if (alias && loc->match == LM_NAMED)
         return conf_err(cl, n, "\"alias\" directive cannot be used inside the named location");
     const char *path = n->args[1].s;
-    char *full = path[0] == '/' || path[0] == '$' ? mpool_strdup(cl->pool, path)
-                                                  : conf_full_path(cl->pool, cl->conf->paths.prefix,
-                                                                   path);
+    char *full = path[0] == '/' || path[0] == '$'
+                     ? mpool_strdup(cl->pool, path)
+                     : conf_full_path(cl->pool, cl->conf->paths.prefix, path);
     struct conf_arg a = {.s = full, .len = strlen(full)};
     /* nginx strips a trailing slash from root (not from alias). */
     if (!alias && a.len > 1 && full[a.len - 1] == '/')
@@ -218,7 +219,9 @@ static int conf_types_line(struct conf_loader *cl, const struct conf_node *t)
             *p = (char)tolower((unsigned char)*p);
         struct mime_type *m = conf_mime_find(loc, ext);
         if (m != NULL) {
-            log_msg(LL_WARN, 0, 0, "duplicate extension \"%s\", content type: \"%s\", previous content type: \"%s\" in %s:%d",
+            log_msg(LL_WARN, 0, 0,
+                    "duplicate extension \"%s\", content type: \"%s\", previous content type: "
+                    "\"%s\" in %s:%d",
                     ext, type, m->type, t->file ? t->file : "command line", t->line);
             m->type = type;
             continue;

@@ -76,7 +76,8 @@ const struct conf_cmd conf_cmds[] = {
     {"gzip", HSL, ARGS(1), CT_FLAG, LOC_F(gzip), "off", NULL},
     {"gzip_static", HSL, ARGS(1), CT_FLAG, LOC_F(gzip_static), "off", NULL},
     {"gzip_vary", HSL, ARGS(1), CT_FLAG, LOC_F(gzip_vary), "on", NULL},
-    {"gzip_comp_level", HSL, ARGS(1), CT_NUM, LOC_F(gzip_comp_level), "1", conf_set_gzip_comp_level},
+    {"gzip_comp_level", HSL, ARGS(1), CT_NUM, LOC_F(gzip_comp_level), "1",
+     conf_set_gzip_comp_level},
     {"gzip_min_length", HSL, ARGS(1), CT_SIZE, LOC_F(gzip_min_length), "20", NULL},
     {"gzip_types", HSL, ARGS_1MORE | ARGS_MANY, CUSTOM, conf_set_gzip_types},
 };

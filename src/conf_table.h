@@ -51,26 +51,26 @@ typedef int (*conf_set_cb)(struct conf_loader *cl, const struct conf_node *n,
 
 /* One directive. */
 struct conf_cmd {
-    const char *name;     /* directive name */
-    unsigned ctx;         /* CTX_* where it is allowed */
-    unsigned args;        /* ARGS* it accepts; ARGS_BLOCK for blocks */
-    enum conf_type type;  /* generic type, or CT_CUSTOM */
+    const char *name;      /* directive name */
+    unsigned ctx;          /* CTX_* where it is allowed */
+    unsigned args;         /* ARGS* it accepts; ARGS_BLOCK for blocks */
+    enum conf_type type;   /* generic type, or CT_CUSTOM */
     enum conf_scope scope; /* which struct `offset` is in */
-    size_t offset;        /* field for generic types */
-    const char *dflt;     /* default as config text, or NULL */
-    conf_set_cb set;      /* setter; for a generic type it overrides parsing
-                             but merging and defaults stay generic */
+    size_t offset;         /* field for generic types */
+    const char *dflt;      /* default as config text, or NULL */
+    conf_set_cb set;       /* setter; for a generic type it overrides parsing
+                              but merging and defaults stay generic */
 };
 
 /* Loader state while walking the tree. */
 struct conf_loader {
-    struct conf *conf;       /* being built */
-    struct mpool *pool;      /* conf->pool */
-    unsigned ctx;            /* current context */
-    struct srv_conf *srv;    /* current server block, or NULL */
-    struct loc_conf *loc;    /* current level's settings */
-    char *err;               /* where errors go */
-    size_t errlen;           /* its size */
+    struct conf *conf;          /* being built */
+    struct mpool *pool;         /* conf->pool */
+    unsigned ctx;               /* current context */
+    struct srv_conf *srv;       /* current server block, or NULL */
+    struct loc_conf *loc;       /* current level's settings */
+    char *err;                  /* where errors go */
+    size_t errlen;              /* its size */
     const char *last_file_src;  /* conf_file_name's one-entry cache: tree name */
     const char *last_file_copy; /* ... and its copy in the pool */
 };

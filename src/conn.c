@@ -461,7 +461,8 @@ static ssize_t conn_write_file(struct conn *c)
     size_t len = s->len - c->out_off;
     if (resp_loc(c->req)->sendfile)
         return sendfile(c->io.fd, s->file->fd, &off, len);
-    ssize_t n = pread(s->file->fd, conn_file_buf, len < sizeof(conn_file_buf) ? len : sizeof(conn_file_buf), off);
+    ssize_t n = pread(s->file->fd, conn_file_buf,
+                      len < sizeof(conn_file_buf) ? len : sizeof(conn_file_buf), off);
     if (n <= 0) {
         if (n == 0)
             errno = EIO; /* the file shrank under us */

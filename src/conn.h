@@ -34,29 +34,29 @@ enum conn_state {
 };
 
 struct conn {
-    struct owner own;              /* references: the connection + pool jobs */
-    struct worker *w;              /* owning worker */
-    ev_io io;                      /* read or write readiness, one at a time */
-    struct timer_node timer;       /* the timeout of the current state */
-    struct conn *prev;             /* worker's list of open connections */
+    struct owner own;        /* references: the connection + pool jobs */
+    struct worker *w;        /* owning worker */
+    ev_io io;                /* read or write readiness, one at a time */
+    struct timer_node timer; /* the timeout of the current state */
+    struct conn *prev;       /* worker's list of open connections */
     struct conn *next;
-    const struct conf_addr *addr;  /* listen address: its servers */
-    union sockaddr_any peer;       /* client address */
-    uint64_t id;                   /* connection number ("*42") */
-    char *buf;                     /* read buffer, NULL while idle */
-    uint32_t buf_cap;              /* its size */
-    uint32_t buf_len;              /* bytes held */
-    uint32_t parsed;               /* bytes handed to the parser */
-    uint32_t nrequests;            /* requests started, this one included */
-    http_parser parser;            /* kept across pipelined requests */
-    struct req *req;               /* request in progress, or NULL */
-    struct str out_head;           /* response head not yet sent */
-    struct out_seg *out_seg;       /* body segment being sent, or NULL */
-    size_t out_off;                /* bytes of out_seg already sent */
-    uint16_t local_port;           /* port the client connected to */
-    uint8_t state;                 /* enum conn_state */
-    bool nopush;                   /* tcp_nopush: MSG_MORE before file data */
-    bool nodelay;                  /* TCP_NODELAY was set */
+    const struct conf_addr *addr; /* listen address: its servers */
+    union sockaddr_any peer;      /* client address */
+    uint64_t id;                  /* connection number ("*42") */
+    char *buf;                    /* read buffer, NULL while idle */
+    uint32_t buf_cap;             /* its size */
+    uint32_t buf_len;             /* bytes held */
+    uint32_t parsed;              /* bytes handed to the parser */
+    uint32_t nrequests;           /* requests started, this one included */
+    http_parser parser;           /* kept across pipelined requests */
+    struct req *req;              /* request in progress, or NULL */
+    struct str out_head;          /* response head not yet sent */
+    struct out_seg *out_seg;      /* body segment being sent, or NULL */
+    size_t out_off;               /* bytes of out_seg already sent */
+    uint16_t local_port;          /* port the client connected to */
+    uint8_t state;                /* enum conn_state */
+    bool nopush;                  /* tcp_nopush: MSG_MORE before file data */
+    bool nodelay;                 /* TCP_NODELAY was set */
 };
 
 /* Takes over an accepted socket. */

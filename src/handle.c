@@ -80,8 +80,7 @@ static void handle_named(struct req *r, struct str name)
 {
     const struct loc_conf *loc = route_named(r->srv, name);
     if (loc == NULL) {
-        conn_logf(r->c, LL_ERR, 0, "could not find named location \"%.*s\"", (int)name.len,
-                  name.p);
+        conn_logf(r->c, LL_ERR, 0, "could not find named location \"%.*s\"", (int)name.len, name.p);
         r->error_page_used = true;
         resp_error(r, 500);
         return;

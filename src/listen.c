@@ -62,8 +62,10 @@ static struct listener *listen_find(struct listen_set *ls, const union sockaddr_
 static int listen_share(struct listener *l, unsigned slot)
 {
     if (slot == 1)
-        log_msg(LL_WARN, 0, 0, "%s cannot be bound once per worker, workers share one socket; "
-                               "set ReusePort=yes in the socket unit", l->text);
+        log_msg(LL_WARN, 0, 0,
+                "%s cannot be bound once per worker, workers share one socket; "
+                "set ReusePort=yes in the socket unit",
+                l->text);
     l->fds[slot] = fcntl(l->fds[0], F_DUPFD_CLOEXEC, 3);
     return l->fds[slot];
 }
@@ -83,8 +85,7 @@ static int listen_grow(struct listener *l, unsigned nslots, char *err, size_t er
         if (fds[i] < 0 && errno == EADDRINUSE && l->inherited && i > 0)
             fds[i] = listen_share(l, i);
         if (fds[i] < 0) {
-            snprintf(err, errlen, "bind() to %s failed (%d: %s)", l->text, errno,
-                     strerror(errno));
+            snprintf(err, errlen, "bind() to %s failed (%d: %s)", l->text, errno, strerror(errno));
             return -1;
         }
         l->nfds = i + 1;
@@ -164,8 +165,7 @@ static void listen_set_backlog(struct listener *l, int backlog)
         (void)listen(l->fds[i], backlog);
 }
 
-int listen_sync(struct listen_set *ls, struct conf *conf, unsigned nslots, char *err,
-                size_t errlen)
+int listen_sync(struct listen_set *ls, struct conf *conf, unsigned nslots, char *err, size_t errlen)
 {
     struct http_conf *h = conf->http;
     for (size_t i = 0; h != NULL && i < h->nports; i++) {

@@ -146,8 +146,8 @@ static size_t log_format(char *buf, size_t cap, enum log_level level, uint64_t c
         len = strftime(buf, cap, "%Y/%m/%d %H:%M:%S", &tm);
         /* "#0" where nginx prints a thread id: pool threads are not
          * numbered, and one write per line keeps them from interleaving. */
-        len += (size_t)snprintf(buf + len, cap - len, " [%s] %d#0: ", log_names[level],
-                                (int)getpid());
+        len +=
+            (size_t)snprintf(buf + len, cap - len, " [%s] %d#0: ", log_names[level], (int)getpid());
         if (conn_id != 0)
             len += (size_t)snprintf(buf + len, cap - len, "*%llu ", (unsigned long long)conn_id);
     }

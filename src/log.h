@@ -26,8 +26,8 @@ enum log_level {
 
 /* One configured destination of the error log. */
 struct log_sink {
-    char *path;            /* full path, or NULL for stderr */
-    enum log_level level;  /* lines above this level are dropped */
+    char *path;           /* full path, or NULL for stderr */
+    enum log_level level; /* lines above this level are dropped */
 };
 
 #define LOG_MAX_SINKS 8

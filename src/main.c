@@ -67,8 +67,8 @@ static int main_paths(const struct args *a, struct mpool *p, struct conf_paths *
 {
     const char *prefix = a->prefix ? a->prefix : TP_PREFIX;
     size_t plen = strlen(prefix);
-    out->prefix = plen && prefix[plen - 1] == '/' ? mpool_strdup(p, prefix)
-                                                  : mpool_printf(p, "%s/", prefix);
+    out->prefix =
+        plen && prefix[plen - 1] == '/' ? mpool_strdup(p, prefix) : mpool_printf(p, "%s/", prefix);
     out->conf_file = conf_full_path(p, out->prefix, a->conf_file ? a->conf_file : TP_CONF_PATH);
     const char *slash = strrchr(out->conf_file, '/');
     out->conf_prefix = mpool_strndup(p, out->conf_file, (size_t)(slash - out->conf_file) + 1);
@@ -109,8 +109,7 @@ static int main_test(struct conf *c, const struct args *a)
     alog_close(c);
     if (!a->quiet) {
         fprintf(stderr, "turnpike: the configuration file %s syntax is ok\n", c->paths.conf_file);
-        fprintf(stderr, "turnpike: configuration file %s test is successful\n",
-                c->paths.conf_file);
+        fprintf(stderr, "turnpike: configuration file %s test is successful\n", c->paths.conf_file);
     }
     if (a->dump)
         conf_dump(c, stdout);

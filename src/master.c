@@ -30,13 +30,13 @@
 
 /* One worker process. */
 struct child {
-    pid_t pid;      /* process id */
-    unsigned slot;  /* its slot */
-    unsigned gen;   /* its generation */
-    int chan;       /* master's end of the socketpair, or -1 */
-    bool ready;     /* it reported that it accepts */
-    bool quitting;  /* it was told to stop */
-    bool drained;   /* it reported that it stopped accepting */
+    pid_t pid;     /* process id */
+    unsigned slot; /* its slot */
+    unsigned gen;  /* its generation */
+    int chan;      /* master's end of the socketpair, or -1 */
+    bool ready;    /* it reported that it accepts */
+    bool quitting; /* it was told to stop */
+    bool drained;  /* it reported that it stopped accepting */
 };
 
 /* Respawn bookkeeping for a slot. */
@@ -49,28 +49,28 @@ struct slot {
 enum master_mode { MM_RUN, MM_QUIT, MM_TERM };
 
 static struct {
-    struct conf *conf;        /* current generation */
-    unsigned gen;             /* its number */
-    struct listen_set ls;     /* every bound socket */
-    struct child *kids;       /* live workers */
-    unsigned nkids;           /* how many */
-    unsigned capkids;         /* allocated */
-    struct slot *slots;       /* one per worker slot of this generation */
-    unsigned nslots;          /* how many */
-    int sigfd;                /* signals */
-    enum master_mode mode;    /* running or stopping */
-    double kill_at;           /* fast stop: when to SIGKILL */
-    double ready_by;          /* reload: old workers stop by then at the latest */
-    bool old_pending;         /* old generation still accepting */
-    bool pid_written;         /* the pid file is ours to remove */
-    char pid_path[4096];      /* where our pid file is now (".oldbin" after USR2) */
-    char *const *argv;        /* our command line, to exec a new binary */
-    pid_t newbin;             /* the new binary's master during an upgrade, or 0 */
-    bool workers_stopped;     /* WINCH: workers stopped, sockets kept */
-    bool ready_notified;      /* systemd heard READY=1 for this generation */
-    bool has_tty;             /* a controlling terminal: WINCH may be a resize */
-    bool upgraded;            /* started by an old binary's USR2 */
-    char last_error[1024];    /* last reload failure, for systemd's STATUS */
+    struct conf *conf;     /* current generation */
+    unsigned gen;          /* its number */
+    struct listen_set ls;  /* every bound socket */
+    struct child *kids;    /* live workers */
+    unsigned nkids;        /* how many */
+    unsigned capkids;      /* allocated */
+    struct slot *slots;    /* one per worker slot of this generation */
+    unsigned nslots;       /* how many */
+    int sigfd;             /* signals */
+    enum master_mode mode; /* running or stopping */
+    double kill_at;        /* fast stop: when to SIGKILL */
+    double ready_by;       /* reload: old workers stop by then at the latest */
+    bool old_pending;      /* old generation still accepting */
+    bool pid_written;      /* the pid file is ours to remove */
+    char pid_path[4096];   /* where our pid file is now (".oldbin" after USR2) */
+    char *const *argv;     /* our command line, to exec a new binary */
+    pid_t newbin;          /* the new binary's master during an upgrade, or 0 */
+    bool workers_stopped;  /* WINCH: workers stopped, sockets kept */
+    bool ready_notified;   /* systemd heard READY=1 for this generation */
+    bool has_tty;          /* a controlling terminal: WINCH may be a resize */
+    bool upgraded;         /* started by an old binary's USR2 */
+    char last_error[1024]; /* last reload failure, for systemd's STATUS */
 } M;
 
 static double master_now(void)

@@ -10,9 +10,9 @@
 #define MPOOL_ALIGN 16
 
 struct mpool_block {
-    struct mpool_block *next; /* older block */
-    size_t size;              /* bytes in data */
-    size_t used;              /* bytes handed out */
+    struct mpool_block *next;                   /* older block */
+    size_t size;                                /* bytes in data */
+    size_t used;                                /* bytes handed out */
     _Alignas(MPOOL_ALIGN) unsigned char data[]; /* the memory */
 };
 

@@ -24,8 +24,9 @@ void notify_ready(unsigned gen, const char *last_error, bool mainpid)
     if (mainpid)
         snprintf(pid, sizeof(pid), "MAINPID=%d\n", (int)getpid());
     if (last_error != NULL && last_error[0] != '\0')
-        snprintf(msg, sizeof(msg), "%sREADY=1\nSTATUS=generation %u serving; last reload failed: %s",
-                 pid, gen, last_error);
+        snprintf(msg, sizeof(msg),
+                 "%sREADY=1\nSTATUS=generation %u serving; last reload failed: %s", pid, gen,
+                 last_error);
     else
         snprintf(msg, sizeof(msg), "%sREADY=1\nSTATUS=generation %u serving", pid, gen);
     notify_send(msg);

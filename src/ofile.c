@@ -67,8 +67,11 @@ static int ofile_walk(const char *path, int last_flags)
         comp[len] = '\0';
         int next = openat(dir, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         struct stat st;
-        int err = next < 0 ? errno : fstat(next, &st) < 0 ? errno : S_ISLNK(st.st_mode) ? ELOOP
-                                                              : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+        int err = next < 0               ? errno
+                  : fstat(next, &st) < 0 ? errno
+                  : S_ISLNK(st.st_mode)  ? ELOOP
+                  : !S_ISDIR(st.st_mode) ? ENOTDIR
+                                         : 0;
         close(dir);
         if (err != 0) {
             if (next >= 0)
@@ -139,8 +142,7 @@ static void ofile_open_work(struct tpool_job *job)
     }
 }
 
-static bool ofile_cache_insert(struct ofile *f, char *path, const struct loc_conf *loc,
-                               double now);
+static bool ofile_cache_insert(struct ofile *f, char *path, const struct loc_conf *loc, double now);
 
 static void ofile_open_done(struct tpool_job *job)
 {
@@ -246,8 +248,7 @@ static void ofile_cache_link(struct ofile *f)
 
 /* Keeps a freshly opened file (taking over path) when the location uses
  * the cache; returns whether it did. */
-static bool ofile_cache_insert(struct ofile *f, char *path, const struct loc_conf *loc,
-                               double now)
+static bool ofile_cache_insert(struct ofile *f, char *path, const struct loc_conf *loc, double now)
 {
     if (ofc.max == 0 || loc->open_file_cache_max <= 0)
         return false;
@@ -386,17 +387,17 @@ int ofile_open(struct req *r, struct str path, bool nofollow, ofile_cb cb)
 
 /* A pool job that finds the first of several paths that exists. */
 struct ofile_stat_job {
-    struct tpool_job job;  /* the pool's part */
-    struct conn *c;        /* connection (kept alive by the job's reference) */
-    struct req *r;         /* request, touched only once known to be current */
-    uint32_t nreq;         /* which request of the connection */
-    char **paths;          /* candidates; a trailing "/" wants a directory */
-    size_t n;              /* how many */
-    bool nofollow;         /* disable_symlinks */
-    ofile_stat_cb cb;      /* continuation */
-    int found;             /* result: index, or -1 */
-    bool is_dir;           /* result: the found path is a directory */
-    int err;               /* result: an error that ends the search, or 0 */
+    struct tpool_job job; /* the pool's part */
+    struct conn *c;       /* connection (kept alive by the job's reference) */
+    struct req *r;        /* request, touched only once known to be current */
+    uint32_t nreq;        /* which request of the connection */
+    char **paths;         /* candidates; a trailing "/" wants a directory */
+    size_t n;             /* how many */
+    bool nofollow;        /* disable_symlinks */
+    ofile_stat_cb cb;     /* continuation */
+    int found;            /* result: index, or -1 */
+    bool is_dir;          /* result: the found path is a directory */
+    int err;              /* result: an error that ends the search, or 0 */
 };
 
 /* 1 if path exists as wanted (a trailing "/" wants a directory), 0 if
@@ -454,8 +455,10 @@ int ofile_stat(struct req *r, struct str *paths, size_t n, bool nofollow, ofile_
         free(j);
         return -1;
     }
-    j->job = (struct tpool_job){.work = ofile_stat_work, .done = ofile_stat_done,
-                                .release = ofile_stat_release, .owner = &r->c->own};
+    j->job = (struct tpool_job){.work = ofile_stat_work,
+                                .done = ofile_stat_done,
+                                .release = ofile_stat_release,
+                                .owner = &r->c->own};
     j->c = r->c;
     j->r = r;
     j->nreq = r->c->nrequests;

@@ -15,19 +15,19 @@ struct req;
 
 /* An open file; closed when the last reference goes. */
 struct ofile {
-    int fd;                   /* descriptor (O_RDONLY|O_NONBLOCK) */
-    struct stat st;           /* fstat at open */
-    unsigned refs;            /* requests using it, plus 1 while cached */
+    int fd;         /* descriptor (O_RDONLY|O_NONBLOCK) */
+    struct stat st; /* fstat at open */
+    unsigned refs;  /* requests using it, plus 1 while cached */
     /* cache bookkeeping (owned by ofile.c) */
-    char *path;               /* the path it was opened as (cached entries) */
-    uint32_t hash;            /* hash of path */
-    struct ofile *hnext;      /* hash chain */
-    struct ofile *lprev;      /* LRU list, most recent first */
+    char *path;          /* the path it was opened as (cached entries) */
+    uint32_t hash;       /* hash of path */
+    struct ofile *hnext; /* hash chain */
+    struct ofile *lprev; /* LRU list, most recent first */
     struct ofile *lnext;
-    double last_use;          /* ev_now of the last lookup */
-    double valid_until;       /* re-stat after this */
-    double inactive;          /* seconds unused before eviction */
-    bool cached;              /* in the cache */
+    double last_use;    /* ev_now of the last lookup */
+    double valid_until; /* re-stat after this */
+    double inactive;    /* seconds unused before eviction */
+    bool cached;        /* in the cache */
 };
 
 /* Result of an open. */

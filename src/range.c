@@ -114,7 +114,6 @@ static size_t range_limit(long max_ranges, size_t cap)
     return (size_t)max_ranges;
 }
 
-
 static enum range_result range_parse_set(struct range_scan *s, int64_t size, size_t limit,
                                          struct range *out, size_t *n)
 {

@@ -21,21 +21,46 @@ struct resp_status {
 };
 
 static const struct resp_status resp_statuses[] = {
-    {100, "Continue"}, {101, "Switching Protocols"}, {200, "OK"}, {201, "Created"},
-    {202, "Accepted"}, {204, "No Content"}, {206, "Partial Content"},
-    {301, "Moved Permanently"}, {302, "Moved Temporarily"}, {303, "See Other"},
-    {304, "Not Modified"}, {307, "Temporary Redirect"}, {308, "Permanent Redirect"},
-    {400, "Bad Request"}, {401, "Unauthorized"}, {402, "Payment Required"}, {403, "Forbidden"},
-    {404, "Not Found"}, {405, "Not Allowed"}, {406, "Not Acceptable"},
-    {408, "Request Time-out"}, {409, "Conflict"}, {410, "Gone"}, {411, "Length Required"},
-    {412, "Precondition Failed"}, {413, "Request Entity Too Large"},
-    {414, "Request-URI Too Large"}, {415, "Unsupported Media Type"},
-    {416, "Requested Range Not Satisfiable"}, {417, "Expectation Failed"},
+    {100, "Continue"},
+    {101, "Switching Protocols"},
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {206, "Partial Content"},
+    {301, "Moved Permanently"},
+    {302, "Moved Temporarily"},
+    {303, "See Other"},
+    {304, "Not Modified"},
+    {307, "Temporary Redirect"},
+    {308, "Permanent Redirect"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {402, "Payment Required"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Not Allowed"},
+    {406, "Not Acceptable"},
+    {408, "Request Time-out"},
+    {409, "Conflict"},
+    {410, "Gone"},
+    {411, "Length Required"},
+    {412, "Precondition Failed"},
+    {413, "Request Entity Too Large"},
+    {414, "Request-URI Too Large"},
+    {415, "Unsupported Media Type"},
+    {416, "Requested Range Not Satisfiable"},
+    {417, "Expectation Failed"},
     {421, "Misdirected Request"},
-    {429, "Too Many Requests"}, {431, "Request Header Fields Too Large"},
-    {500, "Internal Server Error"}, {501, "Not Implemented"}, {502, "Bad Gateway"},
-    {503, "Service Temporarily Unavailable"}, {504, "Gateway Time-out"},
-    {505, "HTTP Version Not Supported"}, {507, "Insufficient Storage"},
+    {429, "Too Many Requests"},
+    {431, "Request Header Fields Too Large"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {502, "Bad Gateway"},
+    {503, "Service Temporarily Unavailable"},
+    {504, "Gateway Time-out"},
+    {505, "HTTP Version Not Supported"},
+    {507, "Insufficient Storage"},
 };
 
 static const char *resp_reason(int status)
@@ -71,7 +96,15 @@ static bool resp_keepalive(const struct req *r, const struct loc_conf *loc)
 static bool resp_add_header_applies(int status)
 {
     switch (status) {
-    case 200: case 201: case 204: case 206: case 301: case 302: case 303: case 304: case 307:
+    case 200:
+    case 201:
+    case 204:
+    case 206:
+    case 301:
+    case 302:
+    case 303:
+    case 304:
+    case 307:
     case 308:
         return true;
     default:
@@ -142,7 +175,8 @@ static char *resp_head_core(struct req *r, const struct loc_conf *loc, char *p)
         p += cond_http_date(r->last_modified, p, 40);
         p = fmt_lit(p, "\r\n");
     }
-    p = r->keepalive ? fmt_lit(p, "Connection: keep-alive\r\n") : fmt_lit(p, "Connection: close\r\n");
+    p = r->keepalive ? fmt_lit(p, "Connection: keep-alive\r\n")
+                     : fmt_lit(p, "Connection: close\r\n");
     if (r->keepalive && loc->keepalive_header >= 0) {
         p = fmt_lit(p, "Keep-Alive: timeout=");
         p = fmt_u64(p, (uint64_t)loc->keepalive_header);

@@ -15,9 +15,9 @@ struct req;
 
 /* What the last matching regex captured, for $1..$9. */
 struct route_captures {
-    const char *subject;                /* the string matched (the request's path) */
+    const char *subject;                    /* the string matched (the request's path) */
     size_t ovector[2 * ROUTE_MAX_CAPTURES]; /* start/end pairs */
-    int n;                              /* pairs set; 0 = none */
+    int n;                                  /* pairs set; 0 = none */
 };
 
 /* nginx's order: exact name, longest "*.x" wildcard, longest "x.*"

@@ -66,7 +66,8 @@ static struct str static_mime_type(const struct loc_conf *loc, struct str name)
     size_t len = dot ? name.len - (size_t)(dot + 1 - name.p) : 0;
     if (dot != NULL && len > 0 && len < sizeof(ext)) {
         for (size_t i = 0; i < len; i++)
-            ext[i] = (char)((dot[1 + i] >= 'A' && dot[1 + i] <= 'Z') ? dot[1 + i] + 32 : dot[1 + i]);
+            ext[i] =
+                (char)((dot[1 + i] >= 'A' && dot[1 + i] <= 'Z') ? dot[1 + i] + 32 : dot[1 + i]);
         ext[len] = '\0';
         const struct mime_type *m =
             bsearch(ext, loc->types, loc->ntypes, sizeof(*loc->types), static_mime_cmp);
@@ -125,10 +126,9 @@ int static_errno_status(int err)
 /* A directory asked for without its slash: 301 to the slash. */
 static void static_dir_redirect(struct req *r)
 {
-    char *loc = r->args.len
-                    ? mpool_printf(&r->pool, "%.*s/?%.*s", (int)r->path.len, r->path.p,
-                                   (int)r->args.len, r->args.p)
-                    : mpool_printf(&r->pool, "%.*s/", (int)r->path.len, r->path.p);
+    char *loc = r->args.len ? mpool_printf(&r->pool, "%.*s/?%.*s", (int)r->path.len, r->path.p,
+                                           (int)r->args.len, r->args.p)
+                            : mpool_printf(&r->pool, "%.*s/", (int)r->path.len, r->path.p);
     if (loc == NULL) {
         resp_error(r, 500);
         return;
@@ -189,8 +189,10 @@ static void static_body(struct req *r, struct ofile *f, struct str etag, const s
         out_init(&r->out);
     if (rr == RANGE_OK && n == 1) {
         r->status = 206;
-        req_add_header(r, STR_LIT("Content-Range"), range_content_range(&r->pool, &ranges[0], size));
-        out_file(&r->pool, &r->out, f, ranges[0].start, (size_t)(ranges[0].end - ranges[0].start + 1));
+        req_add_header(r, STR_LIT("Content-Range"),
+                       range_content_range(&r->pool, &ranges[0], size));
+        out_file(&r->pool, &r->out, f, ranges[0].start,
+                 (size_t)(ranges[0].end - ranges[0].start + 1));
     } else if (rr == RANGE_OK) {
         r->status = 206;
         if (range_multipart(&r->pool, ranges, n, size, r->content_type, f, &r->out,
@@ -214,7 +216,8 @@ static void static_serve(struct req *r, struct ofile *f)
         req_add_header(r, STR_LIT("ETag"), etag);
     static_cond_req(r, &cr);
     if (r->err_status == 0) {
-        int status = cond_evaluate(&cr, f->st.st_mtime, etag, (enum cond_ims)r->loc->if_modified_since);
+        int status =
+            cond_evaluate(&cr, f->st.st_mtime, etag, (enum cond_ims)r->loc->if_modified_since);
         if (status == 412) {
             resp_error(r, 412);
             return;
@@ -325,11 +328,11 @@ static void static_index_found(struct req *r, int found, bool is_dir, int err)
     }
     if (found >= 0 && (size_t)found < loc->nindex) {
         struct str name = loc->index[found];
-        char *uri = r->args.len ? mpool_printf(&r->pool, "%.*s%.*s?%.*s", (int)r->path.len,
-                                               r->path.p, (int)name.len, name.p, (int)r->args.len,
-                                               r->args.p)
-                                : mpool_printf(&r->pool, "%.*s%.*s", (int)r->path.len, r->path.p,
-                                               (int)name.len, name.p);
+        char *uri = r->args.len
+                        ? mpool_printf(&r->pool, "%.*s%.*s?%.*s", (int)r->path.len, r->path.p,
+                                       (int)name.len, name.p, (int)r->args.len, r->args.p)
+                        : mpool_printf(&r->pool, "%.*s%.*s", (int)r->path.len, r->path.p,
+                                       (int)name.len, name.p);
         if (uri == NULL)
             resp_error(r, 500);
         else
@@ -343,8 +346,7 @@ static void static_index_found(struct req *r, int found, bool is_dir, int err)
     } else if (loc->autoindex) {
         autoindex_handle(r, dir);
     } else {
-        conn_logf(r->c, LL_ERR, 0, "directory index of \"%.*s\" is forbidden", (int)dir.len,
-                  dir.p);
+        conn_logf(r->c, LL_ERR, 0, "directory index of \"%.*s\" is forbidden", (int)dir.len, dir.p);
         resp_error(r, 403);
     }
 }
@@ -441,12 +443,14 @@ void static_try_files(struct req *r)
     const struct try_files *tf = r->loc->try_files;
     struct static_try *t = mpool_calloc(&r->pool, sizeof(*t));
     struct str *paths = mpool_alloc(&r->pool, sizeof(*paths) * (tf->nfiles + 1));
-    if (t == NULL || paths == NULL || (t->uris = mpool_alloc(&r->pool, sizeof(*t->uris) * (tf->nfiles + 1))) == NULL) {
+    if (t == NULL || paths == NULL ||
+        (t->uris = mpool_alloc(&r->pool, sizeof(*t->uris) * (tf->nfiles + 1))) == NULL) {
         resp_error(r, 500);
         return;
     }
     for (size_t i = 0; i < tf->nfiles; i++) {
-        if (cval_eval(&tf->files[i], r, &t->uris[i]) < 0 || static_map(r, t->uris[i], &paths[i]) < 0) {
+        if (cval_eval(&tf->files[i], r, &t->uris[i]) < 0 ||
+            static_map(r, t->uris[i], &paths[i]) < 0) {
             resp_error(r, 500);
             return;
         }

@@ -6,10 +6,10 @@
 /* Every node on one list has the same timeout, so appending keeps the list
  * sorted by deadline. */
 struct timer_list {
-    ev_timer watcher;        /* fires at the head's deadline (or earlier) */
-    struct timer_node head;  /* sentinel: head.next is the oldest */
-    long ms;                 /* the timeout of every node here */
-    struct timers *owner;    /* back pointer for the callback */
+    ev_timer watcher;       /* fires at the head's deadline (or earlier) */
+    struct timer_node head; /* sentinel: head.next is the oldest */
+    long ms;                /* the timeout of every node here */
+    struct timers *owner;   /* back pointer for the callback */
 };
 
 void timers_init(struct timers *t, struct ev_loop *loop, timer_expire_cb expire)

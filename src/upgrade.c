@@ -48,7 +48,8 @@ int upgrade_inherit(struct listen_set *ls, char *err, size_t errlen)
 {
     static int fds[UPGRADE_MAX_FDS];
     const char *v = getenv(UPGRADE_ENV);
-    int n = v != NULL ? upgrade_parse(v, fds, UPGRADE_MAX_FDS) : upgrade_systemd(fds, UPGRADE_MAX_FDS);
+    int n =
+        v != NULL ? upgrade_parse(v, fds, UPGRADE_MAX_FDS) : upgrade_systemd(fds, UPGRADE_MAX_FDS);
     const char *from = v != NULL ? "the " UPGRADE_ENV " variable" : "LISTEN_FDS";
     unsetenv(UPGRADE_ENV);
     unsetenv("LISTEN_PID");

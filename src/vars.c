@@ -286,8 +286,8 @@ static void var_capture(struct req *r, const struct cval_part *p, struct str *ou
     *out = STR_LIT("");
     if (n >= cap->n || cap->ovector[2 * n] == (size_t)-1)
         return;
-    *out = str_make(cap->subject + cap->ovector[2 * n],
-                    cap->ovector[2 * n + 1] - cap->ovector[2 * n]);
+    *out =
+        str_make(cap->subject + cap->ovector[2 * n], cap->ovector[2 * n + 1] - cap->ovector[2 * n]);
 }
 
 static const struct var_def vars_capture = {"", true, var_capture};
@@ -428,7 +428,8 @@ static const struct var_def vars_table[] = {
     {"uri", false, var_uri},
 };
 
-static const struct var_def *var_find(const char *name, size_t len, const char **arg, size_t *arglen)
+static const struct var_def *var_find(const char *name, size_t len, const char **arg,
+                                      size_t *arglen)
 {
     if (len == 1 && name[0] >= '0' && name[0] <= '9') {
         *arg = name;

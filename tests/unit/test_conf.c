@@ -307,20 +307,32 @@ static void test_parse_msec(void **state)
 static void test_parse_size_num_flag(void **state)
 {
     static const struct val_case sizes[] = {
-        {"0", 0, 0},          {"512", 0, 512},     {"16k", 0, 16384},   {"16K", 0, 16384},
-        {"2m", 0, 2097152},   {"2M", 0, 2097152},  {"1g", 0, 1073741824}, {"1G", 0, 1073741824},
-        {"", -1, 0},          {"k", -1, 0},        {"-1", -1, 0},       {"-1k", -1, 0},
-        {"1.5k", -1, 0},      {"16kb", -1, 0},     {"1 k", -1, 0},      {"1t", -1, 0},
+        {"0", 0, 0},
+        {"512", 0, 512},
+        {"16k", 0, 16384},
+        {"16K", 0, 16384},
+        {"2m", 0, 2097152},
+        {"2M", 0, 2097152},
+        {"1g", 0, 1073741824},
+        {"1G", 0, 1073741824},
+        {"", -1, 0},
+        {"k", -1, 0},
+        {"-1", -1, 0},
+        {"-1k", -1, 0},
+        {"1.5k", -1, 0},
+        {"16kb", -1, 0},
+        {"1 k", -1, 0},
+        {"1t", -1, 0},
         {"99999999999999999999g", -1, 0},
     };
     static const struct val_case nums[] = {
-        {"0", 0, 0},   {"42", 0, 42},  {"007", 0, 7},  {"2147483647", 0, 2147483647},
-        {"", -1, 0},   {"-1", -1, 0},  {"+1", -1, 0},  {"1k", -1, 0},
+        {"0", 0, 0},    {"42", 0, 42}, {"007", 0, 7},         {"2147483647", 0, 2147483647},
+        {"", -1, 0},    {"-1", -1, 0}, {"+1", -1, 0},         {"1k", -1, 0},
         {"1.0", -1, 0}, {" 1", -1, 0}, {"2147483648", -1, 0},
     };
     static const struct val_case flags[] = {
-        {"on", 0, 1}, {"off", 0, 0}, {"ON", 0, 1}, {"Off", 0, 0},
-        {"yes", -1, 0}, {"1", -1, 0}, {"", -1, 0}, {"onn", -1, 0},
+        {"on", 0, 1},   {"off", 0, 0}, {"ON", 0, 1}, {"Off", 0, 0},
+        {"yes", -1, 0}, {"1", -1, 0},  {"", -1, 0},  {"onn", -1, 0},
     };
     for (size_t i = 0; i < ARRAY_LEN(sizes); i++) {
         long v = -7;
@@ -651,8 +663,7 @@ static void test_err_location_server_name(void **state)
          "duplicate location \"/a\"", AT_MARK},
         {NULL, SRV("  location = /a {\n  }\n  location =/a { #!\n  }\n"),
          "duplicate location \"/a\"", AT_MARK},
-        {NULL,
-         SRV("  location /a {\n   location /a/b {\n   }\n   location /a/b { #!\n   }\n  }\n"),
+        {NULL, SRV("  location /a {\n   location /a/b {\n   }\n   location /a/b { #!\n   }\n  }\n"),
          "duplicate location \"/a/b\"", AT_MARK},
         {NULL, SRV("  location /a {\n   location /b { #!\n   }\n  }\n"),
          "location \"/b\" is outside location \"/a\"", AT_MARK},
@@ -783,8 +794,8 @@ static void test_keepalive_header_seconds_only(void **state)
     assert_int_equal(c->http->loc->keepalive_header, 65);
     assert_null(try_load(f, HTTP(" keepalive_timeout 75s 500ms;\n")));
     char want[512];
-    snprintf(want, sizeof(want), "invalid value \"500ms\" in \"keepalive_timeout\" directive in %s:3",
-             f->main);
+    snprintf(want, sizeof(want),
+             "invalid value \"500ms\" in \"keepalive_timeout\" directive in %s:3", f->main);
     assert_string_equal(f->err, want);
 }
 
@@ -947,7 +958,8 @@ static void test_include_relative(void **state)
     struct fx *f = *state;
     put(f, "conf.d/a.conf", "worker_processes 3;\n");
     put(f, "conf.d/b.conf", "server {\n listen 8181;\n}\n");
-    struct conf *c = load(f, "include conf.d/a.conf;\nevents {}\nhttp {\n include conf.d/b.conf;\n}\n");
+    struct conf *c =
+        load(f, "include conf.d/a.conf;\nevents {}\nhttp {\n include conf.d/b.conf;\n}\n");
     assert_int_equal(c->nworkers, 3);
     assert_int_equal(c->http->nservers, 1);
     assert_int_equal(sockaddr_port(&c->http->servers[0]->listens[0].addr), 8181);
@@ -978,7 +990,8 @@ static void test_values_through_loader(void **state)
         {"send_timeout 90;", offsetof(struct loc_conf, send_timeout), 90000},
         {"client_body_timeout 1m30s;", offsetof(struct loc_conf, client_body_timeout), 90000},
         {"client_header_timeout 0;", offsetof(struct loc_conf, client_header_timeout), 0},
-        {"client_header_buffer_size 512;", offsetof(struct loc_conf, client_header_buffer_size), 512},
+        {"client_header_buffer_size 512;", offsetof(struct loc_conf, client_header_buffer_size),
+         512},
         {"client_header_buffer_size 16k;", offsetof(struct loc_conf, client_header_buffer_size),
          16384},
         {"client_header_buffer_size 2M;", offsetof(struct loc_conf, client_header_buffer_size),
@@ -1097,12 +1110,13 @@ static void test_inherit_chain(void **state)
 static void test_return_not_inherited(void **state)
 {
     struct fx *f = *state;
-    struct conf *c = load(f, SRV("  return 403;\n"
-                                 "  location / {\n  }\n"
-                                 "  location /t {\n   return 200 \"hi $uri\";\n  }\n"
-                                 "  location /r {\n   return https://example.com$request_uri;\n  }\n"
-                                 "  location /c {\n   return 444;\n"
-                                 "   location /c/d {\n   }\n  }\n"));
+    struct conf *c =
+        load(f, SRV("  return 403;\n"
+                    "  location / {\n  }\n"
+                    "  location /t {\n   return 200 \"hi $uri\";\n  }\n"
+                    "  location /r {\n   return https://example.com$request_uri;\n  }\n"
+                    "  location /c {\n   return 444;\n"
+                    "   location /c/d {\n   }\n  }\n"));
     const struct srv_conf *s = c->http->servers[0];
     assert_non_null(s->loc->ret);
     assert_int_equal(s->loc->ret->code, 403);
@@ -1306,8 +1320,9 @@ static void test_ports_fold(void **state)
 static void test_ports_specific_alone(void **state)
 {
     struct fx *f = *state;
-    struct conf *c = load(f, HTTP(" server {\n  listen 127.0.0.1:8080;\n  listen 127.0.0.2:8080;\n"
-                                  "  listen [::1]:8080;\n  listen [::]:8081;\n  listen 8081;\n }\n"));
+    struct conf *c =
+        load(f, HTTP(" server {\n  listen 127.0.0.1:8080;\n  listen 127.0.0.2:8080;\n"
+                     "  listen [::1]:8080;\n  listen [::]:8081;\n  listen 8081;\n }\n"));
     assert_int_equal(c->http->nports, 5);
     const struct conf_port *p = port_of(c, "127.0.0.1:8080");
     assert_int_equal(p->naddrs, 1);
@@ -1480,7 +1495,8 @@ static void test_source_locations_outlive_load(void **state)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         fail_msg("srv/loc/listen ->file dangle after conf_load(keep_files=false) "
-                 "(child status %#x)", status);
+                 "(child status %#x)",
+                 status);
 }
 
 static void test_keep_files_dump(void **state)
@@ -1512,18 +1528,18 @@ static void test_no_leaks(void **state)
         const char *g;
         const char *text;
     } fails[] = {
-        {NULL, "events {\n"},                                        /* parse error */
-        {"daemon off", EV},                                          /* -g parse error */
-        {"bogus;", EV},                                              /* -g loader error */
-        {NULL, EV "include nonexistent.conf;\n"},                    /* open() in include */
+        {NULL, "events {\n"},                                            /* parse error */
+        {"daemon off", EV},                                              /* -g parse error */
+        {"bogus;", EV},                                                  /* -g loader error */
+        {NULL, EV "include nonexistent.conf;\n"},                        /* open() in include */
         {NULL, EV "http {\n server {\n  listen 80;\n  bogus;\n }\n}\n"}, /* deep in http */
-        {NULL, SRV("  return 200 \"$nope\";\n")},                    /* cval error */
-        {NULL, "daemon off;\n"},                                     /* finish: no events */
+        {NULL, SRV("  return 200 \"$nope\";\n")},                        /* cval error */
+        {NULL, "daemon off;\n"},                                         /* finish: no events */
         {NULL, HTTP(" server {\n  listen 80 default_server;\n }\n"
-                    " server {\n  listen 80 default_server;\n }\n")}, /* ports error */
-        {NULL, "user tp_no_such_user;\n" EV},                        /* getpwnam */
+                    " server {\n  listen 80 default_server;\n }\n")},        /* ports error */
+        {NULL, "user tp_no_such_user;\n" EV},                                /* getpwnam */
         {NULL, SRV("  location ~ a {\n  }\n  server_name ~b;\n  bogus;\n")}, /* after regexes */
-        {NULL, SRV("  location ~ a {\n  }\n  location ~ ( {\n  }\n")},     /* bad regex */
+        {NULL, SRV("  location ~ a {\n  }\n  location ~ ( {\n  }\n")},       /* bad regex */
     };
     conf_free(NULL);
     for (int round = 0; round < 2; round++) {
@@ -1535,8 +1551,9 @@ static void test_no_leaks(void **state)
             assert_true(f->err[0] != '\0');
         }
         f->g = "daemon off;";
-        load(f, SRV("  listen 80;\n  server_name ~^a;\n  location / {\n   return 200 \"$uri\";\n  }\n"
-                    "  location ~* \\.css$ {\n  }\n"));
+        load(f,
+             SRV("  listen 80;\n  server_name ~^a;\n  location / {\n   return 200 \"$uri\";\n  }\n"
+                 "  location ~* \\.css$ {\n  }\n"));
         conf_free(f->c);
         f->c = NULL;
         f->g = NULL;
