@@ -21,12 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cond.h"
-#include "conn.h"
-#include "range.h"
-#include "req.h"
-#include "req_check.h"
-#include "uri.h"
+#include "http/cond.h"
+#include "http/conn.h"
+#include "http/range.h"
+#include "http/req.h"
+#include "http/req_check.h"
+#include "http/uri.h"
 
 #define FUZZ_LINE_MAX 8192 /* large_client_header_buffers' default size */
 #define FUZZ_MAX_RANGES 8  /* ranges range_parse may fill */

@@ -1,0 +1,561 @@
+/* autoindex.c - directory listings (autoindex on), as nginx 1.22 writes them.
+ *
+ * Reading a directory can block on a cold disk, so the whole listing is
+ * read, sorted and formatted in the worker's thread pool; the loop only
+ * copies the finished body into the request's arena and sends it.  The
+ * first half of this file is the server-independent part (autoindex_fmt.h),
+ * the second the request handler. */
+#include "handler/autoindex.h"
+#include "handler/static.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "handler/autoindex_fmt.h"
+#include "http/cond.h"
+#include "conf/conf.h"
+#include "http/conn.h"
+#include "core/log.h"
+#include "http/req.h"
+#include "http/resp.h"
+#include "core/tpool.h"
+#include "proc/worker.h"
+
+/* ---- reading a directory (any thread) --------------------------------- */
+
+/* State of one autoindex_read. */
+struct autoindex_reader {
+    const char *dir;      /* directory path as given */
+    size_t dir_len;       /* its length without the trailing "/" */
+    int fd;               /* descriptor of the open directory */
+    autoindex_log_cb log; /* where failures go */
+    void *arg;            /* its argument */
+};
+
+int autoindex_open_status(int err)
+{
+    return static_errno_status(err);
+}
+
+/* Logs a failed call on the directory (name NULL) or one of its entries,
+ * naming the path the way nginx does: "dir" or "dir/name". */
+static void autoindex_log_fail(const struct autoindex_reader *rd, enum log_level level, int err,
+                               const char *call, const char *name)
+{
+    if (rd->log == NULL)
+        return;
+    size_t name_len = name ? strlen(name) : 0;
+    char *path = malloc(rd->dir_len + name_len + 2);
+    if (path == NULL)
+        return;
+    if (name != NULL)
+        snprintf(path, rd->dir_len + name_len + 2, "%.*s/%s", (int)rd->dir_len, rd->dir, name);
+    else
+        snprintf(path, rd->dir_len + 1, "%.*s", (int)rd->dir_len, rd->dir);
+    rd->log(rd->arg, level, err, call, path);
+    free(path);
+}
+
+static enum autoindex_type autoindex_type_of(mode_t mode)
+{
+    return S_ISDIR(mode) ? AUTOINDEX_DIR : S_ISREG(mode) ? AUTOINDEX_FILE : AUTOINDEX_OTHER;
+}
+
+static int autoindex_push(struct autoindex_list *l, const char *name, const struct stat *st)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct autoindex_entry *v = realloc(l->v, cap * sizeof(*v));
+        if (v == NULL)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    size_t len = strlen(name);
+    char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return -1;
+    memcpy(copy, name, len + 1);
+    l->v[l->n++] = (struct autoindex_entry){.name = copy,
+                                            .len = len,
+                                            .type = autoindex_type_of(st->st_mode),
+                                            .mtime = st->st_mtime,
+                                            .size = st->st_size};
+    return 0;
+}
+
+/* nginx's order: stat the target; if it is missing or loops, describe the
+ * link itself.  Returns 0, 1 to leave the entry out, or -1 to give up. */
+static int autoindex_stat(const struct autoindex_reader *rd, const char *name, struct stat *st)
+{
+    if (fstatat(rd->fd, name, st, 0) == 0)
+        return 0;
+    int err = errno;
+    if (err != ENOENT && err != ELOOP) {
+        autoindex_log_fail(rd, LL_CRIT, err, "stat", name);
+        return err == EACCES ? 1 : -1;
+    }
+    if (fstatat(rd->fd, name, st, AT_SYMLINK_NOFOLLOW) == 0)
+        return 0;
+    autoindex_log_fail(rd, LL_CRIT, errno, "lstat", name);
+    return -1;
+}
+
+static enum autoindex_read_rc autoindex_read_entries(const struct autoindex_reader *rd, DIR *d,
+                                                     struct autoindex_list *l)
+{
+    for (;;) {
+        errno = 0;
+        struct dirent *de = readdir(d);
+        if (de == NULL && errno == 0)
+            return AUTOINDEX_READ_OK;
+        if (de == NULL) {
+            autoindex_log_fail(rd, LL_CRIT, errno, "readdir", NULL);
+            return AUTOINDEX_READ_FAILED;
+        }
+        if (de->d_name[0] == '.')
+            continue; /* ".", ".." and hidden files, as nginx */
+        struct stat st;
+        int rc = autoindex_stat(rd, de->d_name, &st);
+        if (rc > 0)
+            continue;
+        if (rc < 0 || autoindex_push(l, de->d_name, &st) < 0)
+            return AUTOINDEX_READ_FAILED;
+    }
+}
+
+enum autoindex_read_rc autoindex_read(const char *dir, struct autoindex_list *l,
+                                      autoindex_log_cb log, void *arg, int *err)
+{
+    struct autoindex_reader rd = {.dir = dir, .dir_len = strlen(dir), .log = log, .arg = arg};
+    if (rd.dir_len > 1 && dir[rd.dir_len - 1] == '/')
+        rd.dir_len--;
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        *err = errno;
+        autoindex_log_fail(&rd, autoindex_open_status(*err) == 500 ? LL_CRIT : LL_ERR, *err,
+                           "opendir", NULL);
+        return AUTOINDEX_OPEN_FAILED;
+    }
+    rd.fd = dirfd(d);
+    enum autoindex_read_rc rc = autoindex_read_entries(&rd, d, l);
+    if (closedir(d) < 0)
+        autoindex_log_fail(&rd, LL_ALERT, errno, "closedir", NULL);
+    return rc;
+}
+
+void autoindex_list_free(struct autoindex_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].name);
+    free(l->v);
+    *l = (struct autoindex_list){0};
+}
+
+static int autoindex_cmp(const void *one, const void *two)
+{
+    const struct autoindex_entry *a = one;
+    const struct autoindex_entry *b = two;
+    bool a_dir = a->type == AUTOINDEX_DIR;
+    bool b_dir = b->type == AUTOINDEX_DIR;
+    if (a_dir != b_dir)
+        return a_dir ? -1 : 1;
+    return strcmp(a->name, b->name);
+}
+
+void autoindex_sort(struct autoindex_entry *v, size_t n)
+{
+    if (n > 1)
+        qsort(v, n, sizeof(*v), autoindex_cmp);
+}
+
+/* ---- escapes ----------------------------------------------------------- */
+
+/* RFC 3986 unreserved: the only bytes nginx 1.22 leaves alone in an href
+ * (its NGX_ESCAPE_URI_COMPONENT table). */
+static bool autoindex_unreserved(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
+size_t autoindex_escape_uri(char *dst, const char *src, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *p = dst;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)src[i];
+        if (autoindex_unreserved(c)) {
+            *p++ = (char)c;
+            continue;
+        }
+        *p++ = '%';
+        *p++ = hex[c >> 4];
+        *p++ = hex[c & 0xf];
+    }
+    return (size_t)(p - dst);
+}
+
+size_t autoindex_escape_html(char *dst, const char *src, size_t n)
+{
+    char *p = dst;
+    for (size_t i = 0; i < n; i++) {
+        const char *entity = src[i] == '<'   ? "&lt;"
+                             : src[i] == '>' ? "&gt;"
+                             : src[i] == '&' ? "&amp;"
+                             : src[i] == '"' ? "&quot;"
+                                             : NULL;
+        if (entity == NULL) {
+            *p++ = src[i];
+            continue;
+        }
+        size_t len = strlen(entity);
+        memcpy(p, entity, len);
+        p += len;
+    }
+    return (size_t)(p - dst);
+}
+
+/* The short form of a control byte, or 0 for \u00XX. */
+static char autoindex_json_short(unsigned char c)
+{
+    switch (c) {
+    case '\b':
+        return 'b';
+    case '\f':
+        return 'f';
+    case '\n':
+        return 'n';
+    case '\r':
+        return 'r';
+    case '\t':
+        return 't';
+    default:
+        return 0;
+    }
+}
+
+size_t autoindex_escape_json(char *dst, const char *src, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *p = dst;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)src[i];
+        if (c > 0x1f) {
+            if (c == '"' || c == '\\')
+                *p++ = '\\';
+            *p++ = (char)c;
+            continue;
+        }
+        *p++ = '\\';
+        char s = autoindex_json_short(c);
+        if (s != 0) {
+            *p++ = s;
+            continue;
+        }
+        memcpy(p, "u00", 3);
+        p[3] = hex[c >> 4];
+        p[4] = hex[c & 0xf];
+        p += 5;
+    }
+    return (size_t)(p - dst);
+}
+
+/* ---- output buffer ----------------------------------------------------- */
+
+/* Room for n more bytes at the end, or NULL (and failed) without memory. */
+static char *autoindex_reserve(struct autoindex_buf *b, size_t n)
+{
+    if (b->failed)
+        return NULL;
+    if (b->cap - b->len < n) {
+        size_t cap = b->cap ? b->cap : 4096;
+        if (n > SIZE_MAX / 4 - b->len) {
+            b->failed = true; /* doubling below could never reach it */
+            return NULL;
+        }
+        while (cap - b->len < n)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (p == NULL) {
+            b->failed = true;
+            return NULL;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    return b->p + b->len;
+}
+
+static void autoindex_put(struct autoindex_buf *b, const char *s, size_t n)
+{
+    char *p = autoindex_reserve(b, n);
+    if (p != NULL) {
+        memcpy(p, s, n);
+        b->len += n;
+    }
+}
+
+static void autoindex_puts(struct autoindex_buf *b, const char *s)
+{
+    autoindex_put(b, s, strlen(s));
+}
+
+static void autoindex_pad(struct autoindex_buf *b, size_t n)
+{
+    char *p = autoindex_reserve(b, n);
+    if (p != NULL) {
+        memset(p, ' ', n);
+        b->len += n;
+    }
+}
+
+typedef size_t (*autoindex_escape_cb)(char *dst, const char *src, size_t n);
+
+/* Appends src through an escape whose output is at most `worst` bytes per
+ * input byte. */
+static void autoindex_put_esc(struct autoindex_buf *b, autoindex_escape_cb esc, size_t worst,
+                              const char *src, size_t n)
+{
+    char *p = autoindex_reserve(b, n * worst);
+    if (p != NULL)
+        b->len += esc(p, src, n);
+}
+
+void autoindex_buf_free(struct autoindex_buf *b)
+{
+    free(b->p);
+    *b = (struct autoindex_buf){0};
+}
+
+/* ---- HTML and JSON ----------------------------------------------------- */
+
+size_t autoindex_html_date(time_t t, char *buf, size_t cap)
+{
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL) {
+        time_t zero = 0; /* beyond struct tm's years: show the epoch */
+        gmtime_r(&zero, &tm);
+    }
+    int n = snprintf(buf, cap, "%02d-%s-%d %02d:%02d", tm.tm_mday, months[tm.tm_mon],
+                     tm.tm_year + 1900, tm.tm_hour, tm.tm_min);
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+/* The name as link text: cut to 47 bytes plus "..>" when longer than 50,
+ * else padded to 50 columns (a directory's "/" counts).  nginx counts bytes
+ * unless a "charset utf-8" is set, which turnpike does not have. */
+static void autoindex_html_name(struct autoindex_buf *b, const struct autoindex_entry *e)
+{
+    bool dir = e->type == AUTOINDEX_DIR;
+    if (e->len > AUTOINDEX_NAME_LEN) {
+        autoindex_put_esc(b, autoindex_escape_html, 6, e->name, AUTOINDEX_NAME_LEN - 3);
+        autoindex_puts(b, "..&gt;</a>");
+        return;
+    }
+    size_t width = e->len;
+    autoindex_put_esc(b, autoindex_escape_html, 6, e->name, e->len);
+    if (dir && width < AUTOINDEX_NAME_LEN) {
+        autoindex_puts(b, "/");
+        width++;
+    }
+    autoindex_puts(b, "</a>");
+    autoindex_pad(b, AUTOINDEX_NAME_LEN - width);
+}
+
+static void autoindex_html_entry(struct autoindex_buf *b, const struct autoindex_entry *e)
+{
+    bool dir = e->type == AUTOINDEX_DIR;
+    char date[32];
+    char tail[96];
+    autoindex_puts(b, "<a href=\"");
+    autoindex_put_esc(b, autoindex_escape_uri, 3, e->name, e->len);
+    autoindex_puts(b, dir ? "/\">" : "\">");
+    autoindex_html_name(b, e);
+    autoindex_html_date(e->mtime, date, sizeof(date));
+    if (dir)
+        snprintf(tail, sizeof(tail), " %s %19s\r\n", date, "-");
+    else
+        snprintf(tail, sizeof(tail), " %s %19lld\r\n", date, (long long)e->size);
+    autoindex_puts(b, tail);
+}
+
+void autoindex_html(struct autoindex_buf *b, struct str uri, const struct autoindex_entry *v,
+                    size_t n)
+{
+    autoindex_puts(b, "<html>\r\n<head><title>Index of ");
+    autoindex_put_esc(b, autoindex_escape_html, 6, uri.p, uri.len);
+    autoindex_puts(b, "</title></head>\r\n<body>\r\n<h1>Index of ");
+    autoindex_put_esc(b, autoindex_escape_html, 6, uri.p, uri.len);
+    autoindex_puts(b, "</h1><hr><pre><a href=\"../\">../</a>\r\n");
+    for (size_t i = 0; i < n; i++)
+        autoindex_html_entry(b, &v[i]);
+    autoindex_puts(b, "</pre><hr></body>\r\n</html>\r\n");
+}
+
+static void autoindex_json_entry(struct autoindex_buf *b, const struct autoindex_entry *e)
+{
+    static const char *const types[] = {
+        [AUTOINDEX_FILE] = "file", [AUTOINDEX_DIR] = "directory", [AUTOINDEX_OTHER] = "other"};
+    char date[40];
+    char tail[128];
+    cond_http_date(e->mtime, date, sizeof(date));
+    autoindex_puts(b, "\r\n{ \"name\":\"");
+    autoindex_put_esc(b, autoindex_escape_json, 6, e->name, e->len);
+    if (e->type == AUTOINDEX_FILE)
+        snprintf(tail, sizeof(tail), "\", \"type\":\"%s\", \"mtime\":\"%s\", \"size\":%lld },",
+                 types[e->type], date, (long long)e->size);
+    else
+        snprintf(tail, sizeof(tail), "\", \"type\":\"%s\", \"mtime\":\"%s\" },", types[e->type],
+                 date);
+    autoindex_puts(b, tail);
+}
+
+void autoindex_json(struct autoindex_buf *b, const struct autoindex_entry *v, size_t n)
+{
+    autoindex_puts(b, "[");
+    for (size_t i = 0; i < n; i++)
+        autoindex_json_entry(b, &v[i]);
+    if (n > 0 && !b->failed)
+        b->len--; /* the last entry's comma */
+    autoindex_puts(b, "\r\n]");
+}
+
+/* ---- the handler (loop thread, except autoindex_work) ------------------- */
+
+/* A pool job that reads and formats one listing. */
+struct autoindex_job {
+    struct tpool_job job;      /* the pool's part */
+    struct conn *c;            /* r's connection (kept alive by job.owner) */
+    struct req *r;             /* the request; touched only if still c->req */
+    uint32_t nreq;             /* which request of the connection */
+    uint64_t conn_id;          /* for log lines written from the pool */
+    char ctx[512];             /* ", client: ..." for those lines */
+    char *dir;                 /* directory path, NUL-terminated */
+    char *uri;                 /* r->path, for the HTML title */
+    size_t uri_len;            /* its length */
+    bool json;                 /* autoindex_format json */
+    enum autoindex_read_rc rc; /* result: how reading ended */
+    int err;                   /* result: opendir's errno */
+    struct autoindex_buf body; /* result: the listing */
+};
+
+/* autoindex_log_cb for the pool: nginx's line, errno before the context. */
+static void autoindex_job_log(void *arg, enum log_level level, int err, const char *call,
+                              const char *path)
+{
+    const struct autoindex_job *j = arg;
+    log_msg(level, j->conn_id, 0, "%s() \"%s\" failed (%d: %s)%s", call, path, err, strerror(err),
+            j->ctx);
+}
+
+static void autoindex_work(struct tpool_job *job)
+{
+    struct autoindex_job *j = (struct autoindex_job *)job;
+    struct autoindex_list l = {0};
+    j->rc = autoindex_read(j->dir, &l, autoindex_job_log, j, &j->err);
+    if (j->rc == AUTOINDEX_READ_OK) {
+        autoindex_sort(l.v, l.n);
+        if (j->json)
+            autoindex_json(&j->body, l.v, l.n);
+        else
+            autoindex_html(&j->body, str_make(j->uri, j->uri_len), l.v, l.n);
+    }
+    autoindex_list_free(&l);
+}
+
+/* Moves the finished listing into the request's arena and sends it. */
+static void autoindex_send(struct req *r, const struct autoindex_job *j)
+{
+    char *body = mpool_alloc(&r->pool, j->body.len);
+    if (body == NULL || req_set_body(r, str_make(body, j->body.len)) < 0) {
+        resp_error(r, 500);
+        return;
+    }
+    memcpy(body, j->body.p, j->body.len);
+    r->status = 200;
+    r->content_type = j->json ? STR_LIT("application/json") : STR_LIT("text/html");
+    resp_send(r);
+}
+
+static void autoindex_done(struct tpool_job *job)
+{
+    struct autoindex_job *j = (struct autoindex_job *)job;
+    if (j->c->req != j->r || j->c->nrequests != j->nreq)
+        return; /* the request this was for is over */
+    if (j->rc == AUTOINDEX_OPEN_FAILED)
+        resp_error(j->r, autoindex_open_status(j->err));
+    else if (j->rc != AUTOINDEX_READ_OK || j->body.failed)
+        resp_error(j->r, 500);
+    else
+        autoindex_send(j->r, j);
+}
+
+static void autoindex_release(struct tpool_job *job)
+{
+    struct autoindex_job *j = (struct autoindex_job *)job;
+    free(j->dir);
+    free(j->uri);
+    autoindex_buf_free(&j->body);
+    free(j);
+}
+
+/* Copies everything the pool thread needs: it must never look at r. */
+static struct autoindex_job *autoindex_job_new(struct req *r, struct str dir)
+{
+    struct autoindex_job *j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        return NULL;
+    j->job = (struct tpool_job){.work = autoindex_work,
+                                .done = autoindex_done,
+                                .release = autoindex_release,
+                                .owner = &r->c->own};
+    j->c = r->c;
+    j->r = r;
+    j->nreq = r->c->nrequests;
+    j->conn_id = r->c->id;
+    j->json = r->loc->autoindex_format == 1;
+    j->dir = strndup(dir.p, dir.len);
+    j->uri = strndup(r->path.p, r->path.len);
+    j->uri_len = r->path.len;
+    if (j->dir == NULL || j->uri == NULL) {
+        autoindex_release(&j->job);
+        return NULL;
+    }
+    conn_log_context(r->c, j->ctx, sizeof(j->ctx));
+    return j;
+}
+
+void autoindex_handle(struct req *r, struct str dir)
+{
+    if (r->method == HTTP_POST) {
+        /* nginx's autoindex declines POST and the content phase refuses */
+        char ctx[512];
+        conn_log_context(r->c, ctx, sizeof(ctx));
+        log_msg(LL_ERR, r->c->id, 0, "directory index of \"%.*s\" is forbidden%s", (int)dir.len,
+                dir.p, ctx);
+        resp_error(r, 403);
+        return;
+    }
+    if (r->method != HTTP_GET && r->method != HTTP_HEAD) {
+        resp_error(r, 405);
+        return;
+    }
+    struct autoindex_job *j = autoindex_job_new(r, dir);
+    if (j == NULL) {
+        resp_error(r, 500);
+        return;
+    }
+    if (tpool_submit(r->c->w->pool, &j->job) < 0) {
+        autoindex_release(&j->job);
+        resp_error(r, 503);
+    }
+}

@@ -1,0 +1,162 @@
+/* conf_ports.c - after parsing: merge settings down the tree, and work out
+ * which sockets to bind and which servers each one serves.
+ *
+ * As in nginx, a specific address on a port that also has a wildcard listen
+ * is served by the wildcard socket; the connection's local address then
+ * picks the servers. */
+#include <string.h>
+#include <unistd.h>
+
+#include "http/alog.h"
+#include "conf/conf_table.h"
+
+#define CONF_DEFAULT_BACKLOG 511
+
+static void ports_note_cache(struct conf *c, const struct loc_conf *loc)
+{
+    if (loc->open_file_cache_max > c->open_file_cache_max)
+        c->open_file_cache_max = loc->open_file_cache_max;
+}
+
+static void ports_merge_locs(struct conf *c, const struct loc_conf *parent, struct loc_conf **locs,
+                             size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        conf_loc_merge(parent, locs[i]);
+        ports_note_cache(c, locs[i]);
+        ports_merge_locs(c, locs[i], locs[i]->children, locs[i]->nchildren);
+    }
+}
+
+static int ports_default_listen(struct conf_loader *cl, struct srv_conf *s)
+{
+    struct listen_conf *l = conf_push(cl->pool, &s->listens, &s->nlistens, sizeof(*l));
+    if (l == NULL)
+        return -1;
+    memset(l, 0, sizeof(*l));
+    l->addr.sin.sin_family = AF_INET;
+    l->addr.sin.sin_port = htons(geteuid() == 0 ? 80 : 8000);
+    sockaddr_text(&l->addr, true, l->text, sizeof(l->text));
+    l->backlog = -1;
+    l->file = s->file;
+    l->line = s->line;
+    return 0;
+}
+
+static struct conf_addr *ports_find_addr(struct conf_addr *addrs, size_t n,
+                                         const union sockaddr_any *a)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sockaddr_equal(&addrs[i].addr, a))
+            return &addrs[i];
+    return NULL;
+}
+
+static int ports_add_listen(struct conf_loader *cl, struct conf_addr **addrs, size_t *naddrs,
+                            struct srv_conf *s, const struct listen_conf *l)
+{
+    struct conf_addr *a = ports_find_addr(*addrs, *naddrs, &l->addr);
+    const struct conf_node at = {.file = l->file, .line = l->line};
+    if (a == NULL) {
+        a = conf_push(cl->pool, addrs, naddrs, sizeof(*a));
+        if (a == NULL)
+            return conf_err(cl, &at, "out of memory");
+        memset(a, 0, sizeof(*a));
+        a->addr = l->addr;
+        a->backlog = -1;
+    }
+    struct srv_conf **slot = conf_push(cl->pool, &a->servers, &a->nservers, sizeof(*slot));
+    if (slot == NULL)
+        return conf_err(cl, &at, "out of memory");
+    *slot = s;
+    if (l->default_server) {
+        if (a->explicit_default)
+            return conf_err(cl, &at, "a duplicate default server for %s", l->text);
+        a->explicit_default = true;
+        a->default_srv = s;
+    }
+    if (l->backlog != -1) {
+        if (a->backlog != -1 && a->backlog != l->backlog)
+            return conf_err(cl, &at, "duplicate listen options for %s", l->text);
+        a->backlog = l->backlog;
+    }
+    return 0;
+}
+
+static struct conf_port *ports_find_wildcard(struct http_conf *h, const union sockaddr_any *a)
+{
+    for (size_t i = 0; i < h->nports; i++) {
+        const union sockaddr_any *w = &h->ports[i].addr;
+        if (w->sa.sa_family == a->sa.sa_family && sockaddr_port(w) == sockaddr_port(a) &&
+            sockaddr_is_wildcard(w))
+            return &h->ports[i];
+    }
+    return NULL;
+}
+
+static int ports_attach(struct mpool *pool, struct http_conf *h, const struct conf_addr *a)
+{
+    struct conf_port *p = sockaddr_is_wildcard(&a->addr) ? NULL : ports_find_wildcard(h, &a->addr);
+    if (p == NULL) {
+        p = conf_push(pool, &h->ports, &h->nports, sizeof(*p));
+        if (p == NULL)
+            return -1;
+        memset(p, 0, sizeof(*p));
+        p->addr = a->addr;
+        sockaddr_text(&p->addr, true, p->text, sizeof(p->text));
+        p->backlog = a->backlog != -1 ? a->backlog : CONF_DEFAULT_BACKLOG;
+    }
+    struct conf_addr *slot = conf_push(pool, &p->addrs, &p->naddrs, sizeof(*slot));
+    if (slot == NULL)
+        return -1;
+    *slot = *a;
+    return 0;
+}
+
+/* Wildcards first, so each specific address finds its wildcard. */
+static int ports_build(struct conf_loader *cl, struct conf_addr *addrs, size_t naddrs)
+{
+    struct http_conf *h = cl->conf->http;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < naddrs; i++) {
+            struct conf_addr *a = &addrs[i];
+            if (sockaddr_is_wildcard(&a->addr) != (pass == 0))
+                continue;
+            if (a->default_srv == NULL)
+                a->default_srv = a->servers[0];
+            if (ports_attach(cl->pool, h, a) < 0) {
+                snprintf(cl->err, cl->errlen, "out of memory");
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+int conf_http_finish(struct conf_loader *cl)
+{
+    struct http_conf *h = cl->conf->http;
+    struct conf_addr *addrs = NULL;
+    size_t naddrs = 0;
+    if (h == NULL)
+        return 0;
+    if (alog_conf_finish(cl) < 0)
+        return -1;
+    if (conf_loc_defaults(cl, h->loc) < 0) {
+        snprintf(cl->err, cl->errlen, "invalid built-in default");
+        return -1;
+    }
+    for (size_t i = 0; i < h->nservers; i++) {
+        struct srv_conf *s = h->servers[i];
+        conf_loc_merge(h->loc, s->loc);
+        ports_note_cache(cl->conf, s->loc);
+        ports_merge_locs(cl->conf, s->loc, s->locs, s->nlocs);
+        ports_merge_locs(cl->conf, s->loc, s->named, s->nnamed);
+        if (s->nlistens == 0 && ports_default_listen(cl, s) < 0)
+            return -1;
+        for (size_t j = 0; j < s->nlistens; j++)
+            if (ports_add_listen(cl, &addrs, &naddrs, s, &s->listens[j]) < 0)
+                return -1;
+    }
+    return ports_build(cl, addrs, naddrs);
+}

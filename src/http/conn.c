@@ -1,0 +1,670 @@
+/* conn.c - the client connection state machine. */
+#include "http/conn.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http/alog.h"
+#include "conf/conf.h"
+#include "core/log.h"
+#include "http/req.h"
+#include "http/req_check.h"
+#include "http/resp.h"
+#include "http/handle.h"
+#include "core/ofile.h"
+#include "proc/worker.h"
+
+#define CONN_LINGER_MS 5000
+#define CONN_DISCARD_CHUNK 4096
+
+static struct conn *conn_of_io(ev_io *io)
+{
+    return (struct conn *)((char *)io - offsetof(struct conn, io));
+}
+
+static const struct loc_conf *conn_loc(const struct conn *c)
+{
+    if (c->req != NULL)
+        return resp_loc(c->req);
+    return c->addr->default_srv->loc;
+}
+
+/* One watcher per connection; switch it between read and write.
+ * ev_io_modify (not ev_io_set) lets libev skip the epoll_ctl when a stop
+ * and a start within one iteration leave the mask as it was, which is the
+ * keep-alive request/response cycle. */
+static void conn_watch(struct conn *c, int events)
+{
+    struct ev_loop *loop = c->w->loop;
+    if (events == 0) {
+        ev_io_stop(loop, &c->io);
+        return;
+    }
+    if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == events)
+        return;
+    ev_io_stop(loop, &c->io);
+    ev_io_modify(&c->io, events);
+    ev_io_start(loop, &c->io);
+}
+
+static void conn_arm(struct conn *c, long ms)
+{
+    if (timer_arm(&c->w->timers, &c->timer, ms) < 0)
+        conn_close(c);
+}
+
+static void conn_release(struct owner *o)
+{
+    struct conn *c = (struct conn *)((char *)o - offsetof(struct conn, own));
+    /* Freed by the worker's sweep, never under a caller still using it. */
+    c->next = c->w->dead;
+    c->w->dead = c;
+}
+
+void conn_free(struct conn *c)
+{
+    if (c->req != NULL)
+        req_free(c->req);
+    free(c->buf);
+    free(c);
+}
+
+void conn_close(struct conn *c)
+{
+    struct worker *w = c->w;
+    if (c->state == CS_CLOSED)
+        return;
+    ev_io_stop(w->loop, &c->io);
+    timer_disarm(&c->timer);
+    close(c->io.fd);
+    c->state = CS_CLOSED;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    owner_close(&c->own);
+    worker_conn_closed(w);
+}
+
+int conn_log_context(const struct conn *c, char *buf, size_t cap)
+{
+    char addr[64];
+    sockaddr_text(&c->peer, false, addr, sizeof(addr));
+    const struct req *r = c->req;
+    int n = snprintf(buf, cap, ", client: %s", addr);
+    if (r != NULL && r->srv != NULL && r->srv->nnames > 0 && n >= 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, ", server: %s", r->srv->names[0].text);
+    if (r != NULL && r->head_done && n >= 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, ", request: \"%s %.*s HTTP/%u.%u\"",
+                      http_method_str(r->method), (int)r->target.len, r->target.p, r->http_major,
+                      r->http_minor);
+    if (r != NULL && r->host.len > 0 && n >= 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, ", host: \"%.*s\"", (int)r->host.len, r->host.p);
+    return n;
+}
+
+void conn_logf(const struct conn *c, enum log_level level, int err, const char *fmt, ...)
+{
+    char msg[1024], ctx[512], errtext[160] = "";
+    va_list ap;
+    if (!log_enabled(level))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (err != 0)
+        snprintf(errtext, sizeof(errtext), " (%d: %s)", err, strerror(err));
+    conn_log_context(c, ctx, sizeof(ctx));
+    log_msg(level, c->id, 0, "%s%s%s", msg, errtext, ctx);
+}
+
+static void conn_log(const struct conn *c, enum log_level level, int err, const char *msg)
+{
+    conn_logf(c, level, err, "%s", msg);
+}
+
+/* ---- closing with lingering -------------------------------------------- */
+
+/* After an error response the client may still be sending; closing at once
+ * would reset the connection and could destroy the response in flight. */
+static void conn_linger(struct conn *c)
+{
+    if (shutdown(c->io.fd, SHUT_WR) < 0) {
+        conn_close(c);
+        return;
+    }
+    c->state = CS_LINGER;
+    conn_watch(c, EV_READ);
+    conn_arm(c, CONN_LINGER_MS);
+}
+
+static void conn_linger_read(struct conn *c)
+{
+    char scratch[CONN_DISCARD_CHUNK];
+    for (;;) {
+        ssize_t n = read(c->io.fd, scratch, sizeof(scratch));
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        conn_close(c);
+        return;
+    }
+}
+
+/* ---- reading a request head ------------------------------------------- */
+
+static void conn_dispatch(struct conn *c);
+static void conn_request_done(struct conn *c);
+
+static int conn_status_for(const struct req *r, enum http_errno e)
+{
+    if (r != NULL && r->parse_status != 0)
+        return r->parse_status;
+    if (e == HPE_HEADER_OVERFLOW)
+        return 431;
+    if (e == HPE_INVALID_VERSION)
+        return 505;
+    return 400;
+}
+
+static void conn_bad_request(struct conn *c, int status)
+{
+    struct req *r = c->req;
+    conn_log(c, LL_INFO, 0, "client sent invalid request");
+    c->state = CS_HANDLE;
+    timer_disarm(&c->timer);
+    r->keepalive = false;
+    resp_error(r, status);
+}
+
+static int conn_check_chunks_now(struct conn *c);
+
+/* The strictness http-parser lacks, before anything acts on the request.
+ * The parser pauses one byte short of the head's end, and that byte (after
+ * the final CR) must be checked too. */
+static int conn_check_head(struct conn *c)
+{
+    struct req *r = c->req;
+    r->head_len = c->parsed + 1 <= c->buf_len ? c->parsed + 1 : c->parsed;
+    req_set_views(r, c->buf);
+    int status = req_check_head(c->buf, r->head_len);
+    if (status == 0)
+        status = req_check_semantics(r);
+    if (status == 0 && r->chunked) {
+        chunk_check_init(&r->chunk);
+        r->chunk_fed = r->head_len;
+        /* Body bytes already here are checked before anything answers, so
+         * a request with bad framing gets its 400, as nginx's discarding
+         * of what it has read gives. */
+        if (conn_check_chunks_now(c) < 0)
+            status = 400;
+    }
+    return status;
+}
+
+/* A request without a body is complete at the end of its head: let the
+ * parser take the head's last byte now, so the response can tell that
+ * nothing more belongs to this request. */
+static int conn_finish_bodiless(struct conn *c)
+{
+    struct req *r = c->req;
+    if (r->chunked || r->content_length > 0 || r->upgrade)
+        return 0;
+    http_parser_pause(&c->parser, 0);
+    size_t n = http_parser_execute(&c->parser, &req_parser_settings, c->buf + c->parsed,
+                                   c->buf_len - c->parsed);
+    c->parsed += (uint32_t)n;
+    r->request_length += n;
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (e == HPE_PAUSED && r->body_done)
+        return 0;
+    conn_bad_request(c, conn_status_for(r, e));
+    return -1;
+}
+
+/* A chunked body's framing is checked before the parser sees it, since
+ * http-parser accepts framing that other servers would split differently. */
+static int conn_check_chunks_now(struct conn *c)
+{
+    struct req *r = c->req;
+    if (!r->chunked || r->chunk.done || r->chunk_fed >= c->buf_len)
+        return 0;
+    ssize_t k = chunk_check_feed(&r->chunk, c->buf + r->chunk_fed, c->buf_len - r->chunk_fed);
+    if (k < 0) {
+        conn_log(c, LL_INFO, 0, "client sent invalid chunked body");
+        return -1;
+    }
+    r->chunk_fed += (uint32_t)k;
+    return 0;
+}
+
+static int conn_check_chunks(struct conn *c)
+{
+    if (c->state == CS_HEAD || c->req == NULL)
+        return 0;
+    return conn_check_chunks_now(c);
+}
+
+/* Runs the parser over buffered bytes and acts on where it stopped. */
+static void conn_parse(struct conn *c)
+{
+    if (conn_check_chunks(c) < 0) {
+        conn_close(c);
+        return;
+    }
+    size_t n = http_parser_execute(&c->parser, &req_parser_settings, c->buf + c->parsed,
+                                   c->buf_len - c->parsed);
+    c->parsed += (uint32_t)n;
+    if (c->req != NULL)
+        c->req->request_length += n;
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (e == HPE_PAUSED) {
+        if (c->state != CS_HEAD) {
+            conn_request_done(c);
+            return;
+        }
+        int status = conn_check_head(c);
+        if (status != 0) {
+            conn_bad_request(c, status);
+            return;
+        }
+        if (conn_finish_bodiless(c) == 0)
+            conn_dispatch(c);
+        return;
+    }
+    if (e != HPE_OK) {
+        if (c->state == CS_HEAD)
+            conn_bad_request(c, conn_status_for(c->req, e));
+        else
+            conn_close(c);
+    }
+}
+
+/* Makes room for more head bytes, doubling up to the large buffers' total.
+ * Returns 0, or the status that refuses a head too large to hold. */
+static int conn_grow(struct conn *c)
+{
+    const struct loc_conf *loc = conn_loc(c);
+    uint32_t first = (uint32_t)loc->client_header_buffer_size;
+    uint32_t max = (uint32_t)(loc->large_header_buffers * loc->large_header_buffer_size);
+    if (c->buf != NULL && c->buf_len < c->buf_cap)
+        return 0;
+    if (max < first)
+        max = first;
+    if (c->buf != NULL && c->buf_cap >= max)
+        return c->req != NULL && c->req->nhdrs == 0 ? 414 : 431;
+    uint32_t want = c->buf == NULL ? first : c->buf_cap * 2;
+    want = want > max ? max : want;
+    char *grown = realloc(c->buf, want);
+    if (grown == NULL)
+        return 500;
+    c->buf = grown;
+    c->buf_cap = want;
+    return 0;
+}
+
+static int conn_start_request(struct conn *c)
+{
+    if (c->req != NULL)
+        return 0;
+    c->req = req_new(c);
+    if (c->req == NULL)
+        return -1;
+    c->req->start = ev_now(c->w->loop);
+    c->req->line_max = (uint32_t)conn_loc(c)->large_header_buffer_size;
+    c->nrequests++;
+    if (c->state == CS_IDLE)
+        conn_arm(c, conn_loc(c)->client_header_timeout);
+    c->state = CS_HEAD;
+    return 0;
+}
+
+/* An idle connection that woke without data goes back to holding nothing. */
+static void conn_back_to_idle_memory(struct conn *c)
+{
+    if (c->req != NULL && c->buf_len == 0) {
+        req_free(c->req);
+        c->req = NULL;
+        c->nrequests--;
+        free(c->buf);
+        c->buf = NULL;
+        c->buf_cap = 0;
+    }
+}
+
+static void conn_read_head(struct conn *c)
+{
+    if (c->parsed < c->buf_len) {
+        /* Pipelined bytes are already here. */
+        if (conn_start_request(c) < 0) {
+            conn_close(c);
+            return;
+        }
+        conn_parse(c);
+        return;
+    }
+    if (conn_start_request(c) < 0) {
+        conn_close(c);
+        return;
+    }
+    int status = conn_grow(c);
+    if (status != 0) {
+        conn_bad_request(c, status);
+        return;
+    }
+    ssize_t n = read(c->io.fd, c->buf + c->buf_len, c->buf_cap - c->buf_len);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        conn_back_to_idle_memory(c);
+        return;
+    }
+    if (n <= 0) {
+        if (c->buf_len > 0)
+            conn_log(c, LL_INFO, n < 0 ? errno : 0, "client prematurely closed connection");
+        conn_close(c);
+        return;
+    }
+    c->buf_len += (uint32_t)n;
+    conn_parse(c);
+}
+
+/* ---- handling ------------------------------------------------------------ */
+
+static void conn_dispatch(struct conn *c)
+{
+    struct req *r = c->req;
+    c->state = CS_HANDLE;
+    timer_disarm(&c->timer);
+    conn_watch(c, 0);
+    int status = req_finish_head(r);
+    if (status != 0) {
+        conn_log(c, LL_INFO, 0, "client sent invalid request");
+        r->keepalive = false;
+        resp_error(r, status);
+        return;
+    }
+    handle_request(r);
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+#define CONN_IOV_MAX 16
+#define CONN_FILE_CHUNK 65536
+
+static void conn_response_done(struct conn *c);
+
+/* One buffer for pread fallbacks: the loop is single-threaded, and a short
+ * write re-reads from the file rather than keeping bytes here. */
+static char conn_file_buf[CONN_FILE_CHUNK];
+
+static void conn_advance(struct conn *c, size_t n)
+{
+    size_t take = n < c->out_head.len ? n : c->out_head.len;
+    c->out_head.p += take;
+    c->out_head.len -= take;
+    n -= take;
+    while (n > 0 && c->out_seg != NULL) {
+        size_t left = c->out_seg->len - c->out_off;
+        if (n < left) {
+            c->out_off += n;
+            return;
+        }
+        n -= left;
+        c->out_seg = c->out_seg->next;
+        c->out_off = 0;
+    }
+    while (c->out_seg != NULL && c->out_seg->len == c->out_off) {
+        c->out_seg = c->out_seg->next;
+        c->out_off = 0;
+    }
+}
+
+/* The head and the memory segments that follow it, in one sendmsg.  When
+ * a file comes next, MSG_MORE (tcp_nopush) lets the kernel put the head and
+ * the file's first bytes in one packet without two TCP_CORK syscalls. */
+static ssize_t conn_write_mem(struct conn *c)
+{
+    struct iovec iov[CONN_IOV_MAX];
+    struct msghdr msg = {.msg_iov = iov};
+    const struct out_seg *s = c->out_seg;
+    int n = 0;
+    if (c->out_head.len > 0)
+        iov[n++] = (struct iovec){(void *)c->out_head.p, c->out_head.len};
+    size_t off = c->out_off;
+    for (; s != NULL && s->kind == OUT_MEM && n < CONN_IOV_MAX; s = s->next) {
+        iov[n++] = (struct iovec){(char *)s->p + off, s->len - off};
+        off = 0;
+    }
+    msg.msg_iovlen = (size_t)n;
+    bool more = s != NULL && s->kind == OUT_FILE && c->nopush;
+    return sendmsg(c->io.fd, &msg, more ? MSG_MORE | MSG_NOSIGNAL : MSG_NOSIGNAL);
+}
+
+static ssize_t conn_write_file(struct conn *c)
+{
+    const struct out_seg *s = c->out_seg;
+    off_t off = s->off + (off_t)c->out_off;
+    size_t len = s->len - c->out_off;
+    if (resp_loc(c->req)->sendfile)
+        return sendfile(c->io.fd, s->file->fd, &off, len);
+    ssize_t n = pread(s->file->fd, conn_file_buf,
+                      len < sizeof(conn_file_buf) ? len : sizeof(conn_file_buf), off);
+    if (n <= 0) {
+        if (n == 0)
+            errno = EIO; /* the file shrank under us */
+        return -1;
+    }
+    return write(c->io.fd, conn_file_buf, (size_t)n);
+}
+
+static void conn_write(struct conn *c)
+{
+    while (c->out_head.len > 0 || c->out_seg != NULL) {
+        bool mem = c->out_head.len > 0 || c->out_seg->kind == OUT_MEM;
+        ssize_t n = mem ? conn_write_mem(c) : conn_write_file(c);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            conn_watch(c, EV_WRITE);
+            conn_arm(c, conn_loc(c)->send_timeout);
+            return;
+        }
+        if (n < 0) {
+            conn_log(c, LL_INFO, errno, mem ? "writev() failed" : "sendfile() failed");
+            conn_close(c);
+            return;
+        }
+        c->req->bytes_sent += (uint64_t)n;
+        conn_advance(c, (size_t)n);
+    }
+    timer_disarm(&c->timer);
+    conn_response_done(c);
+}
+
+void conn_send(struct conn *c, struct str head, struct out_seg *body)
+{
+    const struct loc_conf *loc = conn_loc(c);
+    c->state = CS_WRITE;
+    c->out_head = head;
+    c->out_seg = body;
+    c->out_off = 0;
+    c->nopush = loc->tcp_nopush && loc->sendfile;
+    conn_write(c);
+}
+
+/* ---- after the response ------------------------------------------------ */
+
+static void conn_discard(struct conn *c)
+{
+    for (;;) {
+        if (c->parsed < c->buf_len) {
+            conn_parse(c);
+            if (c->state != CS_DISCARD || c->req->body_done)
+                return;
+        }
+        /* Body bytes already parsed are of no use: reuse the buffer. */
+        c->buf_len = c->parsed = 0;
+        c->req->chunk_fed = 0;
+        ssize_t n = read(c->io.fd, c->buf, c->buf_cap);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            conn_watch(c, EV_READ);
+            conn_arm(c, conn_loc(c)->client_body_timeout);
+            return;
+        }
+        if (n <= 0) {
+            conn_close(c);
+            return;
+        }
+        c->buf_len = (uint32_t)n;
+    }
+}
+
+static void conn_response_done(struct conn *c)
+{
+    struct req *r = c->req;
+    /* Logged now: the head the line refers to is still in the buffer,
+     * which discarding the body or the next request reuses. */
+    alog_request(r);
+    if (!r->keepalive) {
+        /* Nothing more to read means nothing to linger for. */
+        if (r->body_done && c->parsed == c->buf_len)
+            conn_close(c);
+        else
+            conn_linger(c);
+        return;
+    }
+    if (r->body_done) {
+        conn_request_done(c);
+        return;
+    }
+    c->state = CS_DISCARD;
+    http_parser_pause(&c->parser, 0);
+    conn_discard(c);
+}
+
+static void conn_go_idle(struct conn *c)
+{
+    /* nginx sets TCP_NODELAY when a connection first goes keep-alive: the
+     * next response must not wait for the ACK of this one. */
+    if (!c->nodelay && conn_loc(c)->tcp_nodelay) {
+        int one = 1;
+        c->nodelay = setsockopt(c->io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0;
+    }
+    free(c->buf);
+    c->buf = NULL;
+    c->buf_cap = c->buf_len = c->parsed = 0;
+    c->state = CS_IDLE;
+    conn_watch(c, EV_READ);
+    conn_arm(c, conn_loc(c)->keepalive_timeout);
+}
+
+/* The request was fully read and answered: on to the next one. */
+static void conn_request_done(struct conn *c)
+{
+    struct req *r = c->req;
+    if (!r->keepalive) {
+        conn_linger(c);
+        return;
+    }
+    req_free(r);
+    c->req = NULL;
+    http_parser_pause(&c->parser, 0);
+    memmove(c->buf, c->buf + c->parsed, c->buf_len - c->parsed);
+    c->buf_len -= c->parsed;
+    c->parsed = 0;
+    if (c->buf_len == 0) {
+        conn_go_idle(c);
+        return;
+    }
+    /* Pipelined: parse the next request from the loop, not from this stack,
+     * so a long pipeline cannot grow the stack. */
+    c->state = CS_IDLE;
+    conn_watch(c, EV_READ);
+    ev_feed_event(c->w->loop, &c->io, EV_READ);
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct conn *c = conn_of_io(io);
+    (void)loop;
+    (void)revents;
+    switch (c->state) {
+    case CS_IDLE:
+    case CS_HEAD:
+        conn_read_head(c);
+        break;
+    case CS_WRITE:
+        conn_write(c);
+        break;
+    case CS_DISCARD:
+        conn_discard(c);
+        break;
+    case CS_LINGER:
+        conn_linger_read(c);
+        break;
+    default:
+        break;
+    }
+}
+
+void conn_timeout(struct timer_node *node)
+{
+    struct conn *c = (struct conn *)((char *)node - offsetof(struct conn, timer));
+    if (c->state == CS_HEAD && c->buf_len > 0)
+        conn_log(c, LL_INFO, ETIMEDOUT, "client timed out while reading request head");
+    else if (c->state == CS_WRITE || c->state == CS_DISCARD)
+        conn_log(c, LL_INFO, ETIMEDOUT, "client timed out");
+    conn_close(c);
+}
+
+void conn_drain_idle(struct conn *c)
+{
+    if (c->state == CS_IDLE || (c->state == CS_HEAD && c->buf_len == 0))
+        conn_close(c);
+}
+
+void conn_open(struct worker *w, int fd, const union sockaddr_any *peer,
+               const struct conf_addr *addr, uint16_t local_port)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        log_msg(LL_ALERT, 0, errno, "cannot allocate a connection");
+        close(fd);
+        return;
+    }
+    owner_init(&c->own, conn_release);
+    c->w = w;
+    c->peer = *peer;
+    c->addr = addr;
+    c->local_port = local_port;
+    c->id = ++w->conn_seq;
+    c->state = CS_HEAD;
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    ev_io_init(&c->io, conn_io_cb, fd, EV_READ);
+    c->next = w->conns;
+    if (w->conns != NULL)
+        w->conns->prev = c;
+    w->conns = c;
+    w->nconns++;
+    ev_io_start(w->loop, &c->io);
+    conn_arm(c, addr->default_srv->loc->client_header_timeout);
+}

@@ -1,0 +1,138 @@
+/* handle.c - request routing and internal redirects. */
+#include "http/handle.h"
+
+#include <string.h>
+
+#include "conf/conf.h"
+#include "http/conn.h"
+#include "core/log.h"
+#include "http/req.h"
+#include "http/resp.h"
+#include "handler/ret.h"
+#include "http/route.h"
+#include "handler/static.h"
+#include "http/uri.h"
+
+#define HANDLE_MAX_REDIRECTS 10
+
+/* Settings that depend on the location: nginx checks the body size once
+ * the location is known. */
+static int handle_location_checks(struct req *r)
+{
+    long max = r->loc->client_max_body_size;
+    if (max > 0 && r->content_length > max) {
+        conn_logf(r->c, LL_ERR, 0, "client intended to send too large body: %lld bytes",
+                  (long long)r->content_length);
+        return 413;
+    }
+    return 0;
+}
+
+static void handle_content(struct req *r)
+{
+    const struct loc_conf *loc = r->loc;
+    if (loc->ret != NULL)
+        ret_handle(r, loc->ret);
+    else if (loc->try_files != NULL)
+        static_try_files(r);
+    else
+        static_handle(r);
+}
+
+static void handle_find_location(struct req *r)
+{
+    const struct loc_conf *loc = route_location(r->srv, r->path, &r->captures);
+    r->loc = loc != NULL ? loc : r->srv->loc;
+}
+
+void handle_request(struct req *r)
+{
+    r->srv = route_server(r->c->addr, r->host);
+    r->loc = r->srv->loc;
+    /* A server-level return runs before any location is chosen. */
+    if (r->srv->loc->ret != NULL) {
+        ret_handle(r, r->srv->loc->ret);
+        return;
+    }
+    handle_find_location(r);
+    int status = handle_location_checks(r);
+    if (status != 0) {
+        r->keepalive = false;
+        resp_error(r, status);
+        return;
+    }
+    handle_content(r);
+}
+
+static int handle_cycle(struct req *r, struct str uri)
+{
+    if (++r->redirects <= HANDLE_MAX_REDIRECTS)
+        return 0;
+    conn_logf(r->c, LL_ERR, 0,
+              "rewrite or internal redirection cycle while internally redirecting to \"%.*s\"",
+              (int)uri.len, uri.p);
+    r->error_page_used = true;
+    resp_error(r, 500);
+    return -1;
+}
+
+static void handle_named(struct req *r, struct str name)
+{
+    const struct loc_conf *loc = route_named(r->srv, name);
+    if (loc == NULL) {
+        conn_logf(r->c, LL_ERR, 0, "could not find named location \"%.*s\"", (int)name.len, name.p);
+        r->error_page_used = true;
+        resp_error(r, 500);
+        return;
+    }
+    r->loc = loc;
+    handle_content(r);
+}
+
+void handle_redirect(struct req *r, struct str uri)
+{
+    struct uri_parts parts;
+    if (handle_cycle(r, uri) < 0)
+        return;
+    r->out_hdrs = NULL;
+    r->out_tail = &r->out_hdrs;
+    r->gzip_done = r->gzip_vary = false; /* the new target decides again */
+    if (uri.len > 0 && uri.p[0] == '@') {
+        handle_named(r, uri);
+        return;
+    }
+    if (uri_split(uri, &parts) < 0 || uri_normalize(&r->pool, parts.path, &r->path) < 0) {
+        r->error_page_used = true;
+        resp_error(r, 500);
+        return;
+    }
+    r->args = parts.args; /* nginx: the new URI's arguments, or none */
+    handle_find_location(r);
+    handle_content(r);
+}
+
+void handle_error_page(struct req *r, const struct error_page *e, int status)
+{
+    struct str uri;
+    r->error_page_used = true;
+    if (cval_eval(&e->uri, r, &uri) < 0) {
+        resp_error(r, 500);
+        return;
+    }
+    /* nginx: a URI or @name is an internal redirect whatever the code;
+     * anything else goes to the client as a redirect (302 unless =3xx). */
+    if (uri.len > 0 && (uri.p[0] == '/' || uri.p[0] == '@')) {
+        r->err_status = status;
+        r->status_override = e->overwrite;
+        if (r->method != HTTP_HEAD)
+            r->method = HTTP_GET;
+        handle_redirect(r, uri);
+        return;
+    }
+    bool redirect_code = e->overwrite >= 301 && e->overwrite <= 308 && e->overwrite != 304 &&
+                         e->overwrite != 305 && e->overwrite != 306;
+    r->out_hdrs = NULL;
+    r->out_tail = &r->out_hdrs;
+    req_add_header(r, STR_LIT("Location"), uri);
+    resp_error(r, redirect_code ? e->overwrite : 302);
+}

@@ -1,0 +1,232 @@
+/* req.c - http-parser callbacks and the request they fill. */
+#include "http/req.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/conn.h"
+#include "http/uri.h"
+
+#define REQ_ARENA_BLOCK 2048
+#define REQ_MAX_HEADERS 100
+
+static struct req *req_of(http_parser *p)
+{
+    return ((struct conn *)p->data)->req;
+}
+
+static uint32_t req_off(http_parser *p, const char *at)
+{
+    return (uint32_t)(at - ((struct conn *)p->data)->buf);
+}
+
+/* A callback may deliver a field in pieces (split reads); they are always
+ * adjacent in the buffer, so a piece just extends the span. */
+static void req_extend(struct req_span *s, uint32_t off, size_t len)
+{
+    if (s->len == 0)
+        s->off = off;
+    s->len = off + (uint32_t)len - s->off;
+}
+
+static int req_on_url(http_parser *p, const char *at, size_t len)
+{
+    struct req *r = req_of(p);
+    req_extend(&r->target_span, req_off(p, at), len);
+    if (r->target_span.len > r->line_max) {
+        r->parse_status = 414;
+        return -1;
+    }
+    return 0;
+}
+
+/* A header line longer than one large buffer is refused, as in nginx. */
+static int req_check_line(struct req *r)
+{
+    const struct req_hdr *h = &r->hdrs[r->nhdrs - 1];
+    if (h->name_span.len + h->value_span.len + 2 > r->line_max) {
+        r->parse_status = 431;
+        return -1;
+    }
+    return 0;
+}
+
+static struct req_hdr *req_new_hdr(struct req *r)
+{
+    if (r->nhdrs == r->cap_hdrs) {
+        uint32_t cap = r->cap_hdrs ? r->cap_hdrs * 2 : 16;
+        struct req_hdr *h = mpool_alloc(&r->pool, sizeof(*h) * cap);
+        if (h == NULL)
+            return NULL;
+        if (r->nhdrs)
+            memcpy(h, r->hdrs, sizeof(*h) * r->nhdrs);
+        r->hdrs = h;
+        r->cap_hdrs = cap;
+    }
+    struct req_hdr *h = &r->hdrs[r->nhdrs++];
+    memset(h, 0, sizeof(*h));
+    return h;
+}
+
+static int req_on_header_field(http_parser *p, const char *at, size_t len)
+{
+    struct req *r = req_of(p);
+    if (r->nhdrs == 0 || r->in_value) {
+        if (r->nhdrs == REQ_MAX_HEADERS) {
+            r->parse_status = 431;
+            return -1;
+        }
+        if (req_new_hdr(r) == NULL)
+            return -1;
+        r->in_value = false;
+    }
+    req_extend(&r->hdrs[r->nhdrs - 1].name_span, req_off(p, at), len);
+    return req_check_line(r);
+}
+
+static int req_on_header_value(http_parser *p, const char *at, size_t len)
+{
+    struct req *r = req_of(p);
+    r->in_value = true;
+    req_extend(&r->hdrs[r->nhdrs - 1].value_span, req_off(p, at), len);
+    return req_check_line(r);
+}
+
+/* Pausing returns control to the connection, which routes the request
+ * before reading its body. */
+static int req_on_headers_complete(http_parser *p)
+{
+    struct req *r = req_of(p);
+    r->head_done = true;
+    r->method = p->method;
+    r->http_major = (uint8_t)p->http_major;
+    r->http_minor = (uint8_t)p->http_minor;
+    r->keepalive = http_should_keep_alive(p) != 0;
+    r->chunked = (p->flags & F_CHUNKED) != 0;
+    r->upgrade = p->upgrade != 0;
+    if (!r->chunked && p->content_length != ULLONG_MAX && p->content_length > 0)
+        r->content_length = (int64_t)p->content_length;
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+static int req_on_body(http_parser *p, const char *at, size_t len)
+{
+    (void)p;
+    (void)at;
+    (void)len;
+    return 0; /* no handler reads bodies yet: they are discarded */
+}
+
+static int req_on_message_complete(http_parser *p)
+{
+    req_of(p)->body_done = true;
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+const http_parser_settings req_parser_settings = {
+    .on_url = req_on_url,
+    .on_header_field = req_on_header_field,
+    .on_header_value = req_on_header_value,
+    .on_headers_complete = req_on_headers_complete,
+    .on_body = req_on_body,
+    .on_message_complete = req_on_message_complete,
+};
+
+struct req *req_new(struct conn *c)
+{
+    struct mpool pool;
+    mpool_init(&pool, REQ_ARENA_BLOCK);
+    struct req *r = mpool_calloc(&pool, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    r->pool = pool; /* the arena now lives inside what it allocated */
+    r->c = c;
+    r->out_tail = &r->out_hdrs;
+    r->content_length = -1;
+    r->status_override = -1;
+    r->last_modified = -1;
+    out_init(&r->out);
+    return r;
+}
+
+void req_free(struct req *r)
+{
+    if (r->cleanup != NULL)
+        r->cleanup(r);
+    struct mpool pool = r->pool;
+    mpool_destroy(&pool);
+}
+
+static struct str req_view(const char *buf, struct req_span s)
+{
+    return str_make(buf + s.off, s.len);
+}
+
+const struct str *req_header(const struct req *r, const char *name)
+{
+    for (uint32_t i = 0; i < r->nhdrs; i++)
+        if (str_case_eq(r->hdrs[i].name, name))
+            return &r->hdrs[i].value;
+    return NULL;
+}
+
+/* http-parser keeps a value's trailing whitespace; RFC 9112 says it is
+ * not part of the value. */
+static struct str req_trim(struct str v)
+{
+    while (v.len > 0 && (v.p[v.len - 1] == ' ' || v.p[v.len - 1] == '\t'))
+        v.len--;
+    return v;
+}
+
+void req_set_views(struct req *r, const char *buf)
+{
+    r->target = req_view(buf, r->target_span);
+    for (uint32_t i = 0; i < r->nhdrs; i++) {
+        r->hdrs[i].name = req_view(buf, r->hdrs[i].name_span);
+        r->hdrs[i].value = req_trim(req_view(buf, r->hdrs[i].value_span));
+    }
+}
+
+int req_finish_head(struct req *r)
+{
+    struct uri_parts parts;
+    if (uri_split(r->target, &parts) < 0 || uri_normalize(&r->pool, parts.path, &r->path) < 0)
+        return 400;
+    r->args = parts.args;
+    const struct str *host = req_header(r, "Host");
+    struct str raw = parts.host.len ? parts.host : host ? *host : str_make("", 0);
+    if (uri_host(&r->pool, raw, &r->host) < 0)
+        return 400;
+    if (r->http_major == 1 && r->http_minor == 1 && host == NULL)
+        return 400;
+    const struct str *expect = req_header(r, "Expect");
+    if (expect != NULL) {
+        if (!str_case_eq(*expect, "100-continue"))
+            return 417;
+        r->expect_continue = r->http_minor == 1;
+    }
+    return 0;
+}
+
+int req_set_body(struct req *r, struct str body)
+{
+    out_init(&r->out);
+    return body.len == 0 ? 0 : out_mem(&r->pool, &r->out, body.p, body.len);
+}
+
+int req_add_header(struct req *r, struct str name, struct str value)
+{
+    struct resp_hdr *h = mpool_alloc(&r->pool, sizeof(*h));
+    if (h == NULL)
+        return -1;
+    h->name = name;
+    h->value = value;
+    h->next = NULL;
+    *r->out_tail = h;
+    r->out_tail = &h->next;
+    return 0;
+}

@@ -1,0 +1,123 @@
+/* req.h - one HTTP request: http-parser glue and what it produced.
+ *
+ * While the head is read, slices are kept as offsets into the connection's
+ * read buffer (which may still grow); once the head is complete they become
+ * views, and the buffer stays put until the request is done. */
+#ifndef TP_REQ_H
+#define TP_REQ_H
+
+#include <http_parser.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/mpool.h"
+#include "core/out.h"
+#include "http/req_check.h"
+#include "http/route.h"
+#include "core/str.h"
+
+struct conn;
+struct conf_addr;
+struct srv_conf;
+struct loc_conf;
+
+/* A slice of the read buffer while parsing. */
+struct req_span {
+    uint32_t off; /* offset in conn->buf */
+    uint32_t len; /* length */
+};
+
+/* A header line as received. */
+struct req_hdr {
+    struct req_span name_span;  /* while parsing */
+    struct req_span value_span; /* while parsing */
+    struct str name;            /* view, once the head is complete */
+    struct str value;           /* view, once the head is complete */
+};
+
+/* A header of the response being built. */
+struct resp_hdr {
+    struct str name;       /* e.g. "Location" */
+    struct str value;      /* its value */
+    struct resp_hdr *next; /* next header */
+};
+
+struct req {
+    struct mpool pool; /* everything this request allocates */
+    struct conn *c;    /* its connection */
+    double start;      /* ev_now when its first byte arrived */
+    /* parsed */
+    struct req_span target_span; /* request-target while parsing */
+    struct str target;           /* request-target as sent */
+    struct str path;             /* decoded, normalized path: $uri */
+    struct str args;             /* query string without "?": $args */
+    struct str host;             /* lower-case host without port, may be empty */
+    struct req_hdr *hdrs;        /* header lines in order */
+    uint32_t nhdrs;              /* how many */
+    uint32_t cap_hdrs;           /* allocated */
+    uint32_t head_len;           /* bytes of the head, request line included */
+    uint64_t request_length;     /* bytes received: head, body and framing */
+    uint32_t line_max;           /* longest request line or header line allowed */
+    unsigned method;             /* enum http_method */
+    uint8_t http_major;          /* version */
+    uint8_t http_minor;
+    bool in_value;            /* the parser is inside a header value */
+    bool head_done;           /* on_headers_complete has run */
+    bool body_done;           /* on_message_complete has run */
+    bool keepalive;           /* the connection may serve another request */
+    int parse_status;         /* status for a head the checks refused, or 0 */
+    int64_t content_length;   /* request body length, -1 if none/chunked */
+    bool chunked;             /* request body is chunked */
+    bool upgrade;             /* the parser saw an Upgrade/CONNECT request */
+    struct chunk_check chunk; /* framing check of a chunked body */
+    uint32_t chunk_fed;       /* buffer offset the check has seen up to */
+    bool expect_continue;     /* "Expect: 100-continue" */
+    /* routed */
+    const struct srv_conf *srv;     /* chosen server */
+    const struct loc_conf *loc;     /* chosen location settings */
+    struct route_captures captures; /* last regex match, for $1..$9 */
+    unsigned redirects;             /* internal redirects so far */
+    bool error_page_used;           /* an error_page already applied (no recursion) */
+    int err_status;                 /* status an error_page redirect answers for, or 0 */
+    int status_override;            /* error_page =code: -1 keep err_status, 0 target's, N */
+    /* response */
+    int status;                     /* status code sent */
+    struct resp_hdr *out_hdrs;      /* extra response headers */
+    struct resp_hdr **out_tail;     /* where the next one goes */
+    struct str content_type;        /* Content-Type, or empty */
+    time_t last_modified;           /* Last-Modified, or -1 */
+    struct out out;                 /* the body */
+    size_t header_len;              /* bytes of the response head */
+    uint64_t bytes_sent;            /* head and body bytes written */
+    void (*cleanup)(struct req *r); /* releases what a handler holds (files) */
+    void *handler_data;             /* the handler's per-request state */
+    void *handler_scratch;          /* a handler's state across one async step */
+    bool gzip_done;                 /* the body is already encoded (gzip_static) */
+    bool gzip_vary;                 /* Vary: Accept-Encoding is due */
+};
+
+extern const http_parser_settings req_parser_settings;
+
+/* Creates the request for connection c (its arena included). */
+struct req *req_new(struct conn *c);
+void req_free(struct req *r);
+
+/* Turns the parser's offsets into views of buf (values without trailing
+ * whitespace). */
+void req_set_views(struct req *r, const char *buf);
+
+/* Derives path, args, host and Expect from the views.  Returns 0, or an
+ * HTTP status for a request that must be refused. */
+int req_finish_head(struct req *r);
+
+/* First header with this name (case-insensitive), or NULL. */
+const struct str *req_header(const struct req *r, const char *name);
+
+/* Sets an in-memory body (the bytes must outlive the response). */
+int req_set_body(struct req *r, struct str body);
+
+/* Adds a response header; both strings must outlive the response. */
+int req_add_header(struct req *r, struct str name, struct str value);
+
+#endif

@@ -1,0 +1,319 @@
+/* resp.c - response heads, error pages, and keep-alive decisions. */
+#include "http/resp.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "http/cond.h"
+#include "core/fmt.h"
+#include "http/conn.h"
+#include "handler/gzip.h"
+#include "http/handle.h"
+#include "http/req.h"
+#include "core/version.h"
+#include "proc/worker.h"
+
+/* A status code and its reason phrase. */
+struct resp_status {
+    int code;           /* status code */
+    const char *reason; /* reason phrase */
+};
+
+static const struct resp_status resp_statuses[] = {
+    {100, "Continue"},
+    {101, "Switching Protocols"},
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {206, "Partial Content"},
+    {301, "Moved Permanently"},
+    {302, "Moved Temporarily"},
+    {303, "See Other"},
+    {304, "Not Modified"},
+    {307, "Temporary Redirect"},
+    {308, "Permanent Redirect"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {402, "Payment Required"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Not Allowed"},
+    {406, "Not Acceptable"},
+    {408, "Request Time-out"},
+    {409, "Conflict"},
+    {410, "Gone"},
+    {411, "Length Required"},
+    {412, "Precondition Failed"},
+    {413, "Request Entity Too Large"},
+    {414, "Request-URI Too Large"},
+    {415, "Unsupported Media Type"},
+    {416, "Requested Range Not Satisfiable"},
+    {417, "Expectation Failed"},
+    {421, "Misdirected Request"},
+    {429, "Too Many Requests"},
+    {431, "Request Header Fields Too Large"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {502, "Bad Gateway"},
+    {503, "Service Temporarily Unavailable"},
+    {504, "Gateway Time-out"},
+    {505, "HTTP Version Not Supported"},
+    {507, "Insufficient Storage"},
+};
+
+static const char *resp_reason(int status)
+{
+    for (size_t i = 0; i < sizeof(resp_statuses) / sizeof(resp_statuses[0]); i++)
+        if (resp_statuses[i].code == status)
+            return resp_statuses[i].reason;
+    return NULL;
+}
+
+const struct loc_conf *resp_loc(const struct req *r)
+{
+    return r->loc != NULL ? r->loc : r->c->addr->default_srv->loc;
+}
+
+static bool resp_has_body(const struct req *r)
+{
+    return r->method != HTTP_HEAD && r->status != 204 && r->status != 304 && r->status >= 200;
+}
+
+static bool resp_keepalive(const struct req *r, const struct loc_conf *loc)
+{
+    const struct conn *c = r->c;
+    /* A client waiting for "100 Continue" may never send the body nobody
+     * asked for; closing is the only unambiguous end. */
+    if (r->expect_continue && !r->body_done)
+        return false;
+    return r->keepalive && !c->w->draining && loc->keepalive_timeout > 0 &&
+           c->nrequests < (uint32_t)loc->keepalive_requests;
+}
+
+/* add_header applies to these unless "always" is given (nginx's list). */
+static bool resp_add_header_applies(int status)
+{
+    switch (status) {
+    case 200:
+    case 201:
+    case 204:
+    case 206:
+    case 301:
+    case 302:
+    case 303:
+    case 304:
+    case 307:
+    case 308:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void resp_add_headers(struct req *r, const struct loc_conf *loc)
+{
+    bool applies = resp_add_header_applies(r->status);
+    for (size_t i = 0; i < loc->nadd_headers; i++) {
+        const struct add_header *h = &loc->add_headers[i];
+        struct str value;
+        if ((!applies && !h->always) || cval_eval(&h->value, r, &value) < 0 || value.len == 0)
+            continue;
+        req_add_header(r, h->name, value);
+    }
+}
+
+static size_t resp_head_size(const struct req *r)
+{
+    size_t cap = 512 + r->content_type.len;
+    for (const struct resp_hdr *h = r->out_hdrs; h != NULL; h = h->next)
+        cap += h->name.len + h->value.len + 4;
+    return cap;
+}
+
+static char *resp_status_line(char *p, int status)
+{
+    const char *reason = resp_reason(status);
+    p = fmt_lit(p, "HTTP/1.1 ");
+    p = fmt_digits(p, (unsigned)status, 3);
+    if (reason != NULL) {
+        *p++ = ' ';
+        p = fmt_mem(p, reason, strlen(reason));
+    }
+    return fmt_lit(p, "\r\n");
+}
+
+static char *resp_header(char *p, const char *name, size_t nlen, struct str value)
+{
+    p = fmt_mem(p, name, nlen);
+    p = fmt_lit(p, ": ");
+    p = fmt_mem(p, value.p, value.len);
+    return fmt_lit(p, "\r\n");
+}
+
+#define RESP_HEADER(p, name, value) resp_header((p), (name), sizeof(name) - 1, (value))
+
+/* Status line and the headers nginx writes itself, in nginx's order. */
+static char *resp_head_core(struct req *r, const struct loc_conf *loc, char *p)
+{
+    static const struct str server_full = STR_LIT(TP_NAME "/" TP_VERSION);
+    static const struct str server_short = STR_LIT(TP_NAME);
+    p = resp_status_line(p, r->status);
+    p = RESP_HEADER(p, "Server", loc->server_tokens ? server_full : server_short);
+    const char *date = worker_date(r->c->w);
+    p = RESP_HEADER(p, "Date", str_make(date, strlen(date)));
+    if (r->content_type.len)
+        p = RESP_HEADER(p, "Content-Type", r->content_type);
+    if (r->status >= 200 && r->status != 204 && r->status != 304) {
+        p = fmt_lit(p, "Content-Length: ");
+        p = fmt_u64(p, r->out.len);
+        p = fmt_lit(p, "\r\n");
+    }
+    if (r->last_modified >= 0) {
+        p = fmt_lit(p, "Last-Modified: ");
+        p += cond_http_date(r->last_modified, p, 40);
+        p = fmt_lit(p, "\r\n");
+    }
+    p = r->keepalive ? fmt_lit(p, "Connection: keep-alive\r\n")
+                     : fmt_lit(p, "Connection: close\r\n");
+    if (r->keepalive && loc->keepalive_header >= 0) {
+        p = fmt_lit(p, "Keep-Alive: timeout=");
+        p = fmt_u64(p, (uint64_t)loc->keepalive_header);
+        p = fmt_lit(p, "\r\n");
+    }
+    return p;
+}
+
+/* Writes the head into the request's arena. */
+static struct str resp_head(struct req *r, const struct loc_conf *loc)
+{
+    char *buf = mpool_alloc(&r->pool, resp_head_size(r));
+    if (buf == NULL)
+        return str_make(NULL, 0);
+    char *p = resp_head_core(r, loc, buf);
+    for (const struct resp_hdr *h = r->out_hdrs; h != NULL; h = h->next)
+        p = resp_header(p, h->name.p, h->name.len, h->value);
+    p = fmt_lit(p, "\r\n");
+    return str_make(buf, (size_t)(p - buf));
+}
+
+/* After an error_page redirect the status is the error's unless "=code". */
+static void resp_final_status(struct req *r)
+{
+    if (r->err_status == 0 || r->status_override == 0)
+        return;
+    r->status = r->status_override > 0 ? r->status_override : r->err_status;
+}
+
+void resp_send(struct req *r)
+{
+    struct conn *c = r->c;
+    const struct loc_conf *loc = resp_loc(r);
+    if (!r->gzip_done && r->loc != NULL && gzip_wanted(r)) {
+        r->gzip_done = true;
+        if (gzip_response(r, resp_send) == 0)
+            return;
+    }
+    resp_final_status(r);
+    r->keepalive = resp_keepalive(r, loc);
+    resp_add_headers(r, loc);
+    struct str head = resp_head(r, loc);
+    if (head.p == NULL) {
+        conn_close(c);
+        return;
+    }
+    r->header_len = head.len;
+    conn_send(c, head, resp_has_body(r) ? r->out.head : NULL);
+}
+
+static bool resp_error_closes(int status)
+{
+    switch (status) {
+    case 400:
+    case 408:
+    case 413:
+    case 414:
+    case 431:
+    case 500:
+    case 501:
+    case 505:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static const struct error_page *resp_error_page(const struct req *r, int status)
+{
+    if (r->srv == NULL || r->loc == NULL || r->error_page_used)
+        return NULL;
+    for (size_t i = 0; i < r->loc->nerror_pages; i++)
+        if (r->loc->error_pages[i].code == status)
+            return &r->loc->error_pages[i];
+    return NULL;
+}
+
+void resp_error(struct req *r, int status)
+{
+    const struct error_page *e = resp_error_page(r, status);
+    if (resp_error_closes(status))
+        r->keepalive = false;
+    if (e != NULL) {
+        handle_error_page(r, e, status);
+        return;
+    }
+    const struct loc_conf *loc = resp_loc(r);
+    const char *reason = resp_reason(status);
+    r->status = status;
+    r->err_status = 0;
+    r->last_modified = -1;
+    r->content_type = str_make("", 0);
+    out_init(&r->out);
+    if (reason != NULL && status >= 300 && status != 304) {
+        const char *sig = loc->server_tokens ? TP_NAME "/" TP_VERSION : TP_NAME;
+        char *page = mpool_printf(&r->pool,
+                                  "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n"
+                                  "<center><h1>%d %s</h1></center>\r\n<hr><center>%s</center>\r\n"
+                                  "</body>\r\n</html>\r\n",
+                                  status, reason, status, reason, sig);
+        if (page != NULL) {
+            req_set_body(r, str_make(page, strlen(page)));
+            r->content_type = STR_LIT("text/html");
+        }
+    }
+    resp_send(r);
+}
+
+/* absolute_redirect: "/path" becomes "http://host[:port]/path", the host
+ * taken from the request (server_name_in_redirect is off). */
+struct str resp_absolute(struct req *r, struct str url)
+{
+    const struct loc_conf *loc = resp_loc(r);
+    if (!loc->absolute_redirect || url.len == 0 || url.p[0] != '/')
+        return url;
+    struct str host = r->host;
+    char addr[64];
+    if (host.len == 0 && r->srv != NULL && r->srv->nnames > 0 && r->srv->names[0].len > 0 &&
+        r->srv->names[0].kind == NK_EXACT)
+        host = str_make(r->srv->names[0].text, strlen(r->srv->names[0].text));
+    if (host.len == 0) {
+        /* No Host and no name: the address the client connected to. */
+        union sockaddr_any local;
+        socklen_t len = sizeof(local);
+        if (getsockname(r->c->io.fd, &local.sa, &len) == 0) {
+            size_t n = sockaddr_text(&local, false, addr + 1, sizeof(addr) - 2);
+            bool v6 = local.sa.sa_family == AF_INET6;
+            addr[0] = '[';
+            if (v6)
+                addr[n + 1] = ']';
+            host = v6 ? str_make(addr, n + 2) : str_make(addr + 1, n);
+        }
+    }
+    char port[8] = "";
+    if (loc->port_in_redirect && r->c->local_port != 80)
+        snprintf(port, sizeof(port), ":%u", r->c->local_port);
+    char *abs = mpool_printf(&r->pool, "http://%.*s%s%.*s", (int)host.len, host.p, port,
+                             (int)url.len, url.p);
+    return abs != NULL ? str_make(abs, strlen(abs)) : url;
+}

@@ -1,0 +1,51 @@
+/* vars.h - nginx variables ($uri, $http_host, ...) and values that mix them
+ * with literal text ("complex values"), compiled once at load time. */
+#ifndef TP_VARS_H
+#define TP_VARS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/mpool.h"
+#include "core/str.h"
+
+struct req;
+struct cval_part;
+
+typedef void (*var_get_cb)(struct req *r, const struct cval_part *part, struct str *out);
+
+/* A variable: `$name`, or a family like `$http_` + suffix. */
+struct var_def {
+    const char *name; /* name, or prefix when is_prefix */
+    bool is_prefix;   /* $http_*, $arg_*, ... */
+    var_get_cb get;   /* evaluates it for a request */
+};
+
+/* A literal run or one variable reference. */
+struct cval_part {
+    const char *lit;           /* literal bytes when var is NULL */
+    size_t len;                /* their length */
+    const struct var_def *var; /* the variable, or NULL */
+    const char *arg;           /* suffix after a prefix variable's name */
+    size_t arglen;             /* its length */
+};
+
+/* A compiled value. */
+struct cval {
+    struct cval_part *parts; /* parts in order */
+    size_t nparts;           /* how many */
+    const char *text;        /* the source text */
+    size_t len;              /* its length */
+    bool has_vars;           /* false: text is the value */
+};
+
+/* Compiles text; on an unknown variable writes nginx's `unknown "x"
+ * variable` to err and returns -1. */
+int cval_compile(struct mpool *p, const char *text, size_t len, struct cval *out, char *err,
+                 size_t errlen);
+
+/* Evaluates for a request; memory comes from the request's arena.
+ * Returns -1 on allocation failure. */
+int cval_eval(const struct cval *cv, struct req *r, struct str *out);
+
+#endif

@@ -1,0 +1,354 @@
+/* worker.c - a worker's loop: accepting, signals, draining, exiting. */
+#include "proc/worker.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http/alog.h"
+#include "conf/conf.h"
+#include "http/conn.h"
+#include "proc/listen.h"
+#include "core/log.h"
+#include "core/ofile.h"
+#include "core/signals.h"
+#include "core/tpool.h"
+
+#define WORKER_ACCEPT_BATCH 64
+#define WORKER_ACCEPT_RETRY 0.5 /* seconds after EMFILE and friends */
+/* Idle keep-alive connections get this long to send one more request
+ * (answered with "Connection: close") before a draining worker closes them.
+ * Closing them at once is what makes clients fail requests on reload. */
+#define WORKER_DRAIN_GRACE 2.0
+
+static struct worker worker; /* this process's worker */
+
+const char *worker_date(struct worker *w)
+{
+    time_t now = (time_t)ev_now(w->loop);
+    if (now != w->date_sec) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(w->date, sizeof(w->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        w->date_sec = now;
+    }
+    return w->date;
+}
+
+/* ---- accepting -------------------------------------------------------- */
+
+static void worker_accept_stop(struct worker *w)
+{
+    for (unsigned i = 0; i < w->nlsn; i++)
+        ev_io_stop(w->loop, &w->lsn[i].io);
+    w->accepting = false;
+}
+
+static void worker_accept_start(struct worker *w)
+{
+    if (w->draining || w->accepting)
+        return;
+    for (unsigned i = 0; i < w->nlsn; i++)
+        ev_io_start(w->loop, &w->lsn[i].io);
+    w->accepting = true;
+}
+
+static const struct conf_addr *worker_addr_of(const struct conf_port *p, int fd)
+{
+    if (p->naddrs == 1)
+        return &p->addrs[0];
+    union sockaddr_any local;
+    socklen_t len = sizeof(local);
+    if (getsockname(fd, &local.sa, &len) == 0) {
+        for (size_t i = 1; i < p->naddrs; i++)
+            if (sockaddr_equal(&p->addrs[i].addr, &local))
+                return &p->addrs[i];
+    }
+    return &p->addrs[0];
+}
+
+/* Out of descriptors: stop accepting and retry on a timer, so the loop
+ * never spins on a listening socket it cannot serve. */
+static void worker_accept_backoff(struct worker *w, int err)
+{
+    bool expected = err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+    log_msg(expected ? LL_CRIT : LL_ALERT, 0, err, "accept4() failed");
+    worker_accept_stop(w);
+    ev_timer_set(&w->accept_retry, WORKER_ACCEPT_RETRY, 0.);
+    ev_timer_start(w->loop, &w->accept_retry);
+}
+
+static bool worker_at_limit(struct worker *w)
+{
+    if (w->nconns < (unsigned)w->conf->worker_connections)
+        return false;
+    if (!w->limit_logged) {
+        log_msg(LL_WARN, 0, 0, "%ld worker_connections are not enough",
+                w->conf->worker_connections);
+        w->limit_logged = true;
+    }
+    worker_accept_stop(w);
+    return true;
+}
+
+static void worker_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct worker_listener *wl = (struct worker_listener *)io;
+    struct worker *w = wl->w;
+    (void)loop;
+    (void)revents;
+    for (int i = 0; i < WORKER_ACCEPT_BATCH && !worker_at_limit(w); i++) {
+        union sockaddr_any peer;
+        socklen_t len = sizeof(peer);
+        int fd = accept4(io->fd, &peer.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            conn_open(w, fd, &peer, worker_addr_of(wl->port, fd),
+                      (uint16_t)sockaddr_port(&wl->port->addr));
+            continue;
+        }
+        if (errno == EAGAIN)
+            return;
+        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO || errno == EPERM)
+            continue;
+        /* Out of descriptors or memory, or anything unexpected: back off
+         * on a timer rather than spin on a socket that stays readable. */
+        worker_accept_backoff(w, errno);
+        return;
+    }
+}
+
+static void worker_accept_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)t;
+    (void)revents;
+    worker_accept_start(&worker);
+}
+
+void worker_conn_closed(struct worker *w)
+{
+    w->nconns--;
+    if (w->draining) {
+        if (w->nconns == 0)
+            ev_break(w->loop, EVBREAK_ALL);
+        return;
+    }
+    if (!w->accepting && !ev_is_active(&w->accept_retry) &&
+        w->nconns < (unsigned)w->conf->worker_connections) {
+        w->limit_logged = false;
+        worker_accept_start(w);
+    }
+}
+
+/* ---- stopping ------------------------------------------------------------ */
+
+static void worker_close_all(struct worker *w)
+{
+    while (w->conns != NULL)
+        conn_close(w->conns);
+}
+
+static void worker_drain_grace_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)t;
+    (void)revents;
+    struct conn *c = worker.conns;
+    while (c != NULL) {
+        struct conn *next = c->next;
+        conn_drain_idle(c);
+        c = next;
+    }
+}
+
+static void worker_hard_stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)t;
+    (void)revents;
+    log_msg(LL_NOTICE, 0, 0, "worker_shutdown_timeout: closing %u connections", worker.nconns);
+    worker_close_all(&worker);
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static void worker_drain(struct worker *w)
+{
+    if (w->draining)
+        return;
+    w->draining = true;
+    worker_accept_stop(w);
+    ev_timer_stop(w->loop, &w->accept_retry);
+    log_msg(LL_NOTICE, 0, 0, "gracefully shutting down");
+    if (w->chan >= 0)
+        (void)!write(w->chan, "D", 1); /* no longer accepting: tell the master */
+    alog_flush_all(w->conf);
+    if (w->nconns == 0) {
+        ev_break(w->loop, EVBREAK_ALL);
+        return;
+    }
+    double grace = WORKER_DRAIN_GRACE;
+    long hard = w->conf->worker_shutdown_timeout;
+    if (hard > 0 && hard / 1000.0 < grace)
+        grace = hard / 1000.0;
+    ev_timer_set(&w->drain_grace, grace, 0.);
+    ev_timer_start(w->loop, &w->drain_grace);
+    if (hard > 0) {
+        ev_timer_set(&w->hard_stop, hard / 1000.0, 0.);
+        ev_timer_start(w->loop, &w->hard_stop);
+    }
+}
+
+static void worker_signal_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct worker *w = &worker;
+    int sig;
+    (void)revents;
+    while ((sig = signals_read(io->fd)) != 0) {
+        switch (sig) {
+        case SIGQUIT:
+            worker_drain(w);
+            break;
+        case SIGTERM:
+        case SIGINT:
+            log_msg(LL_NOTICE, 0, 0, "exiting");
+            worker_close_all(w);
+            ev_break(loop, EVBREAK_ALL);
+            break;
+        case SIGUSR1:
+            log_reopen((uid_t)-1, (gid_t)-1);
+            alog_reopen_worker(w->conf);
+            break;
+        case SIGHUP:
+            if (w->single)
+                log_msg(LL_NOTICE, 0, 0, "reload needs the master process; restart instead");
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* The master went away (its end of the channel closed): drain rather than
+ * linger as an orphan holding the ports. */
+static void worker_chan_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+    char buf[16];
+    (void)revents;
+    ssize_t n = read(io->fd, buf, sizeof(buf));
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        ev_io_stop(loop, io);
+        log_msg(LL_ALERT, 0, 0, "master process is gone, shutting down");
+        worker_drain(&worker);
+    }
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+static void worker_sweep_cb(struct ev_loop *loop, ev_prepare *p, int revents)
+{
+    (void)loop;
+    (void)p;
+    (void)revents;
+    while (worker.dead != NULL) {
+        struct conn *c = worker.dead;
+        worker.dead = c->next;
+        conn_free(c);
+    }
+}
+
+static int worker_listeners(struct worker *w)
+{
+    const struct http_conf *h = w->conf->http;
+    unsigned n = h ? (unsigned)h->nports : 0;
+    w->lsn = calloc(n ? n : 1, sizeof(*w->lsn));
+    if (w->lsn == NULL)
+        return -1;
+    for (unsigned i = 0; i < n; i++) {
+        const struct conf_port *p = &h->ports[i];
+        w->lsn[i].w = w;
+        w->lsn[i].port = p;
+        ev_io_init(&w->lsn[i].io, worker_accept_cb, p->listener->fds[w->slot], EV_READ);
+    }
+    w->nlsn = n;
+    return 0;
+}
+
+/* libev's default for a failed system call is abort(); a worker that
+ * cannot set up (no descriptors left, say) should exit with a log line. */
+static void worker_syserr(const char *msg)
+{
+    log_msg(LL_ALERT, 0, errno, "%s", msg);
+    _exit(2);
+}
+
+static int worker_setup(struct worker *w)
+{
+    ev_set_syserr_cb(worker_syserr);
+    w->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
+    if (w->loop == NULL)
+        return -1;
+    timers_init(&w->timers, w->loop, conn_timeout);
+    alog_worker_start(w->conf, w->loop);
+    w->pool = tpool_create(w->loop, (unsigned)w->conf->thread_pool_threads,
+                           (unsigned)w->conf->thread_pool_max_queue);
+    if (w->pool == NULL || worker_listeners(w) < 0)
+        return -1;
+    ofile_cache_init(w, w->conf->open_file_cache_max);
+    if ((w->sigfd = signals_fd()) < 0)
+        return -1;
+    ev_io_init(&w->sig_io, worker_signal_cb, w->sigfd, EV_READ);
+    ev_io_start(w->loop, &w->sig_io);
+    ev_prepare_init(&w->sweep, worker_sweep_cb);
+    ev_prepare_start(w->loop, &w->sweep);
+    ev_init(&w->accept_retry, worker_accept_retry_cb);
+    ev_init(&w->drain_grace, worker_drain_grace_cb);
+    ev_init(&w->hard_stop, worker_hard_stop_cb);
+    worker_accept_start(w);
+    return 0;
+}
+
+static void worker_teardown(struct worker *w)
+{
+    worker_close_all(w);
+    if (w->loop != NULL)
+        alog_worker_stop(w->conf, w->loop);
+    if (w->pool != NULL)
+        tpool_destroy(w->pool);
+    ofile_cache_destroy();
+    worker_sweep_cb(w->loop, &w->sweep, 0);
+    timers_destroy(&w->timers);
+    if (w->loop != NULL)
+        ev_loop_destroy(w->loop);
+    if (w->sigfd >= 0)
+        close(w->sigfd);
+    free(w->lsn);
+}
+
+int worker_run(const struct conf *conf, unsigned slot, unsigned gen, int chan, bool single)
+{
+    struct worker *w = &worker;
+    ev_io chan_io;
+    memset(w, 0, sizeof(*w));
+    w->conf = conf;
+    w->slot = slot;
+    w->gen = gen;
+    w->chan = chan;
+    w->single = single;
+    w->sigfd = -1;
+    if (worker_setup(w) < 0) {
+        log_msg(LL_EMERG, 0, errno, "worker %u could not start", slot);
+        worker_teardown(w);
+        return 2;
+    }
+    if (chan >= 0) {
+        ev_io_init(&chan_io, worker_chan_cb, chan, EV_READ);
+        ev_io_start(w->loop, &chan_io);
+        (void)!write(chan, "R", 1); /* accepting: tell the master */
+    }
+    ev_run(w->loop, 0);
+    if (chan >= 0)
+        ev_io_stop(w->loop, &chan_io);
+    worker_teardown(w);
+    return 0;
+}
