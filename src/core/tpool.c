@@ -1,9 +1,11 @@
 /* tpool.c - a worker's thread pool for blocking work.
  *
- * One mutex guards the job queue, the finished list and the stop flag.  Pool
- * threads only move jobs between those lists and run work(); everything that
- * touches the loop, a watcher or an owner happens on the loop thread, in
- * tpool_submit, the ev_async callback and tpool_destroy. */
+ * One mutex guards the class queues, the running counts, the round-robin
+ * cursor, the finished list and the stop flag.  Pool threads only move jobs
+ * between those lists and run work(); everything that touches the loop, a
+ * watcher or an owner happens on the loop thread, in tpool_submit, the
+ * ev_async callback and tpool_destroy.  tpool.h says how classes share the
+ * threads, and why. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* pthread_sigmask under -std=c11 */
 #endif
@@ -24,19 +26,22 @@ struct tpool_list {
 };
 
 struct tpool {
-    struct ev_loop *loop;       /* loop that completions are reported on */
-    ev_async async;             /* wakes the loop when the finished list fills */
-    pthread_mutex_t lock;       /* guards queue, queued, finished and stopping */
-    pthread_cond_t wake;        /* a job was queued, or the pool is stopping */
-    struct tpool_list queue;    /* jobs waiting for a thread */
-    unsigned queued;            /* length of queue */
-    unsigned max_queue;         /* bound on queued, from tpool_create */
-    struct tpool_list finished; /* jobs whose work is done, not yet reported */
-    bool stopping;              /* threads exit instead of taking a job */
-    size_t pending;             /* loop thread only: queued, running or unreported */
-    bool reporting;             /* loop thread only: inside the async callback */
-    unsigned nthreads;          /* threads started, all to be joined */
-    pthread_t threads[];        /* their ids */
+    struct ev_loop *loop;                    /* loop that completions are reported on */
+    ev_async async;                          /* wakes the loop when the finished list fills */
+    pthread_mutex_t lock;                    /* guards the fields from queue to stopping */
+    pthread_cond_t wake;                     /* a job was queued, or the pool is stopping */
+    struct tpool_list queue[TPOOL_NCLASSES]; /* jobs waiting for a thread, by class */
+    unsigned running[TPOOL_NCLASSES];        /* jobs of each class inside work() */
+    unsigned queued;                         /* jobs in all of queue */
+    unsigned max_queue;                      /* bound on queued, from tpool_create */
+    unsigned limit;                          /* most jobs of one class running at once */
+    unsigned next_class;                     /* class the next take looks at first */
+    struct tpool_list finished;              /* jobs whose work is done, not yet reported */
+    bool stopping;                           /* threads exit instead of taking a job */
+    size_t pending;                          /* loop thread only: queued, running or unreported */
+    bool reporting;                          /* loop thread only: inside the async callback */
+    unsigned nthreads;                       /* threads started, all to be joined */
+    pthread_t threads[];                     /* their ids */
 };
 
 static void tpool_list_push(struct tpool_list *list, struct tpool_job *job)
@@ -118,28 +123,48 @@ static void tpool_async_cb(struct ev_loop *loop, ev_async *w, int revents)
     pool->reporting = false;
 }
 
-/* Blocks until there is a job, or returns NULL once the pool is stopping,
+/* Round-robin from the class after the last one served, skipping classes
+ * with nothing queued or at their limit; NULL if no job may start now.  The
+ * cursor is shared, so the rotation holds across threads, not per thread. */
+static struct tpool_job *tpool_pick(struct tpool *pool)
+{
+    for (unsigned i = 0; i < TPOOL_NCLASSES; i++) {
+        unsigned cls = (pool->next_class + i) % TPOOL_NCLASSES;
+
+        if (pool->queue[cls].head == NULL || pool->running[cls] >= pool->limit)
+            continue;
+        pool->next_class = (cls + 1) % TPOOL_NCLASSES;
+        pool->running[cls]++;
+        pool->queued--;
+        return tpool_list_pop(&pool->queue[cls]);
+    }
+    return NULL;
+}
+
+/* Blocks until a job may start, or returns NULL once the pool is stopping,
  * even with jobs still queued: destroy releases those without running them. */
 static struct tpool_job *tpool_take(struct tpool *pool)
 {
     struct tpool_job *job = NULL;
 
     pthread_mutex_lock(&pool->lock);
-    while (!pool->stopping && pool->queue.head == NULL)
+    while (!pool->stopping && (job = tpool_pick(pool)) == NULL)
         pthread_cond_wait(&pool->wake, &pool->lock);
-    if (!pool->stopping) {
-        job = tpool_list_pop(&pool->queue);
-        pool->queued--;
-    }
     pthread_mutex_unlock(&pool->lock);
     return job;
 }
 
-static void tpool_finish(struct tpool *pool, struct tpool_job *job)
+/* No signal when the class count drops: the freed slot lets at most one more
+ * job start, and this thread looks for work next.  Should it take another
+ * job instead, that one could start already, so a thread was woken for it
+ * (by submit, or by finishing) and will find this one. */
+static void tpool_finish(struct tpool *pool, struct tpool_job *job, enum tpool_class cls)
 {
     bool first;
 
     pthread_mutex_lock(&pool->lock);
+    assert(pool->running[cls] > 0);
+    pool->running[cls]--;
     first = pool->finished.head == NULL;
     tpool_list_push(&pool->finished, job);
     pthread_mutex_unlock(&pool->lock);
@@ -156,8 +181,10 @@ static void *tpool_thread(void *arg)
     struct tpool_job *job;
 
     while ((job = tpool_take(pool)) != NULL) {
+        enum tpool_class cls = job->cls; /* the count take raised, even if work() changes job */
+
         job->work(job);
-        tpool_finish(pool, job);
+        tpool_finish(pool, job, cls);
     }
     return NULL;
 }
@@ -211,6 +238,8 @@ struct tpool *tpool_create(struct ev_loop *loop, unsigned threads, unsigned max_
         return NULL;
     pool->loop = loop;
     pool->max_queue = max_queue;
+    /* One thread stays free for the other classes, unless there is only one. */
+    pool->limit = threads > 1 ? threads - 1 : 1;
     err = pthread_mutex_init(&pool->lock, NULL);
     if (err != 0)
         goto fail_free;
@@ -243,10 +272,11 @@ int tpool_submit(struct tpool *pool, struct tpool_job *job)
     bool full;
 
     assert(job->work != NULL && job->release != NULL);
+    assert((unsigned)job->cls < TPOOL_NCLASSES);
     pthread_mutex_lock(&pool->lock);
     full = pool->queued >= pool->max_queue;
     if (!full) {
-        tpool_list_push(&pool->queue, job);
+        tpool_list_push(&pool->queue[job->cls], job);
         pool->queued++;
         pthread_cond_signal(&pool->wake);
     }
@@ -274,8 +304,9 @@ void tpool_destroy(struct tpool *pool)
     /* A callback destroying the pool would free the batch being reported. */
     assert(!pool->reporting);
     tpool_stop_threads(pool);
-    /* The threads are joined: both lists are ours now, no lock needed. */
-    tpool_release_all(pool, &pool->queue);
+    /* The threads are joined: the lists are ours now, no lock needed. */
+    for (unsigned cls = 0; cls < TPOOL_NCLASSES; cls++)
+        tpool_release_all(pool, &pool->queue[cls]);
     tpool_release_all(pool, &pool->finished);
     assert(pool->pending == 0);
 

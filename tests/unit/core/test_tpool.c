@@ -34,10 +34,11 @@ enum {
 
 /* Where pool threads wait, and where the test waits for them. */
 struct gate {
-    pthread_mutex_t lock; /* guards arrived and open */
-    pthread_cond_t cond;  /* arrived or open changed; on CLOCK_MONOTONIC */
+    pthread_mutex_t lock; /* guards arrived, open and let_go */
+    pthread_cond_t cond;  /* arrived, open or let_go changed; on CLOCK_MONOTONIC */
     unsigned arrived;     /* threads that reached the gate */
     bool open;            /* set by the test to let blocked threads go */
+    unsigned let_go;      /* work_ticket() jobs with an index below this may leave */
 };
 
 /* What happened to job number i, written where it happened. */
@@ -54,6 +55,7 @@ struct record {
     unsigned release_seq;   /* fixture seq when release() ran */
     unsigned owner_put_seq; /* fixture seq when owner i was released */
     unsigned owner_puts;    /* times owner i was released */
+    unsigned arrival;       /* work_ticket(): its rank among gate arrivals, from 0 */
 };
 
 struct fixture {
@@ -72,6 +74,8 @@ struct fixture {
     unsigned submitted;   /* stress test: jobs submitted so far */
     unsigned queue_full;  /* stress test: submits refused */
     struct owner *shared; /* stress test: owner of every job */
+    atomic_uint inside;   /* jobs inside work_ticket() right now */
+    atomic_uint peak;     /* most jobs ever inside work_ticket() at once */
 };
 
 /* A job as a pool user embeds it; base first so callbacks can cast back. */
@@ -178,6 +182,7 @@ static void gate_init(struct gate *g)
     pthread_condattr_destroy(&attr);
     g->arrived = 0;
     g->open = false;
+    g->let_go = 0;
 }
 
 static void gate_destroy(struct gate *g)
@@ -186,10 +191,33 @@ static void gate_destroy(struct gate *g)
     pthread_mutex_destroy(&g->lock);
 }
 
-static void gate_arrive(struct gate *g)
+/* Returns the arrival's rank, from 0. */
+static unsigned gate_arrive(struct gate *g)
+{
+    unsigned rank;
+
+    pthread_mutex_lock(&g->lock);
+    rank = g->arrived++;
+    pthread_cond_broadcast(&g->cond);
+    pthread_mutex_unlock(&g->lock);
+    return rank;
+}
+
+static unsigned gate_arrived(struct gate *g)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&g->lock);
+    n = g->arrived;
+    pthread_mutex_unlock(&g->lock);
+    return n;
+}
+
+/* Lets the work_ticket() jobs with an index below `n` leave. */
+static void gate_let_go(struct gate *g, unsigned n)
 {
     pthread_mutex_lock(&g->lock);
-    g->arrived++;
+    g->let_go = n;
     pthread_cond_broadcast(&g->cond);
     pthread_mutex_unlock(&g->lock);
 }
@@ -202,9 +230,22 @@ static void gate_open(struct gate *g)
     pthread_mutex_unlock(&g->lock);
 }
 
-/* Waits until the gate is open or `arrivals` threads arrived; false if that
- * did not happen within WAIT_SECONDS. */
-static bool gate_wait(struct gate *g, unsigned arrivals)
+/* A condition on the gate, checked with its lock held. */
+typedef bool (*gate_ready_cb)(const struct gate *g, unsigned arg);
+
+static bool gate_has_arrivals(const struct gate *g, unsigned arrivals)
+{
+    return g->arrived >= arrivals;
+}
+
+static bool gate_lets_go(const struct gate *g, unsigned index)
+{
+    return index < g->let_go;
+}
+
+/* Waits until the gate is open or ready(g, arg); false if that did not
+ * happen within WAIT_SECONDS. */
+static bool gate_wait_for(struct gate *g, gate_ready_cb ready, unsigned arg)
 {
     struct timespec deadline;
     bool ok;
@@ -212,12 +253,18 @@ static bool gate_wait(struct gate *g, unsigned arrivals)
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += WAIT_SECONDS;
     pthread_mutex_lock(&g->lock);
-    while (!g->open && g->arrived < arrivals)
+    while (!g->open && !ready(g, arg))
         if (pthread_cond_timedwait(&g->cond, &g->lock, &deadline) == ETIMEDOUT)
             break;
-    ok = g->open || g->arrived >= arrivals;
+    ok = g->open || ready(g, arg);
     pthread_mutex_unlock(&g->lock);
     return ok;
+}
+
+/* Waits until the gate is open or `arrivals` threads arrived. */
+static bool gate_wait(struct gate *g, unsigned arrivals)
+{
+    return gate_wait_for(g, gate_has_arrivals, arrivals);
 }
 
 /* ---- job and owner callbacks ---- */
@@ -260,6 +307,30 @@ static void work_blocked(struct tpool_job *job)
     work_record(job);
     gate_arrive(&tj->fx->gate);
     job_record(job)->gate_ok = gate_wait(&tj->fx->gate, UINT_MAX);
+}
+
+static void inside_enter(struct fixture *fx)
+{
+    unsigned now = atomic_fetch_add(&fx->inside, 1) + 1;
+    unsigned max = atomic_load(&fx->peak);
+
+    /* A failed exchange reloads max; stop once someone stored >= now. */
+    while (now > max && !atomic_compare_exchange_weak(&fx->peak, &max, now))
+        continue;
+}
+
+/* Records its arrival rank and blocks until the test lets its index go
+ * (gate_let_go) or opens the gate; counts how many are inside at once. */
+static void work_ticket(struct tpool_job *job)
+{
+    struct test_job *tj = (struct test_job *)job;
+    struct record *r = job_record(job);
+
+    work_record(job);
+    inside_enter(tj->fx);
+    r->arrival = gate_arrive(&tj->fx->gate);
+    r->gate_ok = gate_wait_for(&tj->fx->gate, gate_lets_go, tj->index);
+    atomic_fetch_sub(&tj->fx->inside, 1);
 }
 
 /* Succeeds only if gate_need jobs are inside work() at the same time. */
@@ -338,6 +409,14 @@ static void submit_ok(struct fixture *fx, unsigned index, tpool_job_cb work, str
     assert_int_equal(tpool_submit(fx->pool, &new_job(fx, index, work, owner)->base), 0);
 }
 
+static void submit_in(struct fixture *fx, unsigned index, enum tpool_class cls, tpool_job_cb work)
+{
+    struct test_job *tj = new_job(fx, index, work, NULL);
+
+    tj->base.cls = cls;
+    assert_int_equal(tpool_submit(fx->pool, &tj->base), 0);
+}
+
 /* ---- fixture ---- */
 
 static void safety_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -375,6 +454,8 @@ static int fixture_setup_n(void **state, unsigned nrec)
         return -1;
     fx->nrec = nrec;
     fx->main = pthread_self();
+    atomic_init(&fx->inside, 0);
+    atomic_init(&fx->peak, 0);
     gate_init(&fx->gate);
     ev_timer_init(&fx->safety, safety_cb, SAFETY_SECONDS, 0.);
     fx->safety.data = fx;
@@ -425,7 +506,8 @@ static void check_reported(struct fixture *fx, unsigned index)
 /* ---- tests ---- */
 
 /* Each job waits inside work() for all the others, so they can only all
- * succeed if the pool runs `threads` jobs at once. */
+ * succeed if the pool runs `threads` jobs at once.  One class may use only
+ * threads - 1 of them, so each job is of its own class. */
 static void test_jobs_run_concurrently(void **state)
 {
     struct fixture *fx = *state;
@@ -435,7 +517,7 @@ static void test_jobs_run_concurrently(void **state)
     fx->pool = tpool_create(fx->loop, threads, threads);
     assert_non_null(fx->pool);
     for (unsigned i = 0; i < threads; i++)
-        submit_ok(fx, i, work_together, NULL);
+        submit_in(fx, i, (enum tpool_class)(i % TPOOL_NCLASSES), work_together);
     run_until_released(fx, threads);
     for (unsigned i = 0; i < threads; i++) {
         check_reported(fx, i);
@@ -528,8 +610,9 @@ static void test_queue_full(void **state)
     assert_int_equal(fx->rec[0].owner_puts, 1);
 }
 
-/* One thread: job 0 runs while jobs 1..4 wait, and is let go only once
- * destroy has stopped the pool, so jobs 1..4 must never run.  Nothing is ever
+/* One thread: job 0 runs while jobs 1..4 wait, one in each other class, and
+ * is let go only once destroy has stopped the pool, so jobs 1..4 must never
+ * run.  Nothing is ever
  * reported, since the loop never runs: destroy must release all five without
  * done and drop the last reference on each owner (ASan reports a missed one). */
 static void test_destroy_releases_queued(void **state)
@@ -541,8 +624,12 @@ static void test_destroy_releases_queued(void **state)
     fx->pool = tpool_create(fx->loop, 1, 8);
     assert_non_null(fx->pool);
     for (unsigned i = 0; i < jobs; i++) {
+        struct test_job *tj;
+
         owners[i] = new_owner(fx, i);
-        submit_ok(fx, i, i == 0 ? work_blocked : work_record, owners[i]);
+        tj = new_job(fx, i, i == 0 ? work_blocked : work_record, owners[i]);
+        tj->base.cls = (enum tpool_class)(i % TPOOL_NCLASSES);
+        assert_int_equal(tpool_submit(fx->pool, &tj->base), 0);
         if (i == 0)
             assert_true(gate_wait(&fx->gate, 1));
     }
@@ -576,6 +663,7 @@ static void pump(struct fixture *fx)
         struct test_job *tj = new_job(fx, fx->submitted, work_record, fx->shared);
 
         tj->base.done = pump_done;
+        tj->base.cls = (enum tpool_class)(fx->submitted % TPOOL_NCLASSES);
         if (tpool_submit(fx->pool, &tj->base) == -1) {
             free(tj);
             fx->queue_full++;
@@ -722,6 +810,180 @@ static void test_loop_lifetime(void **state)
     ev_timer_stop(fx->loop, &fx->safety);
 }
 
+/* ---- job classes ---- */
+
+/* Lets the `jobs` work_ticket() jobs go one at a time, oldest first, with
+ * `slots` of them inside at once: after job k leaves, the next one in must
+ * arrive before job k + 1 is let go, so arrival ranks show start order. */
+static void let_go_one_by_one(struct fixture *fx, unsigned jobs, unsigned slots)
+{
+    for (unsigned k = 0; k < jobs; k++) {
+        gate_let_go(&fx->gate, k + 1);
+        if (k + slots < jobs)
+            assert_true(gate_wait(&fx->gate, k + slots + 1));
+    }
+}
+
+/* The first `slots` jobs start together, in any order; every later one
+ * starts alone, so its rank is exactly its index if the class is FIFO. */
+static void check_arrivals_fifo(struct fixture *fx, unsigned jobs, unsigned slots)
+{
+    for (unsigned i = 0; i < jobs; i++) {
+        check_reported(fx, i);
+        assert_true(fx->rec[i].gate_ok);
+        if (i < slots)
+            assert_true(fx->rec[i].arrival < slots);
+        else
+            assert_int_equal(fx->rec[i].arrival, i);
+    }
+}
+
+/* 40 crypto jobs block 3 of the 4 threads (the class limit) and queue the
+ * rest; a file job submitted after them must run and be reported while
+ * every crypto job is still inside work() or queued. */
+static void test_file_not_behind_crypto(void **state)
+{
+    struct fixture *fx = *state;
+    enum { threads = 4, crypto = 40, file = crypto, slots = threads - 1 };
+
+    fx->pool = tpool_create(fx->loop, threads, crypto + 1);
+    assert_non_null(fx->pool);
+    for (unsigned i = 0; i < crypto; i++)
+        submit_in(fx, i, TPOOL_CRYPTO, work_ticket);
+    assert_true(gate_wait(&fx->gate, slots));
+    submit_in(fx, file, TPOOL_FILE, work_record);
+    run_until_released(fx, 1);
+    check_reported(fx, file);
+    /* No crypto job was let go, and none beyond the limit started. */
+    assert_int_equal(gate_arrived(&fx->gate), slots);
+    assert_int_equal(tpool_pending(fx->pool), crypto);
+
+    let_go_one_by_one(fx, crypto, slots);
+    run_until_released(fx, crypto + 1);
+    check_arrivals_fifo(fx, crypto, slots);
+    assert_int_equal(atomic_load(&fx->peak), slots);
+    assert_int_equal(tpool_pending(fx->pool), 0);
+}
+
+/* With 3 threads no class may run on more than 2: while two hash jobs are
+ * blocked, the third thread must still be free for a file job (were it in a
+ * hash job, the file job could not run and the loop run would time out). */
+static void test_class_limit(void **state)
+{
+    struct fixture *fx = *state;
+    enum { threads = 3, jobs = 10, probe = jobs, slots = threads - 1 };
+
+    fx->pool = tpool_create(fx->loop, threads, jobs + 1);
+    assert_non_null(fx->pool);
+    for (unsigned i = 0; i < jobs; i++)
+        submit_in(fx, i, TPOOL_HASH, work_ticket);
+    assert_true(gate_wait(&fx->gate, slots));
+    submit_in(fx, probe, TPOOL_FILE, work_record);
+    run_until_released(fx, 1);
+    check_reported(fx, probe);
+    assert_int_equal(gate_arrived(&fx->gate), slots);
+
+    let_go_one_by_one(fx, jobs, slots);
+    run_until_released(fx, jobs + 1);
+    check_arrivals_fifo(fx, jobs, slots);
+    assert_int_equal(atomic_load(&fx->peak), slots);
+}
+
+/* One thread, first blocked on job 0 of class `first`; jobs 1..n of
+ * classes cls[] queue behind it.  The scheduler's rule (tpool.h): each take
+ * serves the first class, cyclically after the class of the previous take,
+ * that has a job queued.  With one thread the run order is the report order,
+ * which must be exactly order[] (job indices). */
+static void check_rotation(struct fixture *fx, enum tpool_class first, unsigned n,
+                           const enum tpool_class cls[], const unsigned order[])
+{
+    fx->pool = tpool_create(fx->loop, 1, n);
+    assert_non_null(fx->pool);
+    submit_in(fx, 0, first, work_blocked);
+    assert_true(gate_wait(&fx->gate, 1));
+    for (unsigned i = 1; i <= n; i++)
+        submit_in(fx, i, cls[i - 1], work_record);
+    gate_open(&fx->gate);
+    run_until_released(fx, n + 1);
+    check_reported(fx, 0);
+    for (unsigned i = 0; i < n; i++) {
+        unsigned prev = i == 0 ? 0 : order[i - 1];
+
+        check_reported(fx, order[i]);
+        assert_true(fx->rec[prev].release_seq < fx->rec[order[i]].release_seq);
+    }
+}
+
+/* A1 A2 A3 (file) and B1 B2 (DNS) behind a crypto job: the rotation goes
+ * on from crypto, wraps to file, then alternates: A1 B1 A2 B2 A3. */
+static void test_round_robin_alternates(void **state)
+{
+    static const enum tpool_class cls[] = {TPOOL_FILE, TPOOL_FILE, TPOOL_FILE, TPOOL_DNS,
+                                           TPOOL_DNS};
+    static const unsigned order[] = {1, 4, 2, 5, 3};
+
+    check_rotation(*state, TPOOL_CRYPTO, 5, cls, order);
+}
+
+/* The same queue behind a file job: file was served last, so DNS goes
+ * first: B1 A1 B2 A2 A3. */
+static void test_round_robin_starts_after_last(void **state)
+{
+    static const enum tpool_class cls[] = {TPOOL_FILE, TPOOL_FILE, TPOOL_FILE, TPOOL_DNS,
+                                           TPOOL_DNS};
+    static const unsigned order[] = {4, 1, 5, 2, 3};
+
+    check_rotation(*state, TPOOL_FILE, 5, cls, order);
+}
+
+/* F1 F2 (file), D1 (DNS), C1 C2 (CPU) behind a hash job: empty classes are
+ * skipped and the rotation wraps: C1 F1 D1 C2 F2. */
+static void test_round_robin_skips_empty(void **state)
+{
+    static const enum tpool_class cls[] = {TPOOL_FILE, TPOOL_FILE, TPOOL_DNS, TPOOL_CPU, TPOOL_CPU};
+    static const unsigned order[] = {4, 1, 3, 5, 2};
+
+    check_rotation(*state, TPOOL_HASH, 5, cls, order);
+}
+
+/* max_queue bounds the jobs waiting in all classes together: with three
+ * queued in three classes, a fourth is refused even in an empty class. */
+static void test_queue_full_across_classes(void **state)
+{
+    struct fixture *fx = *state;
+    struct owner *owner = new_owner(fx, 0);
+    struct tpool_job *const sentinel = (struct tpool_job *)fx;
+    struct test_job *refused;
+
+    fx->pool = tpool_create(fx->loop, 1, 3);
+    assert_non_null(fx->pool);
+    submit_in(fx, 1, TPOOL_FILE, work_blocked);
+    assert_true(gate_wait(&fx->gate, 1)); /* out of the queue, running */
+    submit_in(fx, 2, TPOOL_DNS, work_record);
+    submit_in(fx, 3, TPOOL_CRYPTO, work_record);
+    submit_in(fx, 4, TPOOL_HASH, work_record);
+
+    refused = new_job(fx, 5, work_record, owner);
+    refused->base.cls = TPOOL_CPU;
+    refused->base.next = sentinel;
+    errno = 0;
+    assert_int_equal(tpool_submit(fx->pool, &refused->base), -1);
+    assert_int_equal(errno, EAGAIN);
+    assert_int_equal(owner->refs, 1);
+    assert_ptr_equal(refused->base.next, sentinel);
+    assert_int_equal(tpool_pending(fx->pool), 4);
+
+    gate_open(&fx->gate);
+    run_until_released(fx, 4);
+    assert_int_equal(tpool_submit(fx->pool, &refused->base), 0);
+    run_until_released(fx, 5);
+    for (unsigned i = 1; i <= 5; i++)
+        check_reported(fx, i);
+    assert_int_equal(owner->refs, 1);
+    owner_close(owner);
+    assert_int_equal(fx->rec[0].owner_puts, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -740,6 +1002,17 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_create_fails_cleanly, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_loop_lifetime, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_file_not_behind_crypto, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_class_limit, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_round_robin_alternates, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_round_robin_starts_after_last, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_round_robin_skips_empty, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_queue_full_across_classes, fixture_setup,
+                                        fixture_teardown),
     };
 
     find_real_pthread();
