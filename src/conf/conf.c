@@ -1,5 +1,5 @@
-/* conf.c - the loader: runs the directive table over the parsed tree,
- * merges inherited settings once, and owns the result. */
+/* conf.c - the loader: runs every directive through its module's table,
+ * lets the modules finish their parts, and owns the result. */
 #include "conf/conf.h"
 
 #include <errno.h>
@@ -14,21 +14,6 @@
 
 #include "conf/conf_parse.h"
 #include "conf/conf_table.h"
-
-int conf_err(struct conf_loader *cl, const struct conf_node *n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int len = vsnprintf(cl->err, cl->errlen, fmt, ap);
-    va_end(ap);
-    if (len < 0 || (size_t)len >= cl->errlen)
-        return -1;
-    if (n->file != NULL)
-        snprintf(cl->err + len, cl->errlen - (size_t)len, " in %s:%d", n->file, n->line);
-    else
-        snprintf(cl->err + len, cl->errlen - (size_t)len, " in command line");
-    return -1;
-}
 
 const char *conf_file_name(struct conf_loader *cl, const struct conf_node *n)
 {
@@ -49,131 +34,11 @@ char *conf_full_path(struct mpool *p, const char *prefix, const char *path)
     return mpool_printf(p, "%s%s", prefix, path);
 }
 
-/* ---- value parsers ---------------------------------------------------- */
-
-int conf_parse_flag(const char *s, int *out)
-{
-    if (strcasecmp(s, "on") == 0)
-        *out = 1;
-    else if (strcasecmp(s, "off") == 0)
-        *out = 0;
-    else
-        return -1;
-    return 0;
-}
-
-int conf_parse_num(const char *s, long *out)
-{
-    char *end;
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v > INT_MAX)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int conf_parse_size(const char *s, long *out)
-{
-    size_t n = strlen(s);
-    long scale = 1;
-    char buf[32];
-    if (n == 0 || n >= sizeof(buf))
-        return -1;
-    memcpy(buf, s, n + 1);
-    switch (buf[n - 1]) {
-    case 'k':
-    case 'K':
-        scale = 1024;
-        break;
-    case 'm':
-    case 'M':
-        scale = 1024 * 1024;
-        break;
-    case 'g':
-    case 'G':
-        scale = 1024L * 1024 * 1024;
-        break;
-    }
-    if (scale != 1)
-        buf[n - 1] = '\0';
-    char *end;
-    if (buf[0] < '0' || buf[0] > '9')
-        return -1;
-    errno = 0;
-    long v = strtol(buf, &end, 10);
-    if (errno != 0 || *end != '\0' || v > LONG_MAX / scale)
-        return -1;
-    *out = v * scale;
-    return 0;
-}
-
-/* nginx's time syntax: "1h 30m", "90s", "500ms", bare number = seconds.
- * Units must go from larger to smaller, each at most once. */
-static long conf_msec_unit(const char **p)
-{
-    const char *s = *p;
-    *p = s + 1;
-    switch (*s) {
-    case 'y':
-        return 365L * 24 * 3600 * 1000;
-    case 'M':
-        return 30L * 24 * 3600 * 1000;
-    case 'w':
-        return 7L * 24 * 3600 * 1000;
-    case 'd':
-        return 24L * 3600 * 1000;
-    case 'h':
-        return 3600L * 1000;
-    case 'm':
-        if (s[1] == 's') {
-            *p = s + 2;
-            return 1;
-        }
-        return 60L * 1000;
-    case 's':
-        return 1000;
-    default:
-        *p = s;
-        return 1000; /* no unit: seconds */
-    }
-}
-
-int conf_parse_msec(const char *s, long *out)
-{
-    long total = 0, last_unit = LONG_MAX;
-    if (*s == '\0')
-        return -1;
-    while (*s != '\0') {
-        long v = 0;
-        if (*s < '0' || *s > '9')
-            return -1;
-        for (; *s >= '0' && *s <= '9'; s++) {
-            if (v > (LONG_MAX - 9) / 10)
-                return -1;
-            v = v * 10 + (*s - '0');
-        }
-        long unit = conf_msec_unit(&s);
-        if (unit >= last_unit || v > (LONG_MAX - total) / unit)
-            return -1;
-        last_unit = unit;
-        total += v * unit;
-        while (*s == ' ')
-            s++;
-    }
-    if (total > INT_MAX)
-        return -1;
-    *out = total;
-    return 0;
-}
-
 /* ---- generic directives --------------------------------------------- */
 
 static void *conf_field(struct conf_loader *cl, const struct conf_cmd *cmd)
 {
-    char *base = cmd->scope == CS_MAIN ? (char *)cl->conf : (char *)cl->loc;
+    char *base = cmd->scope == CS_MAIN ? (char *)cl->conf : cl->part(cl, cl->mod);
     return base + cmd->offset;
 }
 
@@ -189,6 +54,24 @@ static bool conf_field_is_set(const struct conf_cmd *cmd, const void *field)
     }
 }
 
+static int conf_parse_enum(const struct conf_enum *e, const char *s, long *out)
+{
+    for (; e->name != NULL; e++) {
+        if (strcmp(e->name, s) == 0) {
+            *out = e->value;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int conf_parse_ranged(const struct conf_range *r, const char *s, long *out)
+{
+    if (conf_parse_num(s, out) < 0)
+        return -1;
+    return r == NULL || (*out >= r->min && *out <= r->max) ? 0 : -1;
+}
+
 /* Parses `value` into field by the entry's type; -1 when invalid. */
 static int conf_field_parse(struct mpool *p, const struct conf_cmd *cmd, const char *value,
                             void *field)
@@ -197,11 +80,13 @@ static int conf_field_parse(struct mpool *p, const struct conf_cmd *cmd, const c
     case CT_FLAG:
         return conf_parse_flag(value, field);
     case CT_NUM:
-        return conf_parse_num(value, field);
+        return conf_parse_ranged(cmd->post, value, field);
     case CT_SIZE:
         return conf_parse_size(value, field);
     case CT_MSEC:
         return conf_parse_msec(value, field);
+    case CT_ENUM:
+        return conf_parse_enum(cmd->post, value, field);
     case CT_STR:
         *(char **)field = mpool_strdup(p, value);
         return *(char **)field == NULL ? -1 : 0;
@@ -214,17 +99,83 @@ static int conf_set_generic(struct conf_loader *cl, const struct conf_node *n,
                             const struct conf_cmd *cmd)
 {
     void *field = conf_field(cl, cmd);
+    const struct conf_range *range = cmd->post;
     if (conf_field_is_set(cmd, field))
-        return conf_err(cl, n, "\"%s\" directive is duplicate", cmd->name);
-    if (conf_field_parse(cl->pool, cmd, n->args[1].s, field) < 0) {
+        return conf_err_dup(cl, n, cmd);
+    if (conf_field_parse(cl->pool, cmd, n->args[1].s, field) == 0)
+        return 0;
+    if (cmd->type == CT_FLAG)
+        return conf_err(cl, n,
+                        "invalid value \"%s\" in \"%s\" directive, it must be \"on\" or \"off\"",
+                        n->args[1].s, cmd->name);
+    if (cmd->type == CT_NUM && range != NULL && conf_parse_num(n->args[1].s, &(long){0}) == 0)
+        return conf_err(cl, n, "value \"%s\" must be between %ld and %ld", n->args[1].s, range->min,
+                        range->max);
+    return conf_err_value(cl, n, cmd, 1);
+}
+
+/* ---- a module's part of a level ----------------------------------------- */
+
+static bool conf_cmd_generic(const struct conf_cmd *cmd)
+{
+    return cmd->scope == CS_PART && cmd->type != CT_CUSTOM && cmd->type != CT_PARSER;
+}
+
+void conf_part_unset(const struct module *m, void *part)
+{
+    for (size_t i = 0; i < m->ncmds; i++) {
+        const struct conf_cmd *cmd = &m->cmds[i];
+        if (!conf_cmd_generic(cmd) || cmd->type == CT_STR)
+            continue;
+        void *field = (char *)part + cmd->offset;
         if (cmd->type == CT_FLAG)
-            return conf_err(cl, n,
-                            "invalid value \"%s\" in \"%s\" directive, it must be \"on\" or "
-                            "\"off\"",
-                            n->args[1].s, cmd->name);
-        return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[1].s, cmd->name);
+            *(int *)field = -1;
+        else
+            *(long *)field = -1;
+    }
+}
+
+static void conf_copy_field(const struct conf_cmd *cmd, const void *from, void *to)
+{
+    if (cmd->type == CT_FLAG)
+        *(int *)to = *(const int *)from;
+    else if (cmd->type == CT_STR)
+        *(char **)to = *(char *const *)from;
+    else
+        *(long *)to = *(const long *)from;
+}
+
+void conf_part_inherit(const struct module *m, const void *parent, void *child)
+{
+    for (size_t i = 0; i < m->ncmds; i++) {
+        const struct conf_cmd *cmd = &m->cmds[i];
+        if (!conf_cmd_generic(cmd))
+            continue;
+        void *field = (char *)child + cmd->offset;
+        if (!conf_field_is_set(cmd, field))
+            conf_copy_field(cmd, (const char *)parent + cmd->offset, field);
+    }
+}
+
+static int conf_apply_defaults(struct conf_loader *cl, const struct module *m,
+                               enum conf_scope scope, void *base)
+{
+    for (size_t i = 0; i < m->ncmds; i++) {
+        const struct conf_cmd *cmd = &m->cmds[i];
+        if (cmd->scope != scope || cmd->dflt == NULL || cmd->type == CT_CUSTOM)
+            continue;
+        void *field = (char *)base + cmd->offset;
+        if (!conf_field_is_set(cmd, field) && conf_field_parse(cl->pool, cmd, cmd->dflt, field) < 0)
+            return -1;
     }
     return 0;
+}
+
+int conf_part_defaults(struct conf_loader *cl, const struct module *m, void *part)
+{
+    if (m->part_defaults != NULL && m->part_defaults(cl, part) < 0)
+        return -1;
+    return conf_apply_defaults(cl, m, CS_PART, part);
 }
 
 /* ---- dispatch --------------------------------------------------------- */
@@ -239,17 +190,20 @@ static bool conf_args_ok(const struct conf_cmd *cmd, size_t nargs)
 static int conf_directive(struct conf_loader *cl, const struct conf_node *n)
 {
     const char *name = n->args[0].s;
-    const struct conf_cmd *cmd = conf_cmd_find(name);
+    const struct module *mod = NULL;
+    bool known;
+    const struct conf_cmd *cmd = module_cmd_find(name, cl->ctx, &mod, &known);
+    if (cmd == NULL && known)
+        return conf_err(cl, n, "\"%s\" directive is not allowed here", name);
     if (cmd == NULL || cmd->type == CT_PARSER)
         return conf_err(cl, n, "unknown directive \"%s\"", name);
-    if ((cmd->ctx & cl->ctx) == 0)
-        return conf_err(cl, n, "\"%s\" directive is not allowed here", name);
     if ((cmd->args & ARGS_BLOCK) && !n->block)
         return conf_err(cl, n, "directive \"%s\" has no opening \"{\"", name);
     if (!(cmd->args & ARGS_BLOCK) && n->block)
         return conf_err(cl, n, "directive \"%s\" is not terminated by \";\"", name);
     if (!conf_args_ok(cmd, n->nargs - 1))
         return conf_err(cl, n, "invalid number of arguments in \"%s\" directive", name);
+    cl->mod = mod;
     if (cmd->set != NULL)
         return cmd->set(cl, n, cmd);
     return conf_set_generic(cl, n, cmd);
@@ -267,161 +221,40 @@ int conf_block(struct conf_loader *cl, const struct conf_node *first, unsigned c
     return 0;
 }
 
-/* ---- inherited settings ---------------------------------------------- */
+/* ---- module data ------------------------------------------------------- */
 
-struct loc_conf *conf_loc_new(struct conf_loader *cl)
+void *conf_mod(const struct conf *c, const struct module *m)
 {
-    struct loc_conf *loc = mpool_calloc(cl->pool, sizeof(*loc));
-    if (loc == NULL)
-        return NULL;
-    for (size_t i = 0; i < conf_ncmds; i++) {
-        const struct conf_cmd *cmd = &conf_cmds[i];
-        if (cmd->scope != CS_LOC || cmd->type == CT_CUSTOM || cmd->type == CT_STR)
-            continue;
-        void *field = (char *)loc + cmd->offset;
-        if (cmd->type == CT_FLAG)
-            *(int *)field = -1;
-        else
-            *(long *)field = -1;
-    }
-    loc->keepalive_header = -1;
-    loc->large_header_buffer_size = -1;
-    loc->alias = -1;
-    loc->autoindex_format = -1;
-    loc->if_modified_since = -1;
-    loc->open_file_cache_max = -1;
-    loc->open_file_cache_inactive = -1;
-    return loc;
+    return c->mods[m->index];
 }
 
-static void conf_copy_field(const struct conf_cmd *cmd, const void *from, void *to)
+void conf_set_mod(struct conf *c, const struct module *m, void *data)
 {
-    if (cmd->type == CT_FLAG)
-        *(int *)to = *(const int *)from;
-    else if (cmd->type == CT_STR)
-        *(char **)to = *(char *const *)from;
-    else
-        *(long *)to = *(const long *)from;
+    c->mods[m->index] = data;
 }
 
-/* Settings outside the table's generic types: lists inherited as a whole,
- * and fields that travel together. */
-static void conf_loc_merge_custom(const struct loc_conf *parent, struct loc_conf *child)
+struct conf_listen *conf_listen_push(struct conf *c)
 {
-    if (child->access_logs == NULL)
-        child->access_logs = parent->access_logs;
-    if (child->root == NULL) {
-        child->root = parent->root;
-        child->alias = parent->alias;
-    }
-    if (child->nerror_pages == 0) {
-        child->error_pages = parent->error_pages;
-        child->nerror_pages = parent->nerror_pages;
-    }
-    if (child->nadd_headers == 0) {
-        child->add_headers = parent->add_headers;
-        child->nadd_headers = parent->nadd_headers;
-    }
-    if (!child->types_set) {
-        child->types = parent->types;
-        child->ntypes = parent->ntypes;
-        child->types_set = parent->types_set;
-    }
-    if (child->nindex == 0) {
-        child->index = parent->index;
-        child->nindex = parent->nindex;
-    }
-    if (child->ngzip_types == 0 && !child->gzip_types_any) {
-        child->gzip_types = parent->gzip_types;
-        child->ngzip_types = parent->ngzip_types;
-        child->gzip_types_any = parent->gzip_types_any;
-    }
-    if (child->autoindex_format == -1)
-        child->autoindex_format = parent->autoindex_format;
-    if (child->if_modified_since == -1)
-        child->if_modified_since = parent->if_modified_since;
-    if (child->open_file_cache_max == -1) {
-        child->open_file_cache_max = parent->open_file_cache_max;
-        child->open_file_cache_inactive = parent->open_file_cache_inactive;
-    }
+    return conf_push(&c->pool, &c->listens, &c->nlistens, sizeof(struct conf_listen));
 }
 
-void conf_loc_merge(const struct loc_conf *parent, struct loc_conf *child)
+void *conf_push(struct mpool *p, void *arrp, size_t *n, size_t size)
 {
-    /* Fields set together with a table field follow it. */
-    if (child->keepalive_timeout == -1)
-        child->keepalive_header = parent->keepalive_header;
-    if (child->large_header_buffers == -1)
-        child->large_header_buffer_size = parent->large_header_buffer_size;
-    conf_loc_merge_custom(parent, child);
-    for (size_t i = 0; i < conf_ncmds; i++) {
-        const struct conf_cmd *cmd = &conf_cmds[i];
-        if (cmd->scope != CS_LOC || cmd->type == CT_CUSTOM)
-            continue;
-        void *field = (char *)child + cmd->offset;
-        if (!conf_field_is_set(cmd, field))
-            conf_copy_field(cmd, (const char *)parent + cmd->offset, field);
+    void **arr = arrp;
+    size_t count = *n;
+    if (count == 0 || (count >= 4 && (count & (count - 1)) == 0)) {
+        size_t cap = count == 0 ? 4 : count * 2;
+        void *grown = mpool_calloc(p, cap * size);
+        if (grown == NULL)
+            return NULL;
+        if (count != 0)
+            memcpy(grown, *arr, count * size);
+        *arr = grown;
     }
-}
-
-static int conf_apply_defaults(struct conf_loader *cl, enum conf_scope scope, void *base)
-{
-    for (size_t i = 0; i < conf_ncmds; i++) {
-        const struct conf_cmd *cmd = &conf_cmds[i];
-        if (cmd->scope != scope || cmd->dflt == NULL || cmd->type == CT_CUSTOM)
-            continue;
-        void *field = (char *)base + cmd->offset;
-        if (!conf_field_is_set(cmd, field) && conf_field_parse(cl->pool, cmd, cmd->dflt, field) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* nginx's built-in types map when no types block is given. */
-static const struct mime_type conf_default_types[] = {
-    {"gif", "image/gif"},
-    {"html", "text/html"},
-    {"jpg", "image/jpeg"},
-};
-
-static int conf_loc_custom_defaults(struct conf_loader *cl, struct loc_conf *loc)
-{
-    static const struct str index_html = {"index.html", 10};
-    if (loc->root == NULL) {
-        loc->root = mpool_calloc(cl->pool, sizeof(*loc->root));
-        char *path = conf_full_path(cl->pool, cl->conf->paths.prefix, "html");
-        if (loc->root == NULL || path == NULL ||
-            cval_compile(cl->pool, path, strlen(path), loc->root, cl->err, cl->errlen) < 0)
-            return -1;
-        loc->alias = 0;
-    }
-    if (loc->nindex == 0) {
-        loc->index = (struct str *)&index_html;
-        loc->nindex = 1;
-    }
-    if (!loc->types_set) {
-        loc->types = (struct mime_type *)conf_default_types;
-        loc->ntypes = sizeof(conf_default_types) / sizeof(conf_default_types[0]);
-        loc->types_set = true;
-    }
-    if (loc->autoindex_format == -1)
-        loc->autoindex_format = 0;
-    if (loc->if_modified_since == -1)
-        loc->if_modified_since = 1; /* COND_IMS_EXACT */
-    if (loc->open_file_cache_max == -1) {
-        loc->open_file_cache_max = 0;
-        loc->open_file_cache_inactive = 60000;
-    }
-    return 0;
-}
-
-int conf_loc_defaults(struct conf_loader *cl, struct loc_conf *loc)
-{
-    if (loc->large_header_buffer_size == -1)
-        loc->large_header_buffer_size = 8192;
-    if (conf_loc_custom_defaults(cl, loc) < 0)
-        return -1;
-    return conf_apply_defaults(cl, CS_LOC, loc);
+    char *slot = (char *)*arr + count * size;
+    memset(slot, 0, size);
+    *n = count + 1;
+    return slot;
 }
 
 /* ---- load ---------------------------------------------------------------- */
@@ -443,7 +276,8 @@ static struct conf *conf_new(const struct conf_paths *paths)
     c->daemon = c->master_process = -1;
     c->thread_pool_threads = c->thread_pool_max_queue = -1;
     c->worker_connections = -1;
-    return c;
+    c->mods = mpool_calloc(&c->pool, sizeof(*c->mods) * nmodules);
+    return c->mods != NULL ? c : (conf_free(c), NULL);
 }
 
 /* Parses the -g text, then the file; -g directives come first, as in
@@ -469,17 +303,22 @@ static int conf_run(struct conf *c, struct conf_tree *g, struct conf_tree *f, ch
     };
     if (conf_block(&cl, g->root, CTX_MAIN) < 0 || conf_block(&cl, f->root, CTX_MAIN) < 0)
         return -1;
-    if (conf_apply_defaults(&cl, CS_MAIN, c) < 0)
-        return -1;
-    if (conf_main_finish(&cl) < 0)
-        return -1;
-    return conf_http_finish(&cl);
+    for (size_t i = 0; i < nmodules; i++)
+        if (conf_apply_defaults(&cl, modules[i], CS_MAIN, c) < 0)
+            return -1;
+    for (size_t i = 0; i < nmodules; i++)
+        if (modules[i]->finish != NULL && modules[i]->finish(&cl) < 0)
+            return -1;
+    return 0;
 }
 
 struct conf *conf_load(const struct conf_paths *paths, bool keep_files, char *err, size_t errlen)
 {
     struct conf_tree g = {0};
     struct conf_tree *f = calloc(1, sizeof(*f));
+    modules_init();
+    if (errlen > 0)
+        err[0] = '\0';
     struct conf *c = conf_new(paths);
     if (c == NULL || f == NULL) {
         snprintf(err, errlen, "out of memory");

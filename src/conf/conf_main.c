@@ -1,4 +1,4 @@
-/* conf_main.c - main-context and events directives. */
+/* conf_main.c - the core and events modules: main-context directives. */
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -14,11 +14,12 @@
 #define CONF_MAX_WORKERS 1024
 #define CONF_CPU_BITS (8 * sizeof(unsigned long))
 
-int conf_set_user(struct conf_loader *cl, const struct conf_node *n, const struct conf_cmd *cmd)
+static int conf_set_user(struct conf_loader *cl, const struct conf_node *n,
+                         const struct conf_cmd *cmd)
 {
     struct conf *c = cl->conf;
     if (c->user != NULL)
-        return conf_err(cl, n, "\"%s\" directive is duplicate", cmd->name);
+        return conf_err_dup(cl, n, cmd);
     c->user = mpool_strdup(cl->pool, n->args[1].s);
     c->group = n->nargs == 3 ? mpool_strdup(cl->pool, n->args[2].s) : NULL;
     /* Resolve now so `-t` catches a missing user, as nginx does. */
@@ -38,19 +39,19 @@ int conf_set_user(struct conf_loader *cl, const struct conf_node *n, const struc
     return 0;
 }
 
-int conf_set_worker_processes(struct conf_loader *cl, const struct conf_node *n,
-                              const struct conf_cmd *cmd)
+static int conf_set_worker_processes(struct conf_loader *cl, const struct conf_node *n,
+                                     const struct conf_cmd *cmd)
 {
     struct conf *c = cl->conf;
     long v;
     if (c->worker_processes != -2)
-        return conf_err(cl, n, "\"%s\" directive is duplicate", cmd->name);
+        return conf_err_dup(cl, n, cmd);
     if (strcmp(n->args[1].s, "auto") == 0) {
         c->worker_processes = -1;
         return 0;
     }
     if (conf_parse_num(n->args[1].s, &v) < 0 || v < 1 || v > CONF_MAX_WORKERS)
-        return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[1].s, cmd->name);
+        return conf_err_value(cl, n, cmd, 1);
     c->worker_processes = v;
     return 0;
 }
@@ -74,13 +75,13 @@ static int conf_cpu_mask(const char *s, unsigned long *out)
     return 0;
 }
 
-int conf_set_cpu_affinity(struct conf_loader *cl, const struct conf_node *n,
-                          const struct conf_cmd *cmd)
+static int conf_set_cpu_affinity(struct conf_loader *cl, const struct conf_node *n,
+                                 const struct conf_cmd *cmd)
 {
     struct conf *c = cl->conf;
     size_t first = 1;
     if (c->cpu_affinity_auto != -1)
-        return conf_err(cl, n, "\"%s\" directive is duplicate", cmd->name);
+        return conf_err_dup(cl, n, cmd);
     c->cpu_affinity_auto = strcmp(n->args[1].s, "auto") == 0;
     if (c->cpu_affinity_auto) {
         if (n->nargs > 3)
@@ -97,8 +98,8 @@ int conf_set_cpu_affinity(struct conf_loader *cl, const struct conf_node *n,
     return 0;
 }
 
-int conf_set_error_log(struct conf_loader *cl, const struct conf_node *n,
-                       const struct conf_cmd *cmd)
+static int conf_set_error_log(struct conf_loader *cl, const struct conf_node *n,
+                              const struct conf_cmd *cmd)
 {
     struct conf *c = cl->conf;
     const char *file = n->args[1].s;
@@ -117,8 +118,8 @@ int conf_set_error_log(struct conf_loader *cl, const struct conf_node *n,
 
 /* `thread_pool default threads=N [max_queue=N]`, nginx's syntax.  One pool
  * per worker serves everything, so only "default" can be named. */
-int conf_set_thread_pool(struct conf_loader *cl, const struct conf_node *n,
-                         const struct conf_cmd *cmd)
+static int conf_set_thread_pool(struct conf_loader *cl, const struct conf_node *n,
+                                const struct conf_cmd *cmd)
 {
     struct conf *c = cl->conf;
     if (strcmp(n->args[1].s, "default") != 0)
@@ -141,19 +142,21 @@ int conf_set_thread_pool(struct conf_loader *cl, const struct conf_node *n,
     return 0;
 }
 
-int conf_set_events(struct conf_loader *cl, const struct conf_node *n, const struct conf_cmd *cmd)
+static int conf_set_events(struct conf_loader *cl, const struct conf_node *n,
+                           const struct conf_cmd *cmd)
 {
     if (cl->conf->events_seen)
-        return conf_err(cl, n, "\"%s\" directive is duplicate", cmd->name);
+        return conf_err_dup(cl, n, cmd);
     cl->conf->events_seen = 1;
     return conf_block(cl, n->child, CTX_EVENTS);
 }
 
-int conf_set_path(struct conf_loader *cl, const struct conf_node *n, const struct conf_cmd *cmd)
+static int conf_set_path(struct conf_loader *cl, const struct conf_node *n,
+                         const struct conf_cmd *cmd)
 {
     struct conf *c = cl->conf;
     if (c->pid != NULL)
-        return conf_err(cl, n, "\"%s\" directive is duplicate", cmd->name);
+        return conf_err_dup(cl, n, cmd);
     c->pid = conf_full_path(cl->pool, c->paths.prefix, n->args[1].s);
     return 0;
 }
@@ -180,7 +183,7 @@ static unsigned conf_online_cpus(void)
     return n < 1 ? 1 : n > CONF_MAX_WORKERS ? CONF_MAX_WORKERS : (unsigned)n;
 }
 
-int conf_main_finish(struct conf_loader *cl)
+static int conf_main_finish(struct conf_loader *cl)
 {
     struct conf *c = cl->conf;
     if (!c->events_seen) {
@@ -211,3 +214,41 @@ int conf_main_finish(struct conf_loader *cl)
     }
     return conf_default_user(cl);
 }
+
+#define MAIN_F(f) CS_MAIN, offsetof(struct conf, f)
+#define CUSTOM CT_CUSTOM, CS_MAIN, 0, NULL
+
+static const struct conf_cmd core_cmds[] = {
+    {"daemon", CTX_MAIN, ARGS(1), CT_FLAG, MAIN_F(daemon), "on", NULL, NULL},
+    {"error_log", CTX_MAIN, ARGS(1) | ARGS(2), CUSTOM, conf_set_error_log, NULL},
+    {"include", CTX_ANY, ARGS(1), CT_PARSER, CS_MAIN, 0, NULL, NULL, NULL},
+    {"master_process", CTX_MAIN, ARGS(1), CT_FLAG, MAIN_F(master_process), "on", NULL, NULL},
+    {"pid", CTX_MAIN, ARGS(1), CUSTOM, conf_set_path, NULL},
+    {"thread_pool", CTX_MAIN, ARGS(2) | ARGS(3), CUSTOM, conf_set_thread_pool, NULL},
+    {"user", CTX_MAIN, ARGS(1) | ARGS(2), CUSTOM, conf_set_user, NULL},
+    {"worker_cpu_affinity", CTX_MAIN, ARGS_1MORE | ARGS_MANY, CUSTOM, conf_set_cpu_affinity, NULL},
+    {"worker_processes", CTX_MAIN, ARGS(1), CUSTOM, conf_set_worker_processes, NULL},
+    {"worker_rlimit_nofile", CTX_MAIN, ARGS(1), CT_NUM, MAIN_F(worker_rlimit_nofile), NULL, NULL,
+     NULL},
+    {"worker_shutdown_timeout", CTX_MAIN, ARGS(1), CT_MSEC, MAIN_F(worker_shutdown_timeout), "0",
+     NULL, NULL},
+    {"events", CTX_MAIN, ARGS(0) | ARGS_BLOCK, CUSTOM, conf_set_events, NULL},
+};
+
+struct module mod_core = {
+    .name = "core",
+    .cmds = core_cmds,
+    .ncmds = sizeof(core_cmds) / sizeof(core_cmds[0]),
+    .finish = conf_main_finish,
+};
+
+static const struct conf_cmd events_cmds[] = {
+    {"worker_connections", CTX_EVENTS, ARGS(1), CT_NUM, MAIN_F(worker_connections), "512", NULL,
+     NULL},
+};
+
+struct module mod_events = {
+    .name = "events",
+    .cmds = events_cmds,
+    .ncmds = sizeof(events_cmds) / sizeof(events_cmds[0]),
+};

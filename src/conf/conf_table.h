@@ -1,9 +1,11 @@
-/* conf_table.h - the one table of directives that drives the loader.
+/* conf_table.h - directive tables, the loader's state, and the checks that
+ * directive setters share.
  *
- * Each entry says where a directive may appear, how many arguments it takes,
- * and either a generic type (with the field it sets and its default, merged
- * by the loader) or a custom setter.  The man page's directive list is
- * checked against this table. */
+ * Each module has a table of directives (conf/module.h).  An entry says
+ * where a directive may appear, how many arguments it takes, and either a
+ * generic type (with the field it sets and its default, merged by the
+ * generic code) or a custom setter.  The man page's directive list is
+ * checked against these tables. */
 #ifndef TP_CONF_TABLE_H
 #define TP_CONF_TABLE_H
 
@@ -12,6 +14,8 @@
 
 #include "conf/conf.h"
 #include "conf/conf_parse.h"
+#include "conf/module.h"
+#include "core/str.h"
 
 /* Contexts. */
 #define CTX_MAIN (1u << 0)
@@ -19,7 +23,7 @@
 #define CTX_HTTP (1u << 2)
 #define CTX_SRV (1u << 3)
 #define CTX_LOC (1u << 4)
-#define CTX_ANY (CTX_MAIN | CTX_EVENTS | CTX_HTTP | CTX_SRV | CTX_LOC)
+#define CTX_ANY (~0u) /* include: wherever directives may be */
 
 /* Argument counts (not counting the name): bit n allows n arguments. */
 #define ARGS(n) (1u << (n))
@@ -31,16 +35,29 @@
 enum conf_type {
     CT_CUSTOM, /* the entry's set function does all the work */
     CT_FLAG,   /* on | off          -> int */
-    CT_NUM,    /* non-negative int  -> long */
+    CT_NUM,    /* non-negative int  -> long (post: struct conf_range) */
     CT_SIZE,   /* 16k, 1m           -> long bytes */
     CT_MSEC,   /* 60s, 1m30s, 500ms -> long ms */
     CT_STR,    /* any word          -> char * */
+    CT_ENUM,   /* one of a list     -> long (post: struct conf_enum[]) */
     CT_PARSER, /* handled by the grammar itself (include) */
 };
 
 enum conf_scope {
     CS_MAIN, /* struct conf */
-    CS_LOC,  /* struct loc_conf of the current level */
+    CS_PART, /* the module's part of the current level */
+};
+
+/* CT_NUM's bounds. */
+struct conf_range {
+    long min; /* smallest value accepted */
+    long max; /* largest */
+};
+
+/* CT_ENUM's words, ended by a NULL name. */
+struct conf_enum {
+    const char *name; /* word as written */
+    long value;       /* what it sets */
 };
 
 struct conf_loader;
@@ -60,25 +77,26 @@ struct conf_cmd {
     const char *dflt;      /* default as config text, or NULL */
     conf_set_cb set;       /* setter; for a generic type it overrides parsing
                               but merging and defaults stay generic */
+    const void *post;      /* CT_NUM range or CT_ENUM words, or NULL */
 };
+
+/* Finds the current level's part of module m (set by the block that
+ * opened the context). */
+typedef void *(*conf_part_cb)(struct conf_loader *cl, const struct module *m);
 
 /* Loader state while walking the tree. */
 struct conf_loader {
     struct conf *conf;          /* being built */
     struct mpool *pool;         /* conf->pool */
     unsigned ctx;               /* current context */
-    struct srv_conf *srv;       /* current server block, or NULL */
-    struct loc_conf *loc;       /* current level's settings */
+    void *level;                /* the context's own state (http: struct http_level) */
+    conf_part_cb part;          /* finds a module's part of the current level */
+    const struct module *mod;   /* module of the directive being set */
     char *err;                  /* where errors go */
     size_t errlen;              /* its size */
     const char *last_file_src;  /* conf_file_name's one-entry cache: tree name */
     const char *last_file_copy; /* ... and its copy in the pool */
 };
-
-extern const struct conf_cmd conf_cmds[];
-extern const size_t conf_ncmds;
-
-const struct conf_cmd *conf_cmd_find(const char *name);
 
 /* A node's file name copied into the configuration's pool. */
 const char *conf_file_name(struct conf_loader *cl, const struct conf_node *n);
@@ -86,6 +104,13 @@ const char *conf_file_name(struct conf_loader *cl, const struct conf_node *n);
 /* Formats "<message> in <file>:<line>" for node n; returns -1. */
 int conf_err(struct conf_loader *cl, const struct conf_node *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The checks every setter makes, in nginx's words; each returns -1. */
+int conf_err_dup(struct conf_loader *cl, const struct conf_node *n, const struct conf_cmd *cmd);
+int conf_err_value(struct conf_loader *cl, const struct conf_node *n, const struct conf_cmd *cmd,
+                   size_t arg);
+int conf_err_param(struct conf_loader *cl, const struct conf_node *n, const char *param);
+int conf_err_nomem(struct conf_loader *cl, const struct conf_node *n);
 
 /* Runs every directive of a block's children in context ctx. */
 int conf_block(struct conf_loader *cl, const struct conf_node *first, unsigned ctx);
@@ -95,6 +120,12 @@ int conf_parse_flag(const char *s, int *out);
 int conf_parse_num(const char *s, long *out);
 int conf_parse_size(const char *s, long *out);
 int conf_parse_msec(const char *s, long *out);
+/* "name=value" with a number in [min, max]: 1 if `a` is that parameter
+ * and valid, 0 if it is another parameter, -1 if it is invalid. */
+int conf_param_num(const char *a, const char *name, long min, long max, long *out);
+
+/* The directive's arguments as a list of words (index, gzip_types). */
+int conf_words(struct conf_loader *cl, const struct conf_node *n, struct str **out, size_t *count);
 
 /* Appends a zeroed element to an arena array, doubling its capacity at
  * powers of two (the arena cannot realloc, so the old copy is left). */
@@ -103,52 +134,13 @@ void *conf_push(struct mpool *p, void *arrp, size_t *n, size_t size);
 /* Hands a compiled regex to the configuration, which frees it. */
 int conf_regex_keep(struct conf_loader *cl, struct pcre2_real_code_8 *code);
 
-/* Fresh settings with every inherited field unset. */
-struct loc_conf *conf_loc_new(struct conf_loader *cl);
-/* Fills child's unset fields from parent. */
-void conf_loc_merge(const struct loc_conf *parent, struct loc_conf *child);
-/* Fills unset fields with the table's defaults (http level). */
-int conf_loc_defaults(struct conf_loader *cl, struct loc_conf *loc);
+/* The generic fields of module m's part: unset, inherited, defaulted. */
+void conf_part_unset(const struct module *m, void *part);
+void conf_part_inherit(const struct module *m, const void *parent, void *child);
+int conf_part_defaults(struct conf_loader *cl, const struct module *m, void *part);
 
-/* Setters living in conf_main.c and conf_http.c. */
-int conf_set_user(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_worker_processes(struct conf_loader *, const struct conf_node *,
-                              const struct conf_cmd *);
-int conf_set_cpu_affinity(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_error_log(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_thread_pool(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_events(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_path(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_http(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_server(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_location(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_listen(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_server_name(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_return(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_large_header_buffers(struct conf_loader *, const struct conf_node *,
-                                  const struct conf_cmd *);
-int conf_set_keepalive_timeout(struct conf_loader *, const struct conf_node *,
-                               const struct conf_cmd *);
-
-int conf_set_root(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_alias(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_index(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_try_files(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_error_page(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_add_header(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_types(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_autoindex_format(struct conf_loader *, const struct conf_node *,
-                              const struct conf_cmd *);
-int conf_set_if_modified_since(struct conf_loader *, const struct conf_node *,
-                               const struct conf_cmd *);
-int conf_set_open_file_cache(struct conf_loader *, const struct conf_node *,
-                             const struct conf_cmd *);
-int conf_set_gzip_types(struct conf_loader *, const struct conf_node *, const struct conf_cmd *);
-int conf_set_gzip_comp_level(struct conf_loader *, const struct conf_node *,
-                             const struct conf_cmd *);
-
-/* Post-parse checks and derived data (conf_main.c, conf_http.c). */
-int conf_main_finish(struct conf_loader *cl);
-int conf_http_finish(struct conf_loader *cl);
+/* Main-context setters of the core module (conf_main.c). */
+extern struct module mod_core;
+extern struct module mod_events;
 
 #endif

@@ -1,4 +1,5 @@
-/* ofile.c - opening files in the pool, and the per-worker open file cache. */
+/* ofile.c - opening files (on whichever thread may block), and the
+ * per-worker open file cache (loop thread only). */
 #include "core/ofile.h"
 
 #include <errno.h>
@@ -8,12 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "conf/conf.h"
-#include "http/conn.h"
-#include "http/req.h"
-#include "core/tpool.h"
-#include "proc/worker.h"
 
 /* The cache of one worker (loop thread only). */
 static struct {
@@ -113,66 +108,44 @@ static int ofile_do_open(const char *path, bool nofollow)
     return nofollow ? ofile_walk(path, flags) : open(path, flags);
 }
 
-/* A pool job that opens and stats one path. */
-struct ofile_job {
-    struct tpool_job job; /* the pool's part */
-    struct conn *c;       /* connection (kept alive by the job's reference) */
-    struct req *r;        /* request, touched only once known to be current */
-    uint32_t nreq;        /* which request of the connection */
-    char *path;           /* copy of the path */
-    bool nofollow;        /* disable_symlinks */
-    ofile_cb cb;          /* continuation */
-    int fd;               /* result: descriptor or -1 */
-    int err;              /* result: errno */
-    struct stat st;       /* result: fstat */
-};
-
-static void ofile_open_work(struct tpool_job *job)
+/* Opens and stats path: the whole open, on a thread that may block. */
+int ofile_open_sync(const char *path, bool nofollow, struct ofile_raw *out)
 {
-    struct ofile_job *j = (struct ofile_job *)job;
-    j->fd = ofile_do_open(j->path, j->nofollow);
-    if (j->fd < 0) {
-        j->err = errno;
-        return;
+    out->fd = ofile_do_open(path, nofollow);
+    if (out->fd < 0) {
+        out->err = errno;
+        return -1;
     }
-    if (fstat(j->fd, &j->st) < 0) {
-        j->err = errno;
-        close(j->fd);
-        j->fd = -1;
+    if (fstat(out->fd, &out->st) < 0) {
+        out->err = errno;
+        close(out->fd);
+        out->fd = -1;
+        return -1;
     }
+    return 0;
 }
 
-static bool ofile_cache_insert(struct ofile *f, char *path, const struct loc_conf *loc, double now);
-
-static void ofile_open_done(struct tpool_job *job)
+int ofile_from_raw(struct ofile_raw *raw, struct ofile_result *res)
 {
-    struct ofile_job *j = (struct ofile_job *)job;
-    struct ofile_result res = {.err = j->err};
-    struct conn *c = j->c;
-    if (c->req != j->r || c->nrequests != j->nreq)
-        return; /* the request this was for is over */
-    if (j->fd >= 0 && S_ISDIR(j->st.st_mode)) {
-        res.is_dir = true;
-    } else if (j->fd >= 0 && (res.file = calloc(1, sizeof(*res.file))) == NULL) {
-        res.err = ENOMEM;
-    } else if (j->fd >= 0) {
-        res.file->fd = j->fd;
-        res.file->st = j->st;
-        res.file->refs = 1;
-        j->fd = -1; /* the ofile owns it now */
-        if (ofile_cache_insert(res.file, j->path, j->r->loc, ev_now(c->w->loop)))
-            j->path = NULL; /* the cache owns it now */
+    memset(res, 0, sizeof(*res));
+    res->err = raw->err;
+    if (raw->fd < 0)
+        return 0;
+    if (S_ISDIR(raw->st.st_mode)) {
+        res->is_dir = true;
+        close(raw->fd);
+        raw->fd = -1;
+        return 0;
     }
-    j->cb(j->r, &res);
-}
-
-static void ofile_open_release(struct tpool_job *job)
-{
-    struct ofile_job *j = (struct ofile_job *)job;
-    if (j->fd >= 0)
-        close(j->fd);
-    free(j->path);
-    free(j);
+    if ((res->file = calloc(1, sizeof(*res->file))) == NULL) {
+        res->err = ENOMEM;
+        return -1;
+    }
+    res->file->fd = raw->fd;
+    res->file->st = raw->st;
+    res->file->refs = 1;
+    raw->fd = -1; /* the ofile owns it now */
+    return 0;
 }
 
 /* ---- the cache (loop thread) --------------------------------------- */
@@ -246,17 +219,15 @@ static void ofile_cache_link(struct ofile *f)
     ofc.buckets[f->hash & ofc.mask] = f;
 }
 
-/* Keeps a freshly opened file (taking over path) when the location uses
- * the cache; returns whether it did. */
-static bool ofile_cache_insert(struct ofile *f, char *path, const struct loc_conf *loc, double now)
+bool ofile_cache_insert(struct ofile *f, char *path, const struct ofile_policy *pol, double now)
 {
-    if (ofc.max == 0 || loc->open_file_cache_max <= 0)
+    if (ofc.max == 0 || !pol->cache)
         return false;
     f->path = path;
     f->cached = true;
     f->last_use = now;
-    f->valid_until = now + loc->open_file_cache_valid / 1000.0;
-    f->inactive = loc->open_file_cache_inactive / 1000.0;
+    f->valid_until = now + pol->valid;
+    f->inactive = pol->inactive;
     f->refs++; /* the cache's own reference */
     ofile_cache_link(f);
     ofile_lru_front(f);
@@ -267,9 +238,8 @@ static bool ofile_cache_insert(struct ofile *f, char *path, const struct loc_con
     return true;
 }
 
-void ofile_cache_init(struct worker *w, long max)
+void ofile_cache_init(long max)
 {
-    (void)w;
     uint32_t n = 16;
     ofc.max = max;
     if (max <= 0)
@@ -294,10 +264,9 @@ void ofile_cache_destroy(void)
 
 /* ---- entry points ---------------------------------------------------- */
 
-static struct ofile *ofile_cache_hit(struct req *r, struct str path)
+struct ofile *ofile_cache_hit(struct str path, const struct ofile_policy *pol, double now)
 {
-    double now = ev_now(r->c->w->loop);
-    if (ofc.max == 0 || r->loc->open_file_cache_max <= 0)
+    if (ofc.max == 0 || !pol->cache)
         return NULL;
     ofile_cache_expire(now);
     uint32_t hash = ofile_hash(path.p, path.len);
@@ -315,95 +284,30 @@ static struct ofile *ofile_cache_hit(struct req *r, struct str path)
     return f;
 }
 
-/* Tries the open on the loop, allowed only when the kernel can answer from
- * its caches.  Returns 1 if it answered (cb was called), 0 if the pool must. */
-static int ofile_open_inline(struct req *r, const char *path, bool nofollow, ofile_cb cb)
+int ofile_open_cached(const char *path, bool nofollow, struct ofile_result *res)
 {
-    struct ofile_result res = {0};
-    int fd = ofile_openat2(path, nofollow, true);
-    if (fd < 0 && (errno == EAGAIN || errno == ENOSYS || errno == EINVAL))
-        return 0;
-    if (fd < 0) {
-        res.err = errno;
-    } else if ((res.file = calloc(1, sizeof(*res.file))) == NULL || fstat(fd, &res.file->st) < 0) {
-        res.err = res.file ? errno : ENOMEM;
-        free(res.file);
-        res.file = NULL;
-        close(fd);
-    } else if (S_ISDIR(res.file->st.st_mode)) {
-        free(res.file);
-        res.file = NULL;
-        res.is_dir = true;
-        close(fd);
-    } else {
-        res.file->fd = fd;
-        res.file->refs = 1;
-        char *copy = strdup(path);
-        if (copy != NULL && !ofile_cache_insert(res.file, copy, r->loc, ev_now(r->c->w->loop)))
-            free(copy);
-    }
-    cb(r, &res);
-    return 1;
-}
-
-int ofile_open(struct req *r, struct str path, bool nofollow, ofile_cb cb)
-{
-    struct ofile *hit = ofile_cache_hit(r, path);
-    if (hit != NULL) {
-        struct ofile_result res = {.file = hit};
-        cb(r, &res);
-        return 0;
-    }
-    char small[512];
-    if (path.len < sizeof(small)) {
-        memcpy(small, path.p, path.len);
-        small[path.len] = '\0';
-        if (ofile_open_inline(r, small, nofollow, cb))
-            return 0;
-    }
-    struct ofile_job *j = calloc(1, sizeof(*j));
-    if (j == NULL || (j->path = strndup(path.p, path.len)) == NULL) {
-        free(j);
+    struct ofile_raw raw = {.fd = -1};
+    raw.fd = ofile_openat2(path, nofollow, true);
+    if (raw.fd < 0 && (errno == EAGAIN || errno == ENOSYS || errno == EINVAL))
         return -1;
+    if (raw.fd < 0)
+        raw.err = errno;
+    else if (fstat(raw.fd, &raw.st) < 0) {
+        raw.err = errno;
+        close(raw.fd);
+        raw.fd = -1;
     }
-    j->job.work = ofile_open_work;
-    j->job.done = ofile_open_done;
-    j->job.release = ofile_open_release;
-    j->job.owner = &r->c->own;
-    j->c = r->c;
-    j->r = r;
-    j->nreq = r->c->nrequests;
-    j->nofollow = nofollow;
-    j->cb = cb;
-    j->fd = -1;
-    if (tpool_submit(r->c->w->pool, &j->job) < 0) {
-        ofile_open_release(&j->job);
-        return -1;
-    }
+    if (ofile_from_raw(&raw, res) < 0)
+        close(raw.fd);
     return 0;
 }
 
 /* ---- existence checks (try_files, index) ------------------------------ */
 
-/* A pool job that finds the first of several paths that exists. */
-struct ofile_stat_job {
-    struct tpool_job job; /* the pool's part */
-    struct conn *c;       /* connection (kept alive by the job's reference) */
-    struct req *r;        /* request, touched only once known to be current */
-    uint32_t nreq;        /* which request of the connection */
-    char **paths;         /* candidates; a trailing "/" wants a directory */
-    size_t n;             /* how many */
-    bool nofollow;        /* disable_symlinks */
-    ofile_stat_cb cb;     /* continuation */
-    int found;            /* result: index, or -1 */
-    bool is_dir;          /* result: the found path is a directory */
-    int err;              /* result: an error that ends the search, or 0 */
-};
-
 /* 1 if path exists as wanted (a trailing "/" wants a directory), 0 if
  * not, -1 with errno for an error that must not be skipped over (EACCES:
  * nginx answers 403 rather than trying the next name). */
-static int ofile_exists(const char *path, bool nofollow, bool *is_dir)
+int ofile_exists(const char *path, bool nofollow, bool *is_dir)
 {
     size_t len = strlen(path);
     bool want_dir = len > 1 && path[len - 1] == '/';
@@ -415,61 +319,4 @@ static int ofile_exists(const char *path, bool nofollow, bool *is_dir)
     int rc = fstat(fd, &st) == 0 && (want_dir ? S_ISDIR(st.st_mode) : !S_ISDIR(st.st_mode));
     close(fd);
     return rc;
-}
-
-static void ofile_stat_work(struct tpool_job *job)
-{
-    struct ofile_stat_job *j = (struct ofile_stat_job *)job;
-    j->found = -1;
-    for (size_t i = 0; i < j->n; i++) {
-        int rc = ofile_exists(j->paths[i], j->nofollow, &j->is_dir);
-        if (rc != 0) {
-            j->found = (int)i;
-            j->err = rc < 0 ? errno : 0;
-            return;
-        }
-    }
-}
-
-static void ofile_stat_done(struct tpool_job *job)
-{
-    struct ofile_stat_job *j = (struct ofile_stat_job *)job;
-    if (j->c->req != j->r || j->c->nrequests != j->nreq)
-        return;
-    j->cb(j->r, j->found, j->is_dir, j->err);
-}
-
-static void ofile_stat_release(struct tpool_job *job)
-{
-    struct ofile_stat_job *j = (struct ofile_stat_job *)job;
-    for (size_t i = 0; i < j->n; i++)
-        free(j->paths[i]);
-    free(j->paths);
-    free(j);
-}
-
-int ofile_stat(struct req *r, struct str *paths, size_t n, bool nofollow, ofile_stat_cb cb)
-{
-    struct ofile_stat_job *j = calloc(1, sizeof(*j));
-    if (j == NULL || (j->paths = calloc(n ? n : 1, sizeof(char *))) == NULL) {
-        free(j);
-        return -1;
-    }
-    j->job = (struct tpool_job){.work = ofile_stat_work,
-                                .done = ofile_stat_done,
-                                .release = ofile_stat_release,
-                                .owner = &r->c->own};
-    j->c = r->c;
-    j->r = r;
-    j->nreq = r->c->nrequests;
-    j->nofollow = nofollow;
-    j->cb = cb;
-    for (j->n = 0; j->n < n; j->n++)
-        if ((j->paths[j->n] = strndup(paths[j->n].p, paths[j->n].len)) == NULL)
-            break;
-    if (j->n < n || tpool_submit(r->c->w->pool, &j->job) < 0) {
-        ofile_stat_release(&j->job);
-        return -1;
-    }
-    return 0;
 }

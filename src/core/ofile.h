@@ -1,6 +1,6 @@
-/* ofile.h - open files: opened and stat'ed in the thread pool, shared by
- * reference, and kept by a per-worker cache (open_file_cache) so hot files
- * skip the pool entirely. */
+/* ofile.h - open files: shared by reference, and kept by a per-worker cache
+ * (open_file_cache) so hot files skip the pool entirely.  Who opens them
+ * where (the loop or the pool) is the caller's business: http/file_open. */
 #ifndef TP_OFILE_H
 #define TP_OFILE_H
 
@@ -9,9 +9,6 @@
 #include <sys/stat.h>
 
 #include "core/str.h"
-
-struct worker;
-struct req;
 
 /* An open file; closed when the last reference goes. */
 struct ofile {
@@ -37,28 +34,50 @@ struct ofile_result {
     bool is_dir;        /* the path is a directory (file is NULL) */
 };
 
-typedef void (*ofile_cb)(struct req *r, const struct ofile_result *res);
+/* What an open on a thread that may block produced, before it becomes an
+ * ofile on the loop thread. */
+struct ofile_raw {
+    int fd;         /* descriptor, or -1 */
+    int err;        /* errno when fd is -1 */
+    struct stat st; /* fstat when fd is open */
+};
 
-/* Opens `path` for request r: from the worker's cache when fresh, else in
- * the thread pool.  nofollow refuses symlinks in every component
- * (disable_symlinks on).  The callback runs on the loop thread, exactly
- * once, and only if r's connection is still open; it owns one reference to
- * res->file.  Returns -1 if the job could not even be queued. */
-int ofile_open(struct req *r, struct str path, bool nofollow, ofile_cb cb);
+/* How a location uses the cache (open_file_cache). */
+struct ofile_policy {
+    bool cache;      /* keep files opened for this location */
+    double valid;    /* seconds before an entry is checked again */
+    double inactive; /* seconds unused before it is dropped */
+};
 
-/* found: index of the first path that exists, or -1; err: nonzero when
- * that path could not be checked (EACCES, ...), which ends the search. */
-typedef void (*ofile_stat_cb)(struct req *r, int found, bool is_dir, int err);
+/* Opens and fstats path (O_RDONLY|O_NONBLOCK); may block, so pool threads
+ * call it.  nofollow refuses a symlink in any component (disable_symlinks
+ * on).  -1 with out->err on failure. */
+int ofile_open_sync(const char *path, bool nofollow, struct ofile_raw *out);
 
-/* Finds, in the pool, the first of several paths that exists (a trailing
- * "/" wants a directory), for index and try_files. */
-int ofile_stat(struct req *r, struct str *paths, size_t n, bool nofollow, ofile_stat_cb cb);
+/* Loop thread: makes the ofile (one reference) or the directory or error
+ * result.  -1 only when out of memory (res->err is ENOMEM). */
+int ofile_from_raw(struct ofile_raw *raw, struct ofile_result *res);
+
+/* Loop thread: opens path only if the kernel can answer from its caches
+ * (openat2 RESOLVE_CACHED), so the loop never waits on a disk.  0 when it
+ * answered (res filled, success or error); -1 when the pool must open. */
+int ofile_open_cached(const char *path, bool nofollow, struct ofile_result *res);
+
+/* 1 if path exists as wanted (a trailing "/" wants a directory), 0 if not,
+ * -1 with errno for an error that must not be skipped over (EACCES).  May
+ * block. */
+int ofile_exists(const char *path, bool nofollow, bool *is_dir);
 
 void ofile_put(struct ofile *f);
 
-/* The worker's cache: sized by the largest open_file_cache max= of the
- * configuration; 0 disables it. */
-void ofile_cache_init(struct worker *w, long max);
+/* The worker's cache, loop thread only: sized by the largest
+ * open_file_cache max= of the configuration; 0 disables it. */
+void ofile_cache_init(long max);
 void ofile_cache_destroy(void);
+/* A fresh cached entry for path with a new reference, or NULL. */
+struct ofile *ofile_cache_hit(struct str path, const struct ofile_policy *pol, double now);
+/* Keeps a freshly opened file (taking over path) if the policy caches;
+ * returns whether it did. */
+bool ofile_cache_insert(struct ofile *f, char *path, const struct ofile_policy *pol, double now);
 
 #endif

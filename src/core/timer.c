@@ -9,15 +9,13 @@ struct timer_list {
     ev_timer watcher;       /* fires at the head's deadline (or earlier) */
     struct timer_node head; /* sentinel: head.next is the oldest */
     long ms;                /* the timeout of every node here */
-    struct timers *owner;   /* back pointer for the callback */
 };
 
-void timers_init(struct timers *t, struct ev_loop *loop, timer_expire_cb expire)
+void timers_init(struct timers *t, struct ev_loop *loop)
 {
     t->loop = loop;
     t->lists = NULL;
     t->nlists = 0;
-    t->expire = expire;
 }
 
 static void timer_list_fire(struct ev_loop *loop, ev_timer *w, int revents)
@@ -28,7 +26,7 @@ static void timer_list_fire(struct ev_loop *loop, ev_timer *w, int revents)
     while (l->head.next != &l->head && l->head.next->deadline <= now) {
         struct timer_node *node = l->head.next;
         timer_disarm(node);
-        l->owner->expire(node);
+        node->expire(node);
     }
     if (l->head.next == &l->head) {
         ev_timer_stop(loop, w);
@@ -55,7 +53,6 @@ static struct timer_list *timer_list_get(struct timers *t, long ms)
     ev_init(&l->watcher, timer_list_fire);
     l->head.prev = l->head.next = &l->head;
     l->ms = ms;
-    l->owner = t;
     t->lists[t->nlists++] = l;
     return l;
 }

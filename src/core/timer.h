@@ -13,12 +13,13 @@ struct timer_node;
 
 typedef void (*timer_expire_cb)(struct timer_node *node);
 
-/* Embedded in whatever can time out (a connection). */
+/* Embedded in whatever can time out (a connection, an upstream socket). */
 struct timer_node {
     struct timer_node *prev; /* list neighbours; NULL when disarmed */
     struct timer_node *next;
     ev_tstamp deadline;      /* when it expires */
     struct timer_list *list; /* the list it is on, or NULL */
+    timer_expire_cb expire;  /* what its owner does when it fires */
 };
 
 /* All the timeouts of one loop. */
@@ -26,11 +27,11 @@ struct timers {
     struct ev_loop *loop;      /* the worker's loop */
     struct timer_list **lists; /* one per distinct timeout value */
     unsigned nlists;           /* how many */
-    timer_expire_cb expire;    /* called for each expired node */
 };
 
-void timers_init(struct timers *t, struct ev_loop *loop, timer_expire_cb expire);
-/* (Re)arms node to expire `ms` milliseconds from now.  -1 if out of memory. */
+void timers_init(struct timers *t, struct ev_loop *loop);
+/* (Re)arms node to expire `ms` milliseconds from now; node->expire must be
+ * set.  -1 if out of memory. */
 int timer_arm(struct timers *t, struct timer_node *node, long ms);
 void timer_disarm(struct timer_node *node);
 static inline bool timer_armed(const struct timer_node *node)

@@ -24,8 +24,10 @@
 #include "core/log.h"
 #include "http/req.h"
 #include "http/resp.h"
+#include "conf/conf_table.h"
 #include "core/tpool.h"
-#include "proc/worker.h"
+#include "http/core_conf.h"
+#include "http/req_job.h"
 
 /* ---- reading a directory (any thread) --------------------------------- */
 
@@ -433,12 +435,8 @@ void autoindex_json(struct autoindex_buf *b, const struct autoindex_entry *v, si
 
 /* A pool job that reads and formats one listing. */
 struct autoindex_job {
-    struct tpool_job job;      /* the pool's part */
-    struct conn *c;            /* r's connection (kept alive by job.owner) */
-    struct req *r;             /* the request; touched only if still c->req */
-    uint32_t nreq;             /* which request of the connection */
-    uint64_t conn_id;          /* for log lines written from the pool */
-    char ctx[512];             /* ", client: ..." for those lines */
+    struct req_job rj;         /* the request's part; first */
+    char ctx[512];             /* ", client: ..." for log lines from the pool */
     char *dir;                 /* directory path, NUL-terminated */
     char *uri;                 /* r->path, for the HTML title */
     size_t uri_len;            /* its length */
@@ -453,8 +451,8 @@ static void autoindex_job_log(void *arg, enum log_level level, int err, const ch
                               const char *path)
 {
     const struct autoindex_job *j = arg;
-    log_msg(level, j->conn_id, 0, "%s() \"%s\" failed (%d: %s)%s", call, path, err, strerror(err),
-            j->ctx);
+    log_msg(level, j->rj.conn_id, 0, "%s() \"%s\" failed (%d: %s)%s", call, path, err,
+            strerror(err), j->ctx);
 }
 
 static void autoindex_work(struct tpool_job *job)
@@ -486,17 +484,15 @@ static void autoindex_send(struct req *r, const struct autoindex_job *j)
     resp_send(r);
 }
 
-static void autoindex_done(struct tpool_job *job)
+static void autoindex_done(struct req_job *rj)
 {
-    struct autoindex_job *j = (struct autoindex_job *)job;
-    if (j->c->req != j->r || j->c->nrequests != j->nreq)
-        return; /* the request this was for is over */
+    struct autoindex_job *j = (struct autoindex_job *)rj;
     if (j->rc == AUTOINDEX_OPEN_FAILED)
-        resp_error(j->r, autoindex_open_status(j->err));
+        resp_error(rj->r, autoindex_open_status(j->err));
     else if (j->rc != AUTOINDEX_READ_OK || j->body.failed)
-        resp_error(j->r, 500);
+        resp_error(rj->r, 500);
     else
-        autoindex_send(j->r, j);
+        autoindex_send(rj->r, j);
 }
 
 static void autoindex_release(struct tpool_job *job)
@@ -508,26 +504,25 @@ static void autoindex_release(struct tpool_job *job)
     free(j);
 }
 
+bool autoindex_enabled(const struct req *r)
+{
+    const struct autoindex_loc *al = loc_part(r->loc, &mod_autoindex);
+    return al->on == 1;
+}
+
 /* Copies everything the pool thread needs: it must never look at r. */
 static struct autoindex_job *autoindex_job_new(struct req *r, struct str dir)
 {
+    const struct autoindex_loc *al = loc_part(r->loc, &mod_autoindex);
     struct autoindex_job *j = calloc(1, sizeof(*j));
     if (j == NULL)
         return NULL;
-    j->job = (struct tpool_job){.work = autoindex_work,
-                                .done = autoindex_done,
-                                .release = autoindex_release,
-                                .owner = &r->c->own};
-    j->c = r->c;
-    j->r = r;
-    j->nreq = r->c->nrequests;
-    j->conn_id = r->c->id;
-    j->json = r->loc->autoindex_format == 1;
+    j->json = al->format == AUTOINDEX_JSON;
     j->dir = strndup(dir.p, dir.len);
     j->uri = strndup(r->path.p, r->path.len);
     j->uri_len = r->path.len;
     if (j->dir == NULL || j->uri == NULL) {
-        autoindex_release(&j->job);
+        autoindex_release(&j->rj.job);
         return NULL;
     }
     conn_log_context(r->c, j->ctx, sizeof(j->ctx));
@@ -538,10 +533,7 @@ void autoindex_handle(struct req *r, struct str dir)
 {
     if (r->method == HTTP_POST) {
         /* nginx's autoindex declines POST and the content phase refuses */
-        char ctx[512];
-        conn_log_context(r->c, ctx, sizeof(ctx));
-        log_msg(LL_ERR, r->c->id, 0, "directory index of \"%.*s\" is forbidden%s", (int)dir.len,
-                dir.p, ctx);
+        conn_logf(r->c, LL_ERR, 0, "directory index of \"%.*s\" is forbidden", (int)dir.len, dir.p);
         resp_error(r, 403);
         return;
     }
@@ -554,8 +546,52 @@ void autoindex_handle(struct req *r, struct str dir)
         resp_error(r, 500);
         return;
     }
-    if (tpool_submit(r->c->w->pool, &j->job) < 0) {
-        autoindex_release(&j->job);
+    if (req_job_submit(r, &j->rj, TPOOL_CPU, autoindex_work, autoindex_done, autoindex_release) <
+        0) {
+        autoindex_release(&j->rj.job);
         resp_error(r, 503);
     }
 }
+
+/* ---- configuration ------------------------------------------------------- */
+
+static const struct conf_enum autoindex_formats[] = {
+    {"html", AUTOINDEX_HTML},
+    {"json", AUTOINDEX_JSON},
+    {NULL, 0},
+};
+
+/* The generic enum, but with a message for nginx's formats we lack. */
+static int conf_set_autoindex_format(struct conf_loader *cl, const struct conf_node *n,
+                                     const struct conf_cmd *cmd)
+{
+    struct autoindex_loc *al = cl->part(cl, &mod_autoindex);
+    const char *v = n->args[1].s;
+    if (al->format != -1)
+        return conf_err_dup(cl, n, cmd);
+    for (const struct conf_enum *e = autoindex_formats; e->name != NULL; e++) {
+        if (strcmp(e->name, v) == 0) {
+            al->format = e->value;
+            return 0;
+        }
+    }
+    if (strcmp(v, "xml") == 0 || strcmp(v, "jsonp") == 0)
+        return conf_err(cl, n, "autoindex_format \"%s\" is not supported, use html or json", v);
+    return conf_err_value(cl, n, cmd, 1);
+}
+
+#define AI_F(f) CS_PART, offsetof(struct autoindex_loc, f)
+#define HSL (CTX_HTTP | CTX_SRV | CTX_LOC)
+
+static const struct conf_cmd autoindex_cmds[] = {
+    {"autoindex", HSL, ARGS(1), CT_FLAG, AI_F(on), "off", NULL, NULL},
+    {"autoindex_format", HSL, ARGS(1), CT_ENUM, AI_F(format), "html", conf_set_autoindex_format,
+     autoindex_formats},
+};
+
+struct module mod_autoindex = {
+    .name = "http_autoindex",
+    .cmds = autoindex_cmds,
+    .ncmds = sizeof(autoindex_cmds) / sizeof(autoindex_cmds[0]),
+    .part_size = sizeof(struct autoindex_loc),
+};

@@ -28,14 +28,15 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "conf/conf.h"
-#include "http/conn.h"
 #include "core/log.h"
 #include "core/ofile.h"
-#include "http/req.h"
-#include "http/resp.h"
 #include "core/tpool.h"
-#include "proc/worker.h"
+#include "event/reactor.h"
+#include "http/conn.h"
+#include "http/core_conf.h"
+#include "http/req.h"
+#include "http/req_job.h"
+#include "http/resp.h"
 
 /* Bodies up to this size are deflated on the loop.  On the 2-core test VM,
  * 32 KB of HTML takes about 0.4 ms at level 1 and 1 ms at level 9 (0.1 ms
@@ -201,7 +202,7 @@ static bool gzip_has_vary(const struct req *r)
 
 void gzip_add_vary(struct req *r)
 {
-    if (r->loc == NULL || !r->loc->gzip_vary)
+    if (r->loc == NULL || !gzip_loc_of(r)->vary)
         return;
     r->gzip_vary = true;
     if (!gzip_has_vary(r))
@@ -231,9 +232,9 @@ static int gzip_weak_etag(struct req *r)
 /* ---- the decision ------------------------------------------------------ */
 
 /* The media type without parameters is "text/html" or in gzip_types. */
-static bool gzip_type_ok(const struct loc_conf *loc, struct str type)
+static bool gzip_type_ok(const struct gzip_loc *loc, struct str type)
 {
-    if (loc->gzip_types_any)
+    if (loc->types_any)
         return true;
     if (type.len == 0)
         return false; /* also when never set: then type.p is NULL */
@@ -246,9 +247,8 @@ static bool gzip_type_ok(const struct loc_conf *loc, struct str type)
         return false;
     if (str_case_eq(type, "text/html"))
         return true;
-    for (size_t i = 0; i < loc->ngzip_types; i++)
-        if (type.len == loc->gzip_types[i].len &&
-            strncasecmp(type.p, loc->gzip_types[i].p, type.len) == 0)
+    for (size_t i = 0; i < loc->ntypes; i++)
+        if (type.len == loc->types[i].len && strncasecmp(type.p, loc->types[i].p, type.len) == 0)
             return true;
     return false;
 }
@@ -257,9 +257,9 @@ static bool gzip_type_ok(const struct loc_conf *loc, struct str type)
  * response varies by Accept-Encoding at all. */
 static bool gzip_response_ok(const struct req *r)
 {
-    const struct loc_conf *loc = r->loc;
+    const struct gzip_loc *loc = gzip_loc_of(r);
     const struct resp_hdr *ce = gzip_find_header(r, "Content-Encoding");
-    uint64_t min = loc->gzip_min_length > 0 ? (uint64_t)loc->gzip_min_length : 0;
+    uint64_t min = loc->min_length > 0 ? (uint64_t)loc->min_length : 0;
     if (!loc->gzip || r->gzip_done)
         return false;
     if (r->status != 200 && r->status != 403 && r->status != 404)
@@ -432,7 +432,7 @@ static size_t gzip_count(const struct out *o, uint64_t *total)
 /* gzip_comp_level is 1..9 once merged; zlib refuses anything else. */
 static int gzip_level(const struct req *r)
 {
-    long level = r->loc->gzip_comp_level;
+    long level = gzip_loc_of(r)->comp_level;
     return level < 1 ? 1 : level > 9 ? 9 : (int)level;
 }
 
@@ -487,10 +487,8 @@ static void gzip_finish(struct req *r, const struct gzip_res *res, void (*next)(
 
 /* A body compressed in the thread pool. */
 struct gzip_job {
-    struct tpool_job job;        /* first: the pool hands this pointer back */
-    struct req *r;               /* the request; used in done only */
+    struct req_job rj;           /* the request's part; first */
     void (*next)(struct req *r); /* where the response goes on */
-    uint64_t conn_id;            /* for a failure logged after the close */
     bool reported;               /* done ran (and logged any failure) */
     int level;                   /* gzip_comp_level */
     uint64_t total;              /* input bytes */
@@ -508,11 +506,11 @@ static void gzip_job_work(struct tpool_job *tj)
     gzip_deflate(j->src, j->nsrc, j->total, j->level, &j->res);
 }
 
-static void gzip_job_done(struct tpool_job *tj)
+static void gzip_job_done(struct req_job *rj)
 {
-    struct gzip_job *j = (struct gzip_job *)tj;
+    struct gzip_job *j = (struct gzip_job *)rj;
     j->reported = true;
-    gzip_finish(j->r, &j->res, j->next);
+    gzip_finish(rj->r, &j->res, j->next);
 }
 
 /* Always runs, last: frees what the job allocated, whether or not the
@@ -521,32 +519,27 @@ static void gzip_job_release(struct tpool_job *tj)
 {
     struct gzip_job *j = (struct gzip_job *)tj;
     if (!j->reported && j->res.out == NULL && j->res.msg[0] != '\0')
-        log_msg(j->res.lvl, j->conn_id, j->res.err, "gzip: %s", j->res.msg);
+        log_msg(j->res.lvl, j->rj.conn_id, j->res.err, "gzip: %s", j->res.msg);
     free(j->res.out);
     free(j);
 }
 
 static int gzip_submit(struct req *r, void (*next)(struct req *r))
 {
-    struct tpool *pool = r->c->w != NULL ? r->c->w->pool : NULL;
     uint64_t total;
     size_t n = gzip_count(&r->out, &total);
+    /* A connection outside a worker (the unit tests) has no pool. */
+    bool pool = r->c->sk.rx != NULL && r->c->sk.rx->pool != NULL;
     struct gzip_job *j = pool ? calloc(1, sizeof(*j) + n * sizeof(j->src[0])) : NULL;
     if (j == NULL)
         return -1;
-    j->job.work = gzip_job_work;
-    j->job.done = gzip_job_done;
-    j->job.release = gzip_job_release;
-    j->job.owner = &r->c->own;
-    j->r = r;
     j->next = next;
-    j->conn_id = r->c->id;
     j->level = gzip_level(r);
     j->total = total;
     j->nsrc = n;
     gzip_copy_chain(&r->out, j->src);
     /* A full queue sends the body as it is rather than stalling the loop. */
-    if (tpool_submit(pool, &j->job) < 0) {
+    if (req_job_submit(r, &j->rj, TPOOL_CPU, gzip_job_work, gzip_job_done, gzip_job_release) < 0) {
         free(j);
         return -1;
     }

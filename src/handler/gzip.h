@@ -1,10 +1,31 @@
-/* gzip.h - gzip and gzip_static, nginx's meaning. */
-#ifndef TP_GZIP_H
-#define TP_GZIP_H
+/* gzip.h - the gzip module: gzip and gzip_static, nginx's meaning. */
+#ifndef TP_HANDLER_GZIP_H
+#define TP_HANDLER_GZIP_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "conf/module.h"
+#include "core/str.h"
+
+extern struct module mod_gzip;
+
+/* The module's part of a level. */
+struct gzip_loc {
+    int gzip;          /* flag */
+    int gzip_static;   /* flag */
+    int vary;          /* gzip_vary: flag */
+    long comp_level;   /* 1..9 */
+    long min_length;   /* bytes */
+    struct str *types; /* gzip_types (text/html is implied) */
+    size_t ntypes;     /* how many; 0 = inherit */
+    bool types_any;    /* gzip_types * */
+};
 
 struct req;
+
+/* r's location's part. */
+const struct gzip_loc *gzip_loc_of(const struct req *r);
 
 /* The client accepts gzip (Accept-Encoding lists gzip with q > 0). */
 bool gzip_accepts(const struct req *r);

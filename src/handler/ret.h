@@ -1,12 +1,24 @@
-/* ret.h - the `return` directive's handler. */
-#ifndef TP_RET_H
-#define TP_RET_H
+/* ret.h - the rewrite module: `return`, nginx's meaning. */
+#ifndef TP_HANDLER_RET_H
+#define TP_HANDLER_RET_H
 
-struct req;
-struct ret_conf;
+#include <stdbool.h>
 
-/* Answers r as `return` says: a redirect, a body, a built-in page, or (444)
- * closing the connection without a response. */
-void ret_handle(struct req *r, const struct ret_conf *ret);
+#include "conf/module.h"
+#include "http/vars.h"
+
+extern struct module mod_rewrite;
+
+/* `return code [text|URL]` */
+struct ret_conf {
+    int code;         /* status; 444 closes without a response */
+    struct cval text; /* body, or Location for redirects; may be empty */
+    bool has_text;    /* a text or URL was given */
+};
+
+/* The module's part of a level: not inherited, as in nginx. */
+struct ret_loc {
+    struct ret_conf *ret; /* `return` of this level, or NULL */
+};
 
 #endif

@@ -8,14 +8,15 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "handler/autoindex.h"
-#include "http/cond.h"
-#include "conf/conf.h"
-#include "http/conn.h"
-#include "handler/gzip.h"
-#include "http/handle.h"
 #include "core/log.h"
 #include "core/ofile.h"
+#include "handler/autoindex.h"
+#include "handler/gzip.h"
+#include "http/cond.h"
+#include "http/conn.h"
+#include "http/core_conf.h"
+#include "http/file_open.h"
+#include "http/handle.h"
 #include "http/range.h"
 #include "http/req.h"
 #include "http/resp.h"
@@ -275,8 +276,9 @@ static void static_opened(struct req *r, const struct ofile_result *res)
  * on: if it exists, the response varies by Accept-Encoding either way. */
 static bool static_want_gz(const struct req *r)
 {
-    return r->loc->gzip_static && (r->method == HTTP_GET || r->method == HTTP_HEAD) &&
-           (r->http_major > 1 || r->http_minor >= 1) && (r->loc->gzip_vary || gzip_accepts(r));
+    const struct gzip_loc *gz = loc_part(r->loc, &mod_gzip);
+    return gz->gzip_static && (r->method == HTTP_GET || r->method == HTTP_HEAD) &&
+           (r->http_major > 1 || r->http_minor >= 1) && (gz->vary || gzip_accepts(r));
 }
 
 /* file.gz next to file: served as is, with Content-Encoding; otherwise
@@ -299,7 +301,7 @@ static void static_gz_opened(struct req *r, const struct ofile_result *res)
     }
     if (res->file != NULL)
         ofile_put(res->file);
-    if (ofile_open(r, path, r->loc->disable_symlinks, static_opened) < 0)
+    if (file_open(r, path, r->loc->disable_symlinks, static_opened) < 0)
         resp_error(r, 503);
 }
 
@@ -319,15 +321,15 @@ static void static_check_error(struct req *r, struct str path, int err)
 
 static void static_index_found(struct req *r, int found, bool is_dir, int err)
 {
-    const struct loc_conf *loc = r->loc;
+    const struct index_loc *il = loc_part(r->loc, &mod_index);
     (void)is_dir;
     if (err != 0) {
         struct str *paths = r->handler_scratch;
         static_check_error(r, paths[found], err);
         return;
     }
-    if (found >= 0 && (size_t)found < loc->nindex) {
-        struct str name = loc->index[found];
+    if (found >= 0 && (size_t)found < il->n) {
+        struct str name = il->names[found];
         char *uri = r->args.len
                         ? mpool_printf(&r->pool, "%.*s%.*s?%.*s", (int)r->path.len, r->path.p,
                                        (int)name.len, name.p, (int)r->args.len, r->args.p)
@@ -339,11 +341,11 @@ static void static_index_found(struct req *r, int found, bool is_dir, int err)
             handle_redirect(r, str_make(uri, strlen(uri)));
         return;
     }
-    struct str dir = ((struct str *)r->handler_scratch)[loc->nindex];
+    struct str dir = ((struct str *)r->handler_scratch)[il->n];
     if (found < 0) {
         static_log_open_error(r, dir, ENOENT, LL_ERR);
         resp_error(r, 404);
-    } else if (loc->autoindex) {
+    } else if (autoindex_enabled(r)) {
         autoindex_handle(r, dir);
     } else {
         conn_logf(r->c, LL_ERR, 0, "directory index of \"%.*s\" is forbidden", (int)dir.len, dir.p);
@@ -354,20 +356,20 @@ static void static_index_found(struct req *r, int found, bool is_dir, int err)
 /* Tries each index file, then the directory itself (for autoindex/403). */
 static void static_index(struct req *r, struct str dir)
 {
-    const struct loc_conf *loc = r->loc;
-    struct str *paths = mpool_alloc(&r->pool, sizeof(*paths) * (loc->nindex + 1));
+    const struct index_loc *il = loc_part(r->loc, &mod_index);
+    struct str *paths = mpool_alloc(&r->pool, sizeof(*paths) * (il->n + 1));
     if (paths == NULL) {
         resp_error(r, 500);
         return;
     }
-    for (size_t i = 0; i < loc->nindex; i++) {
-        char *p = mpool_printf(&r->pool, "%.*s%.*s", (int)dir.len, dir.p, (int)loc->index[i].len,
-                               loc->index[i].p);
+    for (size_t i = 0; i < il->n; i++) {
+        char *p = mpool_printf(&r->pool, "%.*s%.*s", (int)dir.len, dir.p, (int)il->names[i].len,
+                               il->names[i].p);
         paths[i] = p ? str_make(p, strlen(p)) : str_make("", 0);
     }
-    paths[loc->nindex] = dir; /* ends in "/": tests the directory */
+    paths[il->n] = dir; /* ends in "/": tests the directory */
     r->handler_scratch = paths;
-    if (ofile_stat(r, paths, loc->nindex + 1, loc->disable_symlinks, static_index_found) < 0)
+    if (file_stat(r, paths, il->n + 1, r->loc->disable_symlinks, static_index_found) < 0)
         resp_error(r, 503);
 }
 
@@ -395,11 +397,11 @@ void static_handle(struct req *r)
     }
     if (static_want_gz(r)) {
         char *gz = mpool_printf(&r->pool, "%.*s.gz", (int)path.len, path.p);
-        if (gz != NULL && ofile_open(r, str_make(gz, path.len + 3), r->loc->disable_symlinks,
-                                     static_gz_opened) == 0)
+        if (gz != NULL && file_open(r, str_make(gz, path.len + 3), r->loc->disable_symlinks,
+                                    static_gz_opened) == 0)
             return;
     }
-    if (ofile_open(r, path, r->loc->disable_symlinks, static_opened) < 0)
+    if (file_open(r, path, r->loc->disable_symlinks, static_opened) < 0)
         resp_error(r, 503);
 }
 
@@ -457,6 +459,6 @@ void static_try_files(struct req *r)
     }
     t->n = tf->nfiles;
     r->handler_scratch = t;
-    if (ofile_stat(r, paths, tf->nfiles, r->loc->disable_symlinks, static_try_found) < 0)
+    if (file_stat(r, paths, tf->nfiles, r->loc->disable_symlinks, static_try_found) < 0)
         resp_error(r, 503);
 }

@@ -1,12 +1,23 @@
-/* static.h - serving files: root/alias mapping, index, try_files,
- * conditional and range requests, and directory listings. */
-#ifndef TP_STATIC_H
-#define TP_STATIC_H
+/* static.h - the static module: serving files (root/alias mapping,
+ * try_files, conditional and range requests) and the index module. */
+#ifndef TP_HANDLER_STATIC_H
+#define TP_HANDLER_STATIC_H
 
+#include <stddef.h>
+
+#include "conf/module.h"
 #include "core/str.h"
 
 struct req;
-struct loc_conf;
+
+extern struct module mod_static;
+extern struct module mod_index;
+
+/* The index module's part of a level. */
+struct index_loc {
+    struct str *names; /* index file names */
+    size_t n;          /* how many; 0 = inherit */
+};
 
 /* Serves r->path from the location's root or alias. */
 void static_handle(struct req *r);

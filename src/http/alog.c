@@ -22,9 +22,11 @@
 
 #include <ev.h>
 
-#include "http/alog_fmt.h"
 #include "conf/conf_table.h"
 #include "core/log.h"
+#include "event/reactor.h"
+#include "http/alog_fmt.h"
+#include "http/core_conf.h"
 #include "http/req.h"
 #include "http/resp.h"
 
@@ -38,8 +40,45 @@ struct alog_file {
     size_t bufsize;         /* largest buffer= of the directives writing here */
     long flush_ms;          /* smallest flush= of those; 0 = only when full */
     unsigned index;         /* slot in the worker's buffer table */
-    struct alog_file *next; /* next in conf->alog_files */
+    struct alog_file *next; /* next in the module's list */
 };
+
+/* The module's main-level data. */
+struct alog_main {
+    struct alog_fmt *formats; /* log_format definitions */
+    struct alog_file *files;  /* every access log file */
+};
+
+/* The module's part of a level. */
+struct alog_loc {
+    struct alog_set *logs; /* access_log directives, or NULL: inherit */
+};
+
+static struct alog_main *alog_main_of(const struct conf *c)
+{
+    return conf_mod(c, &mod_http_log);
+}
+
+static struct alog_file *alog_files(const struct conf *c)
+{
+    const struct alog_main *m = alog_main_of(c);
+    return m != NULL ? m->files : NULL;
+}
+
+/* The module's data, made at the first directive that needs it. */
+static struct alog_main *alog_main_get(struct conf_loader *cl)
+{
+    struct alog_main *m = alog_main_of(cl->conf);
+    if (m == NULL && (m = mpool_calloc(cl->pool, sizeof(*m))) != NULL)
+        conf_set_mod(cl->conf, &mod_http_log, m);
+    return m;
+}
+
+const struct alog_set *alog_set_of(const struct loc_conf *loc)
+{
+    const struct alog_loc *al = loc_part(loc, &mod_http_log);
+    return al->logs;
+}
 
 /* A worker's buffer for one file. */
 struct alog_wbuf {
@@ -224,23 +263,29 @@ void alog_fmt_write(const struct alog_fmt *f, const struct str *vals, char *dst)
 
 /* ---- log_format -------------------------------------------------------- */
 
-static const struct alog_fmt *alog_fmt_lookup(const struct http_conf *h, const char *name,
+static const struct alog_fmt *alog_fmt_lookup(const struct alog_main *m, const char *name,
                                               bool nocase)
 {
-    for (const struct alog_fmt *f = h->log_formats; f != NULL; f = f->next)
+    for (const struct alog_fmt *f = m->formats; f != NULL; f = f->next)
         if (nocase ? strcasecmp(f->name, name) == 0 : strcmp(f->name, name) == 0)
             return f;
     return NULL;
 }
 
+const struct alog_fmt *alog_fmt_find(const struct conf *c, const char *name)
+{
+    const struct alog_main *m = alog_main_of(c);
+    return m != NULL ? alog_fmt_lookup(m, name, true) : NULL;
+}
+
 static struct alog_fmt *alog_fmt_add(struct conf_loader *cl, const char *name)
 {
-    struct http_conf *h = cl->conf->http;
+    struct alog_main *m = alog_main_get(cl);
     struct alog_fmt *f = mpool_calloc(cl->pool, sizeof(*f));
-    if (f == NULL || (f->name = mpool_strdup(cl->pool, name)) == NULL)
+    if (m == NULL || f == NULL || (f->name = mpool_strdup(cl->pool, name)) == NULL)
         return NULL;
-    f->next = h->log_formats;
-    h->log_formats = f;
+    f->next = m->formats;
+    m->formats = f;
     return f;
 }
 
@@ -250,7 +295,10 @@ static int alog_fmt_predefine(struct conf_loader *cl)
 {
     char text[] = ALOG_COMBINED;
     struct conf_arg arg = {.s = text, .len = sizeof(text) - 1};
-    if (alog_fmt_lookup(cl->conf->http, "combined", false) != NULL)
+    struct alog_main *m = alog_main_get(cl);
+    if (m == NULL)
+        return -1;
+    if (alog_fmt_lookup(m, "combined", false) != NULL)
         return 0;
     struct alog_fmt *f = alog_fmt_add(cl, "combined");
     if (f == NULL)
@@ -258,8 +306,8 @@ static int alog_fmt_predefine(struct conf_loader *cl)
     return alog_fmt_compile(cl->pool, f, &arg, 1, cl->err, cl->errlen);
 }
 
-int conf_set_log_format(struct conf_loader *cl, const struct conf_node *n,
-                        const struct conf_cmd *cmd)
+static int conf_set_log_format(struct conf_loader *cl, const struct conf_node *n,
+                               const struct conf_cmd *cmd)
 {
     const char *name = n->args[1].s;
     size_t first = 2;
@@ -269,7 +317,7 @@ int conf_set_log_format(struct conf_loader *cl, const struct conf_node *n,
         return conf_err(cl, n, "invalid number of arguments in \"%s\" directive", cmd->name);
     if (alog_fmt_predefine(cl) < 0)
         return conf_err(cl, n, "out of memory");
-    if (alog_fmt_lookup(cl->conf->http, name, false) != NULL)
+    if (alog_fmt_lookup(alog_main_of(cl->conf), name, false) != NULL)
         return conf_err(cl, n, "duplicate \"log_format\" name \"%s\"", name);
     if (strncmp(n->args[2].s, "escape=", 7) == 0) {
         if (alog_fmt_escape_parse(n->args[2].s + 7, &esc) < 0)
@@ -292,12 +340,12 @@ int conf_set_log_format(struct conf_loader *cl, const struct conf_node *n,
 static struct alog_file *alog_file_get(struct conf_loader *cl, const char *path,
                                        const struct alog *log)
 {
-    struct conf *c = cl->conf;
-    char *full = conf_full_path(cl->pool, c->paths.prefix, path);
-    struct alog_file *f = c->alog_files, **tail = &c->alog_files;
-    unsigned index = 0;
-    if (full == NULL)
+    struct alog_main *m = alog_main_get(cl);
+    char *full = conf_full_path(cl->pool, cl->conf->paths.prefix, path);
+    if (full == NULL || m == NULL)
         return NULL;
+    struct alog_file *f = m->files, **tail = &m->files;
+    unsigned index = 0;
     for (; f != NULL && strcmp(f->path, full) != 0; f = f->next, index++)
         tail = &f->next;
     if (f == NULL) {
@@ -317,10 +365,10 @@ static struct alog_file *alog_file_get(struct conf_loader *cl, const char *path,
 
 static struct alog_set *alog_set_here(struct conf_loader *cl)
 {
-    struct loc_conf *loc = cl->loc;
-    if (loc->access_logs == NULL)
-        loc->access_logs = mpool_calloc(cl->pool, sizeof(*loc->access_logs));
-    return loc->access_logs;
+    struct alog_loc *al = cl->part(cl, &mod_http_log);
+    if (al->logs == NULL)
+        al->logs = mpool_calloc(cl->pool, sizeof(*al->logs));
+    return al->logs;
 }
 
 static int alog_set_push(struct mpool *p, struct alog_set *set, const struct alog *log)
@@ -379,11 +427,11 @@ static const struct alog_fmt *alog_fmt_named(struct conf_loader *cl, const char 
 {
     if (alog_fmt_predefine(cl) < 0)
         return NULL;
-    return alog_fmt_lookup(cl->conf->http, name, true);
+    return alog_fmt_lookup(alog_main_of(cl->conf), name, true);
 }
 
-int conf_set_access_log(struct conf_loader *cl, const struct conf_node *n,
-                        const struct conf_cmd *cmd)
+static int conf_set_access_log(struct conf_loader *cl, const struct conf_node *n,
+                               const struct conf_cmd *cmd)
 {
     const char *path = n->args[1].s;
     const char *name = n->nargs > 2 ? n->args[2].s : "combined";
@@ -418,19 +466,20 @@ int conf_set_access_log(struct conf_loader *cl, const struct conf_node *n,
  * logs/access.log is not even opened. */
 static bool alog_default_needed(const struct http_conf *h)
 {
-    if (h->loc->access_logs != NULL)
-        return false;
     for (size_t i = 0; i < h->nservers; i++)
-        if (h->servers[i]->loc->access_logs == NULL)
+        if (alog_set_of(h->servers[i]->loc) == NULL)
             return true;
     return false;
 }
 
-int alog_conf_finish(struct conf_loader *cl)
+/* Runs on the http level before it is merged down, when it is still known
+ * which servers have their own access_log. */
+static int alog_part_defaults(struct conf_loader *cl, void *part)
 {
-    struct http_conf *h = cl->conf->http;
+    struct alog_loc *al = part;
+    const struct http_conf *h = http_main(cl->conf);
     struct alog log = {0};
-    if (!alog_default_needed(h))
+    if (al->logs != NULL || !alog_default_needed(h))
         return 0;
     struct alog_set *set = mpool_calloc(cl->pool, sizeof(*set));
     if (set == NULL || (log.fmt = alog_fmt_named(cl, "combined")) == NULL ||
@@ -439,8 +488,16 @@ int alog_conf_finish(struct conf_loader *cl)
         snprintf(cl->err, cl->errlen, "out of memory");
         return -1;
     }
-    h->loc->access_logs = set;
+    al->logs = set;
     return 0;
+}
+
+static void alog_part_merge(const void *from, void *to)
+{
+    const struct alog_loc *parent = from;
+    struct alog_loc *child = to;
+    if (child->logs == NULL)
+        child->logs = parent->logs;
 }
 
 /* ---- files (master) ------------------------------------------------------ */
@@ -460,7 +517,7 @@ static int alog_open_path(const char *path, uid_t uid, gid_t gid)
 
 int alog_open(struct conf *c, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
-    for (struct alog_file *f = c->alog_files; f != NULL; f = f->next) {
+    for (struct alog_file *f = alog_files(c); f != NULL; f = f->next) {
         if (f->fd >= 0)
             continue;
         f->fd = alog_open_path(f->path, uid, gid);
@@ -476,7 +533,7 @@ int alog_open(struct conf *c, uid_t uid, gid_t gid, char *err, size_t errlen)
 
 void alog_close(struct conf *c)
 {
-    for (struct alog_file *f = c->alog_files; f != NULL; f = f->next) {
+    for (struct alog_file *f = alog_files(c); f != NULL; f = f->next) {
         if (f->fd >= 0)
             close(f->fd);
         f->fd = -1;
@@ -501,7 +558,7 @@ static void alog_reopen_file(const struct alog_file *f, uid_t uid, gid_t gid)
 
 void alog_reopen_master(struct conf *c, uid_t uid, gid_t gid)
 {
-    for (const struct alog_file *f = c->alog_files; f != NULL; f = f->next)
+    for (const struct alog_file *f = alog_files(c); f != NULL; f = f->next)
         alog_reopen_file(f, uid, gid);
 }
 
@@ -563,7 +620,7 @@ static void alog_flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
     ev_tstamp now = ev_now(loop), next = 0;
     (void)t;
     (void)revents;
-    for (const struct alog_file *f = alog_w.conf->alog_files; f != NULL; f = f->next) {
+    for (const struct alog_file *f = alog_files(alog_w.conf); f != NULL; f = f->next) {
         struct alog_wbuf *b = alog_buf(f);
         if (b == NULL || b->len == 0 || f->flush_ms == 0)
             continue;
@@ -639,16 +696,16 @@ static void alog_one(struct req *r, const struct alog *log)
 
 void alog_request(struct req *r)
 {
-    const struct alog_set *set = resp_loc(r)->access_logs;
+    const struct alog_set *set = alog_set_of(resp_loc(r));
     if (set == NULL || set->off)
         return;
     for (size_t i = 0; i < set->n; i++)
         alog_one(r, &set->logs[i]);
 }
 
-void alog_flush_all(const struct conf *c)
+static void alog_flush_all(const struct conf *c)
 {
-    for (const struct alog_file *f = c->alog_files; f != NULL; f = f->next) {
+    for (const struct alog_file *f = alog_files(c); f != NULL; f = f->next) {
         struct alog_wbuf *b = alog_buf(f);
         if (b != NULL)
             alog_flush(f, b);
@@ -657,38 +714,69 @@ void alog_flush_all(const struct conf *c)
 
 /* The worker may no longer create files in a root-owned directory, but the
  * master has just created each one owned by the worker user. */
-void alog_reopen_worker(const struct conf *c)
+static void alog_reopen_worker(struct reactor *rx)
 {
+    const struct conf *c = rx->conf;
     alog_flush_all(c);
-    for (const struct alog_file *f = c->alog_files; f != NULL; f = f->next)
+    for (const struct alog_file *f = alog_files(c); f != NULL; f = f->next)
         alog_reopen_file(f, (uid_t)-1, (gid_t)-1);
 }
 
-void alog_worker_start(const struct conf *c, struct ev_loop *loop)
+static int alog_worker_start(struct reactor *rx)
 {
+    const struct conf *c = rx->conf;
     unsigned n = 0;
-    for (const struct alog_file *f = c->alog_files; f != NULL; f = f->next)
+    for (const struct alog_file *f = alog_files(c); f != NULL; f = f->next)
         n++;
     memset(&alog_w, 0, sizeof(alog_w));
     alog_w.bufs = calloc(n ? n : 1, sizeof(*alog_w.bufs));
     if (alog_w.bufs == NULL) {
         log_msg(LL_ALERT, 0, errno, "access log buffers: writing every line at once");
-        return;
+        return 0;
     }
-    alog_w.loop = loop;
+    alog_w.loop = rx->loop;
     alog_w.conf = c;
     alog_w.n = n;
     ev_init(&alog_w.flush, alog_flush_cb);
+    return 0;
 }
 
-void alog_worker_stop(const struct conf *c, struct ev_loop *loop)
+static void alog_worker_drain(struct reactor *rx)
+{
+    alog_flush_all(rx->conf);
+}
+
+static void alog_worker_stop(struct reactor *rx)
 {
     if (alog_w.bufs == NULL)
         return;
-    alog_flush_all(c);
-    ev_timer_stop(loop, &alog_w.flush);
+    alog_flush_all(rx->conf);
+    ev_timer_stop(rx->loop, &alog_w.flush);
     for (unsigned i = 0; i < alog_w.n; i++)
         free(alog_w.bufs[i].data);
     free(alog_w.bufs);
     memset(&alog_w, 0, sizeof(alog_w));
 }
+
+/* ---- the module ---------------------------------------------------------- */
+
+#define HSL (CTX_HTTP | CTX_SRV | CTX_LOC)
+
+static const struct conf_cmd alog_cmds[] = {
+    {"log_format", CTX_HTTP, ARGS_1MORE | ARGS_MANY, CT_CUSTOM, CS_MAIN, 0, NULL,
+     conf_set_log_format, NULL},
+    {"access_log", HSL, ARGS_1MORE, CT_CUSTOM, CS_MAIN, 0, NULL, conf_set_access_log, NULL},
+};
+
+struct module mod_http_log = {
+    .name = "http_log",
+    .cmds = alog_cmds,
+    .ncmds = sizeof(alog_cmds) / sizeof(alog_cmds[0]),
+    .part_size = sizeof(struct alog_loc),
+    .part_merge = alog_part_merge,
+    .part_defaults = alog_part_defaults,
+    .worker_start = alog_worker_start,
+    .worker_drain = alog_worker_drain,
+    .worker_reopen = alog_reopen_worker,
+    .worker_stop = alog_worker_stop,
+};

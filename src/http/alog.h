@@ -10,14 +10,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "conf/module.h"
 #include "http/vars.h"
 
 struct conf;
-struct conf_loader;
-struct conf_node;
-struct conf_cmd;
+struct loc_conf;
 struct req;
-struct ev_loop;
+
+extern struct module mod_http_log;
 
 struct alog_fmt;  /* a compiled log_format */
 struct alog_file; /* one file, shared by every access_log naming its path */
@@ -39,15 +39,11 @@ struct alog_set {
     bool off;          /* access_log off */
 };
 
-/* Directive setters (log_format in http; access_log in http/server/location). */
-int conf_set_log_format(struct conf_loader *cl, const struct conf_node *n,
-                        const struct conf_cmd *cmd);
-int conf_set_access_log(struct conf_loader *cl, const struct conf_node *n,
-                        const struct conf_cmd *cmd);
+/* The log_format of that name (case-insensitive), or NULL. */
+const struct alog_fmt *alog_fmt_find(const struct conf *c, const char *name);
 
-/* At the end of loading: the http-level default (`logs/access.log
- * combined`, relative to the prefix) when no access_log was given there. */
-int alog_conf_finish(struct conf_loader *cl);
+/* The access_log directives that apply at a level. */
+const struct alog_set *alog_set_of(const struct loc_conf *loc);
 
 /* Master: opens every file of c, created owned by uid/gid.  On failure
  * writes nginx's `open() "..." failed (...)` to err; nothing stays open. */
@@ -57,15 +53,8 @@ void alog_close(struct conf *c);
 /* Master: reopens by path (USR1), chowning new files to uid/gid. */
 void alog_reopen_master(struct conf *c, uid_t uid, gid_t gid);
 
-/* Worker: starts the flush timers on loop. */
-void alog_worker_start(const struct conf *c, struct ev_loop *loop);
-/* Worker: writes the request's line to every access_log of its location. */
+/* Worker: writes the request's line to every access_log of its location.
+ * (The module's worker hooks buffer, flush on drain and reopen on USR1.) */
 void alog_request(struct req *r);
-/* Worker: writes out every buffer (before exit, reopen, drain). */
-void alog_flush_all(const struct conf *c);
-/* Worker: flushes, then reopens every file by path (USR1). */
-void alog_reopen_worker(const struct conf *c);
-/* Worker: stops timers and frees buffers. */
-void alog_worker_stop(const struct conf *c, struct ev_loop *loop);
 
 #endif

@@ -1,4 +1,5 @@
-/* conf_http.c - http, server, location, listen, server_name, return. */
+/* conf_http.c - the http core module: http, server, location, listen,
+ * server_name and the connection settings. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <netdb.h>
@@ -10,61 +11,55 @@
 #include <pcre2.h>
 
 #include "conf/conf_table.h"
+#include "core/ofile.h"
+#include "event/reactor.h"
+#include "http/conf_files.h"
+#include "http/core_conf.h"
 
-void *conf_push(struct mpool *p, void *arrp, size_t *n, size_t size)
+static int conf_set_http(struct conf_loader *cl, const struct conf_node *n,
+                         const struct conf_cmd *cmd)
 {
-    void **arr = arrp;
-    size_t count = *n;
-    if (count == 0 || (count >= 4 && (count & (count - 1)) == 0)) {
-        size_t cap = count == 0 ? 4 : count * 2;
-        void *grown = mpool_calloc(p, cap * size);
-        if (grown == NULL)
-            return NULL;
-        if (count != 0)
-            memcpy(grown, *arr, count * size);
-        *arr = grown;
-    }
-    char *slot = (char *)*arr + count * size;
-    memset(slot, 0, size);
-    *n = count + 1;
-    return slot;
-}
-
-int conf_set_http(struct conf_loader *cl, const struct conf_node *n, const struct conf_cmd *cmd)
-{
-    if (cl->conf->http != NULL)
-        return conf_err(cl, n, "\"%s\" directive is duplicate", cmd->name);
+    if (http_main(cl->conf) != NULL)
+        return conf_err_dup(cl, n, cmd);
     struct http_conf *h = mpool_calloc(cl->pool, sizeof(*h));
-    if (h == NULL || (h->loc = conf_loc_new(cl)) == NULL)
-        return conf_err(cl, n, "out of memory");
-    cl->conf->http = h;
-    cl->loc = h->loc;
-    return conf_block(cl, n->child, CTX_HTTP);
+    struct http_level *lv = mpool_calloc(cl->pool, sizeof(*lv));
+    if (h == NULL || lv == NULL)
+        return conf_err_nomem(cl, n);
+    cl->level = lv;
+    if ((h->loc = conf_loc_new(cl)) == NULL)
+        return conf_err_nomem(cl, n);
+    conf_set_mod(cl->conf, &mod_http_core, h);
+    lv->loc = h->loc;
+    int rc = conf_block(cl, n->child, CTX_HTTP);
+    cl->level = NULL;
+    return rc;
 }
 
-int conf_set_server(struct conf_loader *cl, const struct conf_node *n, const struct conf_cmd *cmd)
+static int conf_set_server(struct conf_loader *cl, const struct conf_node *n,
+                           const struct conf_cmd *cmd)
 {
-    struct http_conf *h = cl->conf->http;
+    struct http_conf *h = http_main(cl->conf);
+    struct http_level *lv = http_level(cl);
     struct srv_conf **slot = conf_push(cl->pool, &h->servers, &h->nservers, sizeof(*slot));
     struct srv_conf *s = mpool_calloc(cl->pool, sizeof(*s));
     if (slot == NULL || s == NULL || (s->loc = conf_loc_new(cl)) == NULL)
-        return conf_err(cl, n, "out of memory");
+        return conf_err_nomem(cl, n);
     *slot = s;
     s->file = conf_file_name(cl, n);
     s->line = n->line;
-    cl->srv = s;
-    cl->loc = s->loc;
+    lv->srv = s;
+    lv->loc = s->loc;
     int rc = conf_block(cl, n->child, CTX_SRV);
-    cl->srv = NULL;
-    cl->loc = h->loc;
+    lv->srv = NULL;
+    lv->loc = h->loc;
     return rc;
 }
 
 /* ---- location -------------------------------------------------------- */
 
 /* Compiles a regex for a location or server name; nginx's error text. */
-static int conf_regex(struct conf_loader *cl, const struct conf_node *n, const char *re,
-                      bool caseless, struct pcre2_real_code_8 **out)
+int conf_regex(struct conf_loader *cl, const struct conf_node *n, const char *re, bool caseless,
+               struct pcre2_real_code_8 **out)
 {
     int errcode;
     PCRE2_SIZE erroff;
@@ -79,7 +74,7 @@ static int conf_regex(struct conf_loader *cl, const struct conf_node *n, const c
     /* The code lives as long as the configuration: freed with it. */
     if (conf_regex_keep(cl, code) < 0) {
         pcre2_code_free(code);
-        return conf_err(cl, n, "out of memory");
+        return conf_err_nomem(cl, n);
     }
     *out = code;
     return 0;
@@ -152,8 +147,10 @@ static int conf_location_check(struct conf_loader *cl, const struct conf_node *n
     return 0;
 }
 
-int conf_set_location(struct conf_loader *cl, const struct conf_node *n, const struct conf_cmd *cmd)
+static int conf_set_location(struct conf_loader *cl, const struct conf_node *n,
+                             const struct conf_cmd *cmd)
 {
+    struct http_level *lv = http_level(cl);
     enum loc_match kind;
     const char *path;
     bool caseless;
@@ -161,7 +158,7 @@ int conf_set_location(struct conf_loader *cl, const struct conf_node *n, const s
         return -1;
     struct loc_conf *loc = conf_loc_new(cl);
     if (loc == NULL)
-        return conf_err(cl, n, "out of memory");
+        return conf_err_nomem(cl, n);
     loc->match = kind;
     loc->name = mpool_strdup(cl->pool, path);
     loc->name_len = strlen(path);
@@ -169,23 +166,23 @@ int conf_set_location(struct conf_loader *cl, const struct conf_node *n, const s
     loc->line = n->line;
     if (kind == LM_REGEX && conf_regex(cl, n, path, caseless, &loc->regex) < 0)
         return -1;
-    struct loc_conf *parent = cl->ctx == CTX_LOC ? cl->loc : NULL;
-    struct loc_conf ***list = parent ? &parent->children : &cl->srv->locs;
-    size_t *count = parent ? &parent->nchildren : &cl->srv->nlocs;
+    struct loc_conf *parent = cl->ctx == CTX_LOC ? lv->loc : NULL;
+    struct loc_conf ***list = parent ? &parent->children : &lv->srv->locs;
+    size_t *count = parent ? &parent->nchildren : &lv->srv->nlocs;
     if (kind == LM_NAMED && parent == NULL) {
-        list = &cl->srv->named;
-        count = &cl->srv->nnamed;
+        list = &lv->srv->named;
+        count = &lv->srv->nnamed;
     }
     if (conf_location_check(cl, n, loc, parent, *list, *count) < 0)
         return -1;
     struct loc_conf **slot = conf_push(cl->pool, list, count, sizeof(*slot));
     if (slot == NULL)
-        return conf_err(cl, n, "out of memory");
+        return conf_err_nomem(cl, n);
     *slot = loc;
-    struct loc_conf *saved = cl->loc;
-    cl->loc = loc;
+    struct loc_conf *saved = lv->loc;
+    lv->loc = loc;
     int rc = conf_block(cl, n->child, CTX_LOC);
-    cl->loc = saved;
+    lv->loc = saved;
     return rc;
 }
 
@@ -229,7 +226,7 @@ static int conf_listen_split(char *buf, const char **host, unsigned *port)
 static struct listen_conf *conf_listen_add(struct conf_loader *cl, const struct conf_node *n,
                                            const union sockaddr_any *a)
 {
-    struct srv_conf *s = cl->srv;
+    struct srv_conf *s = http_level(cl)->srv;
     struct listen_conf *l = conf_push(cl->pool, &s->listens, &s->nlistens, sizeof(*l));
     if (l == NULL)
         return NULL;
@@ -247,16 +244,16 @@ static int conf_listen_addrs(struct conf_loader *cl, const struct conf_node *n, 
 {
     union sockaddr_any a;
     memset(&a, 0, sizeof(a));
-    *first = cl->srv->nlistens;
+    *first = http_level(cl)->srv->nlistens;
     if (strcmp(host, "*") == 0 || inet_pton(AF_INET, host, &a.sin.sin_addr) == 1) {
         a.sin.sin_family = AF_INET;
         a.sin.sin_port = htons(port);
-        return conf_listen_add(cl, n, &a) ? 0 : conf_err(cl, n, "out of memory");
+        return conf_listen_add(cl, n, &a) ? 0 : conf_err_nomem(cl, n);
     }
     if (inet_pton(AF_INET6, host, &a.sin6.sin6_addr) == 1) {
         a.sin6.sin6_family = AF_INET6;
         a.sin6.sin6_port = htons(port);
-        return conf_listen_add(cl, n, &a) ? 0 : conf_err(cl, n, "out of memory");
+        return conf_listen_add(cl, n, &a) ? 0 : conf_err_nomem(cl, n);
     }
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
     if (getaddrinfo(host, NULL, &hints, &res) != 0)
@@ -272,7 +269,7 @@ static int conf_listen_addrs(struct conf_loader *cl, const struct conf_node *n, 
             break;
     }
     freeaddrinfo(res);
-    return ai == NULL ? 0 : conf_err(cl, n, "out of memory");
+    return ai == NULL ? 0 : conf_err_nomem(cl, n);
 }
 
 static int conf_listen_param(struct conf_loader *cl, const struct conf_node *n, const char *p,
@@ -296,8 +293,10 @@ static int conf_listen_param(struct conf_loader *cl, const struct conf_node *n, 
     return 0;
 }
 
-int conf_set_listen(struct conf_loader *cl, const struct conf_node *n, const struct conf_cmd *cmd)
+static int conf_set_listen(struct conf_loader *cl, const struct conf_node *n,
+                           const struct conf_cmd *cmd)
 {
+    struct srv_conf *s = http_level(cl)->srv;
     char buf[256];
     const char *host;
     unsigned port;
@@ -309,13 +308,13 @@ int conf_set_listen(struct conf_loader *cl, const struct conf_node *n, const str
         return conf_err(cl, n, "invalid port in \"%s\" of the \"listen\" directive", n->args[1].s);
     if (conf_listen_addrs(cl, n, host, port, &first) < 0)
         return -1;
-    for (size_t i = first; i < cl->srv->nlistens; i++) {
-        struct listen_conf *l = &cl->srv->listens[i];
+    for (size_t i = first; i < s->nlistens; i++) {
+        struct listen_conf *l = &s->listens[i];
         for (size_t j = 2; j < n->nargs; j++)
             if (conf_listen_param(cl, n, n->args[j].s, l) < 0)
                 return -1;
         for (size_t j = 0; j < i; j++)
-            if (sockaddr_equal(&cl->srv->listens[j].addr, &l->addr))
+            if (sockaddr_equal(&s->listens[j].addr, &l->addr))
                 return conf_err(cl, n, "a duplicate listen %s", l->text);
     }
     return 0;
@@ -360,71 +359,35 @@ static int conf_name_parse(struct conf_loader *cl, const struct conf_node *n, co
     return 0;
 }
 
-int conf_set_server_name(struct conf_loader *cl, const struct conf_node *n,
-                         const struct conf_cmd *cmd)
+static int conf_set_server_name(struct conf_loader *cl, const struct conf_node *n,
+                                const struct conf_cmd *cmd)
 {
-    struct srv_conf *s = cl->srv;
+    struct srv_conf *s = http_level(cl)->srv;
     for (size_t i = 1; i < n->nargs; i++) {
         struct server_name *sn = conf_push(cl->pool, &s->names, &s->nnames, sizeof(*sn));
         if (sn == NULL)
-            return conf_err(cl, n, "out of memory");
+            return conf_err_nomem(cl, n);
         if (conf_name_parse(cl, n, n->args[i].s, sn) < 0)
             return -1;
     }
     return 0;
 }
 
-/* ---- return and keepalive_timeout --------------------------------------- */
+/* ---- connection settings ------------------------------------------------ */
 
-static bool conf_is_url(const char *s)
+static int conf_set_keepalive_timeout(struct conf_loader *cl, const struct conf_node *n,
+                                      const struct conf_cmd *cmd)
 {
-    return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0 ||
-           strncmp(s, "$scheme", 7) == 0;
-}
-
-int conf_set_return(struct conf_loader *cl, const struct conf_node *n, const struct conf_cmd *cmd)
-{
-    struct loc_conf *loc = cl->loc;
-    long code;
-    const char *text = NULL;
-    if (loc->ret != NULL)
-        return conf_err(cl, n, "\"%s\" directive is duplicate", cmd->name);
-    struct ret_conf *r = mpool_calloc(cl->pool, sizeof(*r));
-    if (r == NULL)
-        return conf_err(cl, n, "out of memory");
-    if (conf_parse_num(n->args[1].s, &code) == 0 && code <= 999) {
-        r->code = (int)code;
-        text = n->nargs == 3 ? n->args[2].s : NULL;
-    } else if (n->nargs == 2 && conf_is_url(n->args[1].s)) {
-        r->code = 302;
-        text = n->args[1].s;
-    } else {
-        return conf_err(cl, n, "invalid return code \"%s\"", n->args[1].s);
-    }
-    if (text != NULL) {
-        char msg[256];
-        if (cval_compile(cl->pool, text, strlen(text), &r->text, msg, sizeof(msg)) < 0)
-            return conf_err(cl, n, "%s", msg);
-        r->has_text = true;
-    }
-    loc->ret = r;
-    return 0;
-}
-
-int conf_set_keepalive_timeout(struct conf_loader *cl, const struct conf_node *n,
-                               const struct conf_cmd *cmd)
-{
-    struct loc_conf *loc = cl->loc;
+    struct loc_conf *loc = http_level(cl)->loc;
     long header;
     if (loc->keepalive_timeout != -1)
-        return conf_err(cl, n, "\"%s\" directive is duplicate", cmd->name);
+        return conf_err_dup(cl, n, cmd);
     if (conf_parse_msec(n->args[1].s, &loc->keepalive_timeout) < 0)
-        return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[1].s, cmd->name);
+        return conf_err_value(cl, n, cmd, 1);
     if (n->nargs == 3) {
         /* nginx reads the header timeout in seconds: no "ms". */
         if (strstr(n->args[2].s, "ms") != NULL || conf_parse_msec(n->args[2].s, &header) < 0)
-            return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[2].s,
-                            cmd->name);
+            return conf_err_value(cl, n, cmd, 2);
         loc->keepalive_header = header / 1000;
     }
     return 0;
@@ -432,18 +395,146 @@ int conf_set_keepalive_timeout(struct conf_loader *cl, const struct conf_node *n
 
 /* `large_client_header_buffers number size`: a request line or a header
  * line may be up to size, the whole head up to number * size. */
-int conf_set_large_header_buffers(struct conf_loader *cl, const struct conf_node *n,
-                                  const struct conf_cmd *cmd)
+static int conf_set_large_header_buffers(struct conf_loader *cl, const struct conf_node *n,
+                                         const struct conf_cmd *cmd)
 {
-    struct loc_conf *loc = cl->loc;
+    struct loc_conf *loc = http_level(cl)->loc;
     long num, size;
     if (loc->large_header_buffers != -1)
-        return conf_err(cl, n, "\"%s\" directive is duplicate", cmd->name);
+        return conf_err_dup(cl, n, cmd);
     if (conf_parse_num(n->args[1].s, &num) < 0 || num < 1 || num > 1024)
-        return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[1].s, cmd->name);
+        return conf_err_value(cl, n, cmd, 1);
     if (conf_parse_size(n->args[2].s, &size) < 0 || size < 16 || size > 1024 * 1024 / num)
-        return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", n->args[2].s, cmd->name);
+        return conf_err_value(cl, n, cmd, 2);
     loc->large_header_buffers = num;
     loc->large_header_buffer_size = size;
     return 0;
 }
+
+/* ---- the module ---------------------------------------------------------- */
+
+/* The open file cache is the worker's, sized for the largest location. */
+static int conf_http_worker_start(struct reactor *rx)
+{
+    const struct http_conf *h = http_main(rx->conf);
+    ofile_cache_init(h != NULL ? h->open_file_cache_max : 0);
+    return 0;
+}
+
+static void conf_http_worker_stop(struct reactor *rx)
+{
+    (void)rx;
+    ofile_cache_destroy();
+}
+
+static void conf_http_part_init(void *part)
+{
+    struct loc_conf *loc = part;
+    loc->keepalive_header = -1;
+    loc->large_header_buffer_size = -1;
+    loc->alias = -1;
+    loc->open_file_cache_max = -1;
+    loc->open_file_cache_inactive = -1;
+}
+
+/* Fields set together with a table field follow it; lists are inherited
+ * as a whole. */
+static void conf_http_part_merge(const void *from, void *to)
+{
+    const struct loc_conf *parent = from;
+    struct loc_conf *child = to;
+    if (child->keepalive_timeout == -1)
+        child->keepalive_header = parent->keepalive_header;
+    if (child->large_header_buffers == -1)
+        child->large_header_buffer_size = parent->large_header_buffer_size;
+    if (child->client_body_temp_path == NULL)
+        child->client_body_temp_path = parent->client_body_temp_path;
+    conf_files_merge(parent, child);
+}
+
+static int conf_http_part_defaults(struct conf_loader *cl, void *part)
+{
+    struct loc_conf *loc = part;
+    if (loc->large_header_buffer_size == -1)
+        loc->large_header_buffer_size = 8192;
+    if (loc->client_body_temp_path == NULL &&
+        (loc->client_body_temp_path =
+             conf_full_path(cl->pool, cl->conf->paths.prefix, "client_body_temp")) == NULL)
+        return -1;
+    return conf_files_defaults(cl, loc);
+}
+
+static int conf_set_body_temp_path(struct conf_loader *cl, const struct conf_node *n,
+                                   const struct conf_cmd *cmd)
+{
+    struct loc_conf *loc = http_level(cl)->loc;
+    if (loc->client_body_temp_path != NULL)
+        return conf_err_dup(cl, n, cmd);
+    if (n->nargs > 2)
+        return conf_err(cl, n, "\"%s\" levels are not supported", cmd->name);
+    loc->client_body_temp_path = conf_full_path(cl->pool, cl->conf->paths.prefix, n->args[1].s);
+    return loc->client_body_temp_path != NULL ? 0 : conf_err_nomem(cl, n);
+}
+
+#define LOC_F(f) CS_PART, offsetof(struct loc_conf, f)
+#define CUSTOM CT_CUSTOM, CS_MAIN, 0, NULL
+#define HSL (CTX_HTTP | CTX_SRV | CTX_LOC)
+
+static const struct conf_cmd http_core_cmds[] = {
+    {"http", CTX_MAIN, ARGS(0) | ARGS_BLOCK, CUSTOM, conf_set_http, NULL},
+    {"server", CTX_HTTP, ARGS(0) | ARGS_BLOCK, CUSTOM, conf_set_server, NULL},
+    {"location", CTX_SRV | CTX_LOC, ARGS(1) | ARGS(2) | ARGS_BLOCK, CUSTOM, conf_set_location,
+     NULL},
+    {"listen", CTX_SRV, ARGS_1MORE, CUSTOM, conf_set_listen, NULL},
+    {"server_name", CTX_SRV, ARGS_1MORE | ARGS_MANY, CUSTOM, conf_set_server_name, NULL},
+    {"default_type", HSL, ARGS(1), CT_STR, LOC_F(default_type), "text/plain", NULL, NULL},
+    {"keepalive_timeout", HSL, ARGS(1) | ARGS(2), CT_MSEC, LOC_F(keepalive_timeout), "75s",
+     conf_set_keepalive_timeout, NULL},
+    {"keepalive_requests", HSL, ARGS(1), CT_NUM, LOC_F(keepalive_requests), "1000", NULL, NULL},
+    {"send_timeout", HSL, ARGS(1), CT_MSEC, LOC_F(send_timeout), "60s", NULL, NULL},
+    {"client_header_timeout", CTX_HTTP | CTX_SRV, ARGS(1), CT_MSEC, LOC_F(client_header_timeout),
+     "60s", NULL, NULL},
+    {"client_body_timeout", HSL, ARGS(1), CT_MSEC, LOC_F(client_body_timeout), "60s", NULL, NULL},
+    {"client_header_buffer_size", CTX_HTTP | CTX_SRV, ARGS(1), CT_SIZE,
+     LOC_F(client_header_buffer_size), "1k", NULL, NULL},
+    {"large_client_header_buffers", CTX_HTTP | CTX_SRV, ARGS(2), CT_NUM,
+     LOC_F(large_header_buffers), "4", conf_set_large_header_buffers, NULL},
+    {"client_max_body_size", HSL, ARGS(1), CT_SIZE, LOC_F(client_max_body_size), "1m", NULL, NULL},
+    {"client_body_buffer_size", HSL, ARGS(1), CT_SIZE, LOC_F(client_body_buffer_size), "16k", NULL,
+     NULL},
+    {"client_body_temp_path", HSL, ARGS(1) | ARGS(2) | ARGS(3) | ARGS(4), CUSTOM,
+     conf_set_body_temp_path, NULL},
+    {"server_tokens", HSL, ARGS(1), CT_FLAG, LOC_F(server_tokens), "on", NULL, NULL},
+    {"absolute_redirect", HSL, ARGS(1), CT_FLAG, LOC_F(absolute_redirect), "on", NULL, NULL},
+    {"port_in_redirect", HSL, ARGS(1), CT_FLAG, LOC_F(port_in_redirect), "on", NULL, NULL},
+    {"root", HSL, ARGS(1), CUSTOM, conf_set_root, NULL},
+    {"alias", CTX_LOC, ARGS(1), CUSTOM, conf_set_alias, NULL},
+    {"try_files", CTX_SRV | CTX_LOC, (ARGS_1MORE & ~ARGS(1)) | ARGS_MANY, CUSTOM,
+     conf_set_try_files, NULL},
+    {"error_page", HSL, (ARGS_1MORE & ~ARGS(1)) | ARGS_MANY, CUSTOM, conf_set_error_page, NULL},
+    {"add_header", HSL, ARGS(2) | ARGS(3), CUSTOM, conf_set_add_header, NULL},
+    {"types", HSL, ARGS(0) | ARGS_BLOCK, CUSTOM, conf_set_types, NULL},
+    {"disable_symlinks", HSL, ARGS(1), CT_FLAG, LOC_F(disable_symlinks), "off", NULL, NULL},
+    {"sendfile", HSL, ARGS(1), CT_FLAG, LOC_F(sendfile), "off", NULL, NULL},
+    {"tcp_nopush", HSL, ARGS(1), CT_FLAG, LOC_F(tcp_nopush), "off", NULL, NULL},
+    {"tcp_nodelay", HSL, ARGS(1), CT_FLAG, LOC_F(tcp_nodelay), "on", NULL, NULL},
+    {"etag", HSL, ARGS(1), CT_FLAG, LOC_F(etag), "on", NULL, NULL},
+    {"if_modified_since", HSL, ARGS(1), CT_ENUM, LOC_F(if_modified_since), "exact", NULL,
+     conf_ims_words},
+    {"max_ranges", HSL, ARGS(1), CT_NUM, LOC_F(max_ranges), NULL, NULL, NULL},
+    {"open_file_cache", HSL, ARGS(1) | ARGS(2), CUSTOM, conf_set_open_file_cache, NULL},
+    {"open_file_cache_valid", HSL, ARGS(1), CT_MSEC, LOC_F(open_file_cache_valid), "60s", NULL,
+     NULL},
+};
+
+struct module mod_http_core = {
+    .name = "http_core",
+    .cmds = http_core_cmds,
+    .ncmds = sizeof(http_core_cmds) / sizeof(http_core_cmds[0]),
+    .part_init = conf_http_part_init,
+    .part_merge = conf_http_part_merge,
+    .part_defaults = conf_http_part_defaults,
+    .finish = conf_ports_finish,
+    .worker_start = conf_http_worker_start,
+    .worker_stop = conf_http_worker_stop,
+};

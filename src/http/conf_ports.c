@@ -7,19 +7,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "http/alog.h"
 #include "conf/conf_table.h"
+#include "http/conn.h"
+#include "http/core_conf.h"
 
 #define CONF_DEFAULT_BACKLOG 511
 
-static void ports_note_cache(struct conf *c, const struct loc_conf *loc)
+static void ports_note_cache(struct http_conf *c, const struct loc_conf *loc)
 {
     if (loc->open_file_cache_max > c->open_file_cache_max)
         c->open_file_cache_max = loc->open_file_cache_max;
 }
 
-static void ports_merge_locs(struct conf *c, const struct loc_conf *parent, struct loc_conf **locs,
-                             size_t n)
+static void ports_merge_locs(struct http_conf *c, const struct loc_conf *parent,
+                             struct loc_conf **locs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         conf_loc_merge(parent, locs[i]);
@@ -104,6 +105,8 @@ static int ports_attach(struct mpool *pool, struct http_conf *h, const struct co
         memset(p, 0, sizeof(*p));
         p->addr = a->addr;
         sockaddr_text(&p->addr, true, p->text, sizeof(p->text));
+        p->scheme = "http";
+        p->default_port = 80;
         p->backlog = a->backlog != -1 ? a->backlog : CONF_DEFAULT_BACKLOG;
     }
     struct conf_addr *slot = conf_push(pool, &p->addrs, &p->naddrs, sizeof(*slot));
@@ -113,10 +116,27 @@ static int ports_attach(struct mpool *pool, struct http_conf *h, const struct co
     return 0;
 }
 
+/* Each socket is an address to bind for the master, whose connections
+ * the http module opens. */
+static int ports_publish(struct conf *c, struct http_conf *h)
+{
+    for (size_t i = 0; i < h->nports; i++) {
+        struct conf_listen *l = conf_listen_push(c);
+        if (l == NULL)
+            return -1;
+        l->addr = h->ports[i].addr;
+        memcpy(l->text, h->ports[i].text, sizeof(l->text));
+        l->backlog = h->ports[i].backlog;
+        l->accept = conn_accept;
+        l->data = &h->ports[i];
+    }
+    return 0;
+}
+
 /* Wildcards first, so each specific address finds its wildcard. */
 static int ports_build(struct conf_loader *cl, struct conf_addr *addrs, size_t naddrs)
 {
-    struct http_conf *h = cl->conf->http;
+    struct http_conf *h = http_main(cl->conf);
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < naddrs; i++) {
             struct conf_addr *a = &addrs[i];
@@ -130,28 +150,31 @@ static int ports_build(struct conf_loader *cl, struct conf_addr *addrs, size_t n
             }
         }
     }
+    if (ports_publish(cl->conf, h) < 0) {
+        snprintf(cl->err, cl->errlen, "out of memory");
+        return -1;
+    }
     return 0;
 }
 
-int conf_http_finish(struct conf_loader *cl)
+int conf_ports_finish(struct conf_loader *cl)
 {
-    struct http_conf *h = cl->conf->http;
+    struct http_conf *h = http_main(cl->conf);
     struct conf_addr *addrs = NULL;
     size_t naddrs = 0;
     if (h == NULL)
         return 0;
-    if (alog_conf_finish(cl) < 0)
-        return -1;
     if (conf_loc_defaults(cl, h->loc) < 0) {
-        snprintf(cl->err, cl->errlen, "invalid built-in default");
+        if (cl->err[0] == '\0')
+            snprintf(cl->err, cl->errlen, "invalid built-in default");
         return -1;
     }
     for (size_t i = 0; i < h->nservers; i++) {
         struct srv_conf *s = h->servers[i];
         conf_loc_merge(h->loc, s->loc);
-        ports_note_cache(cl->conf, s->loc);
-        ports_merge_locs(cl->conf, s->loc, s->locs, s->nlocs);
-        ports_merge_locs(cl->conf, s->loc, s->named, s->nnamed);
+        ports_note_cache(h, s->loc);
+        ports_merge_locs(h, s->loc, s->locs, s->nlocs);
+        ports_merge_locs(h, s->loc, s->named, s->nnamed);
         if (s->nlistens == 0 && ports_default_listen(cl, s) < 0)
             return -1;
         for (size_t j = 0; j < s->nlistens; j++)

@@ -13,22 +13,24 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "http/alog.h"
 #include "conf/conf.h"
 #include "core/log.h"
+#include "core/ofile.h"
+#include "event/reactor.h"
+#include "event/transport.h"
+#include "http/alog.h"
+#include "http/core_conf.h"
+#include "http/handle.h"
 #include "http/req.h"
 #include "http/req_check.h"
 #include "http/resp.h"
-#include "http/handle.h"
-#include "core/ofile.h"
-#include "proc/worker.h"
 
 #define CONN_LINGER_MS 5000
 #define CONN_DISCARD_CHUNK 4096
 
 static struct conn *conn_of_io(ev_io *io)
 {
-    return (struct conn *)((char *)io - offsetof(struct conn, io));
+    return (struct conn *)((char *)io - offsetof(struct conn, sk.io));
 }
 
 static const struct loc_conf *conn_loc(const struct conn *c)
@@ -38,40 +40,19 @@ static const struct loc_conf *conn_loc(const struct conn *c)
     return c->addr->default_srv->loc;
 }
 
-/* One watcher per connection; switch it between read and write.
- * ev_io_modify (not ev_io_set) lets libev skip the epoll_ctl when a stop
- * and a start within one iteration leave the mask as it was, which is the
- * keep-alive request/response cycle. */
 static void conn_watch(struct conn *c, int events)
 {
-    struct ev_loop *loop = c->w->loop;
-    if (events == 0) {
-        ev_io_stop(loop, &c->io);
-        return;
-    }
-    if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == events)
-        return;
-    ev_io_stop(loop, &c->io);
-    ev_io_modify(&c->io, events);
-    ev_io_start(loop, &c->io);
+    sock_watch(&c->sk, events);
 }
 
 static void conn_arm(struct conn *c, long ms)
 {
-    if (timer_arm(&c->w->timers, &c->timer, ms) < 0)
-        conn_close(c);
+    sock_arm(&c->sk, ms);
 }
 
-static void conn_release(struct owner *o)
+static void conn_free(struct sock *s)
 {
-    struct conn *c = (struct conn *)((char *)o - offsetof(struct conn, own));
-    /* Freed by the worker's sweep, never under a caller still using it. */
-    c->next = c->w->dead;
-    c->w->dead = c;
-}
-
-void conn_free(struct conn *c)
-{
+    struct conn *c = conn_of_sock(s);
     if (c->req != NULL)
         req_free(c->req);
     free(c->buf);
@@ -80,22 +61,10 @@ void conn_free(struct conn *c)
 
 void conn_close(struct conn *c)
 {
-    struct worker *w = c->w;
     if (c->state == CS_CLOSED)
         return;
-    ev_io_stop(w->loop, &c->io);
-    timer_disarm(&c->timer);
-    close(c->io.fd);
     c->state = CS_CLOSED;
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else
-        w->conns = c->next;
-    if (c->next != NULL)
-        c->next->prev = c->prev;
-    c->prev = c->next = NULL;
-    owner_close(&c->own);
-    worker_conn_closed(w);
+    sock_close(&c->sk);
 }
 
 int conn_log_context(const struct conn *c, char *buf, size_t cap)
@@ -127,7 +96,7 @@ void conn_logf(const struct conn *c, enum log_level level, int err, const char *
     if (err != 0)
         snprintf(errtext, sizeof(errtext), " (%d: %s)", err, strerror(err));
     conn_log_context(c, ctx, sizeof(ctx));
-    log_msg(level, c->id, 0, "%s%s%s", msg, errtext, ctx);
+    log_msg(level, c->sk.id, 0, "%s%s%s", msg, errtext, ctx);
 }
 
 static void conn_log(const struct conn *c, enum log_level level, int err, const char *msg)
@@ -141,7 +110,7 @@ static void conn_log(const struct conn *c, enum log_level level, int err, const 
  * would reset the connection and could destroy the response in flight. */
 static void conn_linger(struct conn *c)
 {
-    if (shutdown(c->io.fd, SHUT_WR) < 0) {
+    if (c->sk.tp->shutdown(&c->sk) < 0) {
         conn_close(c);
         return;
     }
@@ -154,7 +123,7 @@ static void conn_linger_read(struct conn *c)
 {
     char scratch[CONN_DISCARD_CHUNK];
     for (;;) {
-        ssize_t n = read(c->io.fd, scratch, sizeof(scratch));
+        ssize_t n = c->sk.tp->read(&c->sk, scratch, sizeof(scratch));
         if (n > 0)
             continue;
         if (n < 0 && errno == EINTR)
@@ -187,7 +156,7 @@ static void conn_bad_request(struct conn *c, int status)
     struct req *r = c->req;
     conn_log(c, LL_INFO, 0, "client sent invalid request");
     c->state = CS_HANDLE;
-    timer_disarm(&c->timer);
+    timer_disarm(&c->sk.timer);
     r->keepalive = false;
     resp_error(r, status);
 }
@@ -325,7 +294,7 @@ static int conn_start_request(struct conn *c)
     c->req = req_new(c);
     if (c->req == NULL)
         return -1;
-    c->req->start = ev_now(c->w->loop);
+    c->req->start = ev_now(c->sk.rx->loop);
     c->req->line_max = (uint32_t)conn_loc(c)->large_header_buffer_size;
     c->nrequests++;
     if (c->state == CS_IDLE)
@@ -367,7 +336,7 @@ static void conn_read_head(struct conn *c)
         conn_bad_request(c, status);
         return;
     }
-    ssize_t n = read(c->io.fd, c->buf + c->buf_len, c->buf_cap - c->buf_len);
+    ssize_t n = c->sk.tp->read(&c->sk, c->buf + c->buf_len, c->buf_cap - c->buf_len);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
         conn_back_to_idle_memory(c);
         return;
@@ -388,7 +357,7 @@ static void conn_dispatch(struct conn *c)
 {
     struct req *r = c->req;
     c->state = CS_HANDLE;
-    timer_disarm(&c->timer);
+    timer_disarm(&c->sk.timer);
     conn_watch(c, 0);
     int status = req_finish_head(r);
     if (status != 0) {
@@ -439,7 +408,6 @@ static void conn_advance(struct conn *c, size_t n)
 static ssize_t conn_write_mem(struct conn *c)
 {
     struct iovec iov[CONN_IOV_MAX];
-    struct msghdr msg = {.msg_iov = iov};
     const struct out_seg *s = c->out_seg;
     int n = 0;
     if (c->out_head.len > 0)
@@ -449,9 +417,8 @@ static ssize_t conn_write_mem(struct conn *c)
         iov[n++] = (struct iovec){(char *)s->p + off, s->len - off};
         off = 0;
     }
-    msg.msg_iovlen = (size_t)n;
     bool more = s != NULL && s->kind == OUT_FILE && c->nopush;
-    return sendmsg(c->io.fd, &msg, more ? MSG_MORE | MSG_NOSIGNAL : MSG_NOSIGNAL);
+    return c->sk.tp->writev(&c->sk, iov, n, more);
 }
 
 static ssize_t conn_write_file(struct conn *c)
@@ -459,8 +426,8 @@ static ssize_t conn_write_file(struct conn *c)
     const struct out_seg *s = c->out_seg;
     off_t off = s->off + (off_t)c->out_off;
     size_t len = s->len - c->out_off;
-    if (resp_loc(c->req)->sendfile)
-        return sendfile(c->io.fd, s->file->fd, &off, len);
+    if (resp_loc(c->req)->sendfile && c->sk.tp->sendfile != NULL)
+        return c->sk.tp->sendfile(&c->sk, s->file->fd, &off, len);
     ssize_t n = pread(s->file->fd, conn_file_buf,
                       len < sizeof(conn_file_buf) ? len : sizeof(conn_file_buf), off);
     if (n <= 0) {
@@ -468,7 +435,8 @@ static ssize_t conn_write_file(struct conn *c)
             errno = EIO; /* the file shrank under us */
         return -1;
     }
-    return write(c->io.fd, conn_file_buf, (size_t)n);
+    struct iovec iov = {conn_file_buf, (size_t)n};
+    return c->sk.tp->writev(&c->sk, &iov, 1, false);
 }
 
 static void conn_write(struct conn *c)
@@ -479,7 +447,7 @@ static void conn_write(struct conn *c)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN) {
-            conn_watch(c, EV_WRITE);
+            conn_watch(c, c->sk.want);
             conn_arm(c, conn_loc(c)->send_timeout);
             return;
         }
@@ -491,7 +459,7 @@ static void conn_write(struct conn *c)
         c->req->bytes_sent += (uint64_t)n;
         conn_advance(c, (size_t)n);
     }
-    timer_disarm(&c->timer);
+    timer_disarm(&c->sk.timer);
     conn_response_done(c);
 }
 
@@ -519,7 +487,7 @@ static void conn_discard(struct conn *c)
         /* Body bytes already parsed are of no use: reuse the buffer. */
         c->buf_len = c->parsed = 0;
         c->req->chunk_fed = 0;
-        ssize_t n = read(c->io.fd, c->buf, c->buf_cap);
+        ssize_t n = c->sk.tp->read(&c->sk, c->buf, c->buf_cap);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN) {
@@ -564,7 +532,7 @@ static void conn_go_idle(struct conn *c)
      * next response must not wait for the ACK of this one. */
     if (!c->nodelay && conn_loc(c)->tcp_nodelay) {
         int one = 1;
-        c->nodelay = setsockopt(c->io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0;
+        c->nodelay = setsockopt(sock_fd(&c->sk), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0;
     }
     free(c->buf);
     c->buf = NULL;
@@ -596,7 +564,7 @@ static void conn_request_done(struct conn *c)
      * so a long pipeline cannot grow the stack. */
     c->state = CS_IDLE;
     conn_watch(c, EV_READ);
-    ev_feed_event(c->w->loop, &c->io, EV_READ);
+    ev_feed_event(c->sk.rx->loop, &c->sk.io, EV_READ);
 }
 
 /* ---- events ------------------------------------------------------------------ */
@@ -625,9 +593,9 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
     }
 }
 
-void conn_timeout(struct timer_node *node)
+static void conn_timeout(struct timer_node *node)
 {
-    struct conn *c = (struct conn *)((char *)node - offsetof(struct conn, timer));
+    struct conn *c = (struct conn *)((char *)node - offsetof(struct conn, sk.timer));
     if (c->state == CS_HEAD && c->buf_len > 0)
         conn_log(c, LL_INFO, ETIMEDOUT, "client timed out while reading request head");
     else if (c->state == CS_WRITE || c->state == CS_DISCARD)
@@ -635,36 +603,59 @@ void conn_timeout(struct timer_node *node)
     conn_close(c);
 }
 
-void conn_drain_idle(struct conn *c)
+/* The worker began draining: idle connections close after the grace
+ * period; busy ones finish their request with "Connection: close". */
+static void conn_drain(struct sock *s)
 {
+    struct conn *c = conn_of_sock(s);
     if (c->state == CS_IDLE || (c->state == CS_HEAD && c->buf_len == 0))
         conn_close(c);
 }
 
-void conn_open(struct worker *w, int fd, const union sockaddr_any *peer,
-               const struct conf_addr *addr, uint16_t local_port)
+static void conn_close_sock(struct sock *s)
 {
+    conn_close(conn_of_sock(s));
+}
+
+static const struct sock_ops conn_sock_ops = {
+    .drain = conn_drain,
+    .close = conn_close_sock,
+    .free = conn_free,
+};
+
+/* A wildcard socket also serves the specific addresses of its port: the
+ * connection's local address picks which. */
+static const struct conf_addr *conn_addr_of(const struct conf_port *p, int fd)
+{
+    if (p->naddrs == 1)
+        return &p->addrs[0];
+    union sockaddr_any local;
+    socklen_t len = sizeof(local);
+    if (getsockname(fd, &local.sa, &len) == 0) {
+        for (size_t i = 1; i < p->naddrs; i++)
+            if (sockaddr_equal(&p->addrs[i].addr, &local))
+                return &p->addrs[i];
+    }
+    return &p->addrs[0];
+}
+
+void conn_accept(struct reactor *rx, int fd, const union sockaddr_any *peer, const void *data)
+{
+    const struct conf_port *port = data;
     struct conn *c = calloc(1, sizeof(*c));
     if (c == NULL) {
         log_msg(LL_ALERT, 0, errno, "cannot allocate a connection");
         close(fd);
         return;
     }
-    owner_init(&c->own, conn_release);
-    c->w = w;
+    sock_open(&c->sk, rx, fd, SOCK_CLIENT, &conn_sock_ops, conn_io_cb, conn_timeout);
     c->peer = *peer;
-    c->addr = addr;
-    c->local_port = local_port;
-    c->id = ++w->conn_seq;
+    c->port = port;
+    c->addr = conn_addr_of(port, fd);
+    c->local_port = (uint16_t)sockaddr_port(&port->addr);
     c->state = CS_HEAD;
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
-    ev_io_init(&c->io, conn_io_cb, fd, EV_READ);
-    c->next = w->conns;
-    if (w->conns != NULL)
-        w->conns->prev = c;
-    w->conns = c;
-    w->nconns++;
-    ev_io_start(w->loop, &c->io);
-    conn_arm(c, addr->default_srv->loc->client_header_timeout);
+    ev_io_start(rx->loop, &c->sk.io);
+    conn_arm(c, c->addr->default_srv->loc->client_header_timeout);
 }

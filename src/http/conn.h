@@ -12,16 +12,16 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "core/out.h"
 #include "core/log.h"
-#include "core/owner.h"
-#include "core/str.h"
+#include "core/out.h"
 #include "core/sockaddr.h"
-#include "core/timer.h"
+#include "core/str.h"
+#include "event/sock.h"
 
-struct worker;
+struct reactor;
 struct req;
 struct conf_addr;
+struct conf_port;
 
 enum conn_state {
     CS_IDLE,    /* between requests: no buffer, keep-alive timer */
@@ -34,12 +34,8 @@ enum conn_state {
 };
 
 struct conn {
-    struct owner own;        /* references: the connection + pool jobs */
-    struct worker *w;        /* owning worker */
-    ev_io io;                /* read or write readiness, one at a time */
-    struct timer_node timer; /* the timeout of the current state */
-    struct conn *prev;       /* worker's list of open connections */
-    struct conn *next;
+    struct sock sk;               /* the socket: registry, watcher, timer, transport */
+    const struct conf_port *port; /* the listening socket it came from */
     const struct conf_addr *addr; /* listen address: its servers */
     union sockaddr_any peer;      /* client address */
     uint64_t id;                  /* connection number ("*42") */
@@ -59,27 +55,21 @@ struct conn {
     bool nodelay;                 /* TCP_NODELAY was set */
 };
 
-/* Takes over an accepted socket. */
-void conn_open(struct worker *w, int fd, const union sockaddr_any *peer,
-               const struct conf_addr *addr, uint16_t local_port);
+/* Takes over a socket accepted on a listen address of the http context
+ * (data is its struct conf_port): conf_accept_cb's shape. */
+void conn_accept(struct reactor *rx, int fd, const union sockaddr_any *peer, const void *data);
 
-/* Closes now: stops watchers, closes the fd, and drops the connection's own
- * reference.  Safe from inside the connection's callbacks. */
+/* Closes now (sock_close).  Safe from inside the connection's callbacks. */
 void conn_close(struct conn *c);
+
+static inline struct conn *conn_of_sock(struct sock *s)
+{
+    return (struct conn *)s;
+}
 
 /* Sends a response head and body chain: what it can now, the rest when
  * the socket allows.  Both must live in the request's arena. */
 void conn_send(struct conn *c, struct str head, struct out_seg *body);
-
-/* The worker began draining: idle connections close after the grace
- * period; busy ones finish their request with "Connection: close". */
-void conn_drain_idle(struct conn *c);
-
-/* A timeout fired for this connection. */
-void conn_timeout(struct timer_node *node);
-
-/* Frees a connection whose last reference is gone (the worker's sweep). */
-void conn_free(struct conn *c);
 
 /* For log lines: ", client: 1.2.3.4, server: x, request: "GET / HTTP/1.1"". */
 int conn_log_context(const struct conn *c, char *buf, size_t cap);

@@ -1,16 +1,17 @@
 /* handle.c - request routing and internal redirects. */
 #include "http/handle.h"
 
+#include <stddef.h>
 #include <string.h>
 
-#include "conf/conf.h"
-#include "http/conn.h"
+#include "conf/module.h"
 #include "core/log.h"
+#include "http/conn.h"
+#include "http/core_conf.h"
+#include "http/phases.h"
 #include "http/req.h"
 #include "http/resp.h"
-#include "handler/ret.h"
 #include "http/route.h"
-#include "handler/static.h"
 #include "http/uri.h"
 
 #define HANDLE_MAX_REDIRECTS 10
@@ -28,15 +29,36 @@ static int handle_location_checks(struct req *r)
     return 0;
 }
 
+/* Runs one phase: the hook at `offset` of every http module, in order,
+ * until one takes the request.  Returns whether one did. */
+static bool handle_phase(struct req *r, size_t offset)
+{
+    for (size_t i = 0; i < nmodules; i++) {
+        const struct http_hooks *h = modules[i]->http;
+        phase_cb hook;
+        if (h == NULL)
+            continue;
+        memcpy(&hook, (const char *)h + offset, sizeof(hook));
+        if (hook != NULL && hook(r) == PHASE_TAKEN)
+            return true;
+    }
+    return false;
+}
+
+#define HANDLE_PHASE(r, hook) handle_phase((r), offsetof(struct http_hooks, hook))
+
+/* The phases from the location's rewrite on, as nginx runs them after a
+ * location is found (and after an internal redirect). */
 static void handle_content(struct req *r)
 {
-    const struct loc_conf *loc = r->loc;
-    if (loc->ret != NULL)
-        ret_handle(r, loc->ret);
-    else if (loc->try_files != NULL)
-        static_try_files(r);
-    else
-        static_handle(r);
+    if (HANDLE_PHASE(r, rewrite) || HANDLE_PHASE(r, access) || HANDLE_PHASE(r, precontent))
+        return;
+    if (r->loc->content != NULL) {
+        r->loc->content(r);
+        return;
+    }
+    if (!HANDLE_PHASE(r, content))
+        resp_error(r, 404);
 }
 
 static void handle_find_location(struct req *r)
@@ -49,11 +71,10 @@ void handle_request(struct req *r)
 {
     r->srv = route_server(r->c->addr, r->host);
     r->loc = r->srv->loc;
-    /* A server-level return runs before any location is chosen. */
-    if (r->srv->loc->ret != NULL) {
-        ret_handle(r, r->srv->loc->ret);
+    /* The server's own rewrite directives run before any location is
+     * chosen. */
+    if (HANDLE_PHASE(r, rewrite))
         return;
-    }
     handle_find_location(r);
     int status = handle_location_checks(r);
     if (status != 0) {

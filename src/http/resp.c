@@ -4,15 +4,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conf/conf.h"
-#include "http/cond.h"
+#include "conf/module.h"
 #include "core/fmt.h"
-#include "http/conn.h"
-#include "handler/gzip.h"
-#include "http/handle.h"
-#include "http/req.h"
 #include "core/version.h"
-#include "proc/worker.h"
+#include "event/reactor.h"
+#include "http/cond.h"
+#include "http/conn.h"
+#include "http/core_conf.h"
+#include "http/handle.h"
+#include "http/phases.h"
+#include "http/req.h"
 
 /* A status code and its reason phrase. */
 struct resp_status {
@@ -88,7 +89,7 @@ static bool resp_keepalive(const struct req *r, const struct loc_conf *loc)
      * asked for; closing is the only unambiguous end. */
     if (r->expect_continue && !r->body_done)
         return false;
-    return r->keepalive && !c->w->draining && loc->keepalive_timeout > 0 &&
+    return r->keepalive && !c->sk.rx->draining && loc->keepalive_timeout > 0 &&
            c->nrequests < (uint32_t)loc->keepalive_requests;
 }
 
@@ -161,7 +162,7 @@ static char *resp_head_core(struct req *r, const struct loc_conf *loc, char *p)
     static const struct str server_short = STR_LIT(TP_NAME);
     p = resp_status_line(p, r->status);
     p = RESP_HEADER(p, "Server", loc->server_tokens ? server_full : server_short);
-    const char *date = worker_date(r->c->w);
+    const char *date = reactor_date(r->c->sk.rx);
     p = RESP_HEADER(p, "Date", str_make(date, strlen(date)));
     if (r->content_type.len)
         p = RESP_HEADER(p, "Content-Type", r->content_type);
@@ -206,15 +207,24 @@ static void resp_final_status(struct req *r)
     r->status = r->status_override > 0 ? r->status_override : r->err_status;
 }
 
+/* The modules' response filters, in order; one that takes the response
+ * sends it again through resp_send when it is ready. */
+static bool resp_filtered(struct req *r)
+{
+    for (size_t i = 0; i < nmodules; i++) {
+        const struct http_hooks *h = modules[i]->http;
+        if (h != NULL && h->resp_filter != NULL && h->resp_filter(r) == FILTER_TAKEN)
+            return true;
+    }
+    return false;
+}
+
 void resp_send(struct req *r)
 {
     struct conn *c = r->c;
     const struct loc_conf *loc = resp_loc(r);
-    if (!r->gzip_done && r->loc != NULL && gzip_wanted(r)) {
-        r->gzip_done = true;
-        if (gzip_response(r, resp_send) == 0)
-            return;
-    }
+    if (resp_filtered(r))
+        return;
     resp_final_status(r);
     r->keepalive = resp_keepalive(r, loc);
     resp_add_headers(r, loc);
@@ -285,8 +295,9 @@ void resp_error(struct req *r, int status)
     resp_send(r);
 }
 
-/* absolute_redirect: "/path" becomes "http://host[:port]/path", the host
- * taken from the request (server_name_in_redirect is off). */
+/* absolute_redirect: "/path" becomes "scheme://host[:port]/path", the host
+ * taken from the request (server_name_in_redirect is off), the scheme and
+ * the port the listener's. */
 struct str resp_absolute(struct req *r, struct str url)
 {
     const struct loc_conf *loc = resp_loc(r);
@@ -301,7 +312,7 @@ struct str resp_absolute(struct req *r, struct str url)
         /* No Host and no name: the address the client connected to. */
         union sockaddr_any local;
         socklen_t len = sizeof(local);
-        if (getsockname(r->c->io.fd, &local.sa, &len) == 0) {
+        if (getsockname(sock_fd(&r->c->sk), &local.sa, &len) == 0) {
             size_t n = sockaddr_text(&local, false, addr + 1, sizeof(addr) - 2);
             bool v6 = local.sa.sa_family == AF_INET6;
             addr[0] = '[';
@@ -311,9 +322,10 @@ struct str resp_absolute(struct req *r, struct str url)
         }
     }
     char port[8] = "";
-    if (loc->port_in_redirect && r->c->local_port != 80)
+    const struct conf_port *lp = r->c->port;
+    if (loc->port_in_redirect && r->c->local_port != lp->default_port)
         snprintf(port, sizeof(port), ":%u", r->c->local_port);
-    char *abs = mpool_printf(&r->pool, "http://%.*s%s%.*s", (int)host.len, host.p, port,
+    char *abs = mpool_printf(&r->pool, "%s://%.*s%s%.*s", lp->scheme, (int)host.len, host.p, port,
                              (int)url.len, url.p);
     return abs != NULL ? str_make(abs, strlen(abs)) : url;
 }

@@ -7,6 +7,7 @@
 #include <pcre2.h>
 
 #include "conf/conf.h"
+#include "http/core_conf.h"
 
 /* One match-data block for the whole worker: routing runs on the loop
  * thread only, and each match's results are copied out at once. */

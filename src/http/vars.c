@@ -8,12 +8,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf/module.h"
+#include "event/reactor.h"
 #include "http/cond.h"
-#include "conf/conf.h"
 #include "http/conn.h"
+#include "http/core_conf.h"
 #include "http/req.h"
 #include "http/resp.h"
-#include "proc/worker.h"
 
 static struct str vars_dup(struct req *r, const char *s)
 {
@@ -139,9 +140,8 @@ static void var_server_port(struct req *r, const struct cval_part *p, struct str
 
 static void var_scheme(struct req *r, const struct cval_part *p, struct str *out)
 {
-    (void)r;
     (void)p;
-    *out = STR_LIT("http");
+    *out = str_make(r->c->port->scheme, strlen(r->c->port->scheme));
 }
 
 static void var_request_method(struct req *r, const struct cval_part *p, struct str *out)
@@ -162,7 +162,7 @@ static void var_connection(struct req *r, const struct cval_part *p, struct str 
 {
     char buf[24];
     (void)p;
-    snprintf(buf, sizeof(buf), "%llu", (unsigned long long)r->c->id);
+    snprintf(buf, sizeof(buf), "%llu", (unsigned long long)r->c->sk.id);
     *out = vars_dup(r, buf);
 }
 
@@ -312,7 +312,7 @@ static void var_request_time(struct req *r, const struct cval_part *p, struct st
 {
     char buf[32];
     (void)p;
-    long long ms = (long long)(ev_now(r->c->w->loop) * 1000) - (long long)(r->start * 1000);
+    long long ms = (long long)(ev_now(r->c->sk.rx->loop) * 1000) - (long long)(r->start * 1000);
     if (ms < 0)
         ms = 0;
     snprintf(buf, sizeof(buf), "%lld.%03lld", ms / 1000, ms % 1000);
@@ -428,16 +428,12 @@ static const struct var_def vars_table[] = {
     {"uri", false, var_uri},
 };
 
-static const struct var_def *var_find(const char *name, size_t len, const char **arg,
-                                      size_t *arglen)
+static const struct var_def *var_find_in(const struct var_def *table, size_t count,
+                                         const char *name, size_t len, const char **arg,
+                                         size_t *arglen)
 {
-    if (len == 1 && name[0] >= '0' && name[0] <= '9') {
-        *arg = name;
-        *arglen = 1;
-        return &vars_capture;
-    }
-    for (size_t i = 0; i < sizeof(vars_table) / sizeof(vars_table[0]); i++) {
-        const struct var_def *v = &vars_table[i];
+    for (size_t i = 0; i < count; i++) {
+        const struct var_def *v = &table[i];
         size_t n = strlen(v->name);
         if (!v->is_prefix && n == len && memcmp(v->name, name, len) == 0)
             return v;
@@ -448,6 +444,23 @@ static const struct var_def *var_find(const char *name, size_t len, const char *
         }
     }
     return NULL;
+}
+
+/* The core's variables, then each module's ($upstream_*, $ssl_*, ...). */
+static const struct var_def *var_find(const char *name, size_t len, const char **arg,
+                                      size_t *arglen)
+{
+    if (len == 1 && name[0] >= '0' && name[0] <= '9') {
+        *arg = name;
+        *arglen = 1;
+        return &vars_capture;
+    }
+    const struct var_def *v =
+        var_find_in(vars_table, sizeof(vars_table) / sizeof(vars_table[0]), name, len, arg, arglen);
+    for (size_t i = 0; v == NULL && i < nmodules; i++)
+        if (modules[i]->vars != NULL)
+            v = var_find_in(modules[i]->vars, modules[i]->nvars, name, len, arg, arglen);
+    return v;
 }
 
 /* ---- compiled values --------------------------------------------------- */

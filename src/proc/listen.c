@@ -105,7 +105,7 @@ static bool listen_same_port(struct listen_set *ls, const union sockaddr_any *a)
     return false;
 }
 
-static struct listener *listen_new(struct listen_set *ls, const struct conf_port *p, char *err,
+static struct listener *listen_new(struct listen_set *ls, const struct conf_listen *p, char *err,
                                    size_t errlen)
 {
     struct listener *l = calloc(1, sizeof(*l));
@@ -167,9 +167,8 @@ static void listen_set_backlog(struct listener *l, int backlog)
 
 int listen_sync(struct listen_set *ls, struct conf *conf, unsigned nslots, char *err, size_t errlen)
 {
-    struct http_conf *h = conf->http;
-    for (size_t i = 0; h != NULL && i < h->nports; i++) {
-        struct conf_port *p = &h->ports[i];
+    for (size_t i = 0; i < conf->nlistens; i++) {
+        struct conf_listen *p = &conf->listens[i];
         struct listener *l = listen_find(ls, &p->addr);
         if (l == NULL && (l = listen_new(ls, p, err, errlen)) == NULL)
             goto fail;
@@ -185,14 +184,13 @@ fail:
 
 void listen_commit(struct listen_set *ls, struct conf *conf, unsigned gen, unsigned nslots)
 {
-    struct http_conf *h = conf->http;
-    for (size_t i = 0; h != NULL && i < h->nports; i++) {
-        struct listener *l = h->ports[i].listener;
+    for (size_t i = 0; i < conf->nlistens; i++) {
+        struct listener *l = conf->listens[i].listener;
         l->fresh = false;
         l->gen = gen;
         if (l->committed < nslots)
             l->committed = nslots;
-        listen_set_backlog(l, h->ports[i].backlog);
+        listen_set_backlog(l, conf->listens[i].backlog);
     }
     (void)ls;
 }

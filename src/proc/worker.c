@@ -7,14 +7,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "http/alog.h"
 #include "conf/conf.h"
-#include "http/conn.h"
-#include "proc/listen.h"
+#include "conf/module.h"
 #include "core/log.h"
-#include "core/ofile.h"
 #include "core/signals.h"
-#include "core/tpool.h"
+#include "proc/listen.h"
 
 #define WORKER_ACCEPT_BATCH 64
 #define WORKER_ACCEPT_RETRY 0.5 /* seconds after EMFILE and friends */
@@ -25,48 +22,22 @@
 
 static struct worker worker; /* this process's worker */
 
-const char *worker_date(struct worker *w)
-{
-    time_t now = (time_t)ev_now(w->loop);
-    if (now != w->date_sec) {
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        strftime(w->date, sizeof(w->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-        w->date_sec = now;
-    }
-    return w->date;
-}
-
 /* ---- accepting -------------------------------------------------------- */
 
 static void worker_accept_stop(struct worker *w)
 {
     for (unsigned i = 0; i < w->nlsn; i++)
-        ev_io_stop(w->loop, &w->lsn[i].io);
+        ev_io_stop(w->rx.loop, &w->lsn[i].io);
     w->accepting = false;
 }
 
 static void worker_accept_start(struct worker *w)
 {
-    if (w->draining || w->accepting)
+    if (w->rx.draining || w->accepting)
         return;
     for (unsigned i = 0; i < w->nlsn; i++)
-        ev_io_start(w->loop, &w->lsn[i].io);
+        ev_io_start(w->rx.loop, &w->lsn[i].io);
     w->accepting = true;
-}
-
-static const struct conf_addr *worker_addr_of(const struct conf_port *p, int fd)
-{
-    if (p->naddrs == 1)
-        return &p->addrs[0];
-    union sockaddr_any local;
-    socklen_t len = sizeof(local);
-    if (getsockname(fd, &local.sa, &len) == 0) {
-        for (size_t i = 1; i < p->naddrs; i++)
-            if (sockaddr_equal(&p->addrs[i].addr, &local))
-                return &p->addrs[i];
-    }
-    return &p->addrs[0];
 }
 
 /* Out of descriptors: stop accepting and retry on a timer, so the loop
@@ -77,12 +48,12 @@ static void worker_accept_backoff(struct worker *w, int err)
     log_msg(expected ? LL_CRIT : LL_ALERT, 0, err, "accept4() failed");
     worker_accept_stop(w);
     ev_timer_set(&w->accept_retry, WORKER_ACCEPT_RETRY, 0.);
-    ev_timer_start(w->loop, &w->accept_retry);
+    ev_timer_start(w->rx.loop, &w->accept_retry);
 }
 
 static bool worker_at_limit(struct worker *w)
 {
-    if (w->nconns < (unsigned)w->conf->worker_connections)
+    if (w->rx.nsocks < (unsigned)w->conf->worker_connections)
         return false;
     if (!w->limit_logged) {
         log_msg(LL_WARN, 0, 0, "%ld worker_connections are not enough",
@@ -104,8 +75,7 @@ static void worker_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
         socklen_t len = sizeof(peer);
         int fd = accept4(io->fd, &peer.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            conn_open(w, fd, &peer, worker_addr_of(wl->port, fd),
-                      (uint16_t)sockaddr_port(&wl->port->addr));
+            wl->listen->accept(&w->rx, fd, &peer, wl->listen->data);
             continue;
         }
         if (errno == EAGAIN)
@@ -127,16 +97,18 @@ static void worker_accept_retry_cb(struct ev_loop *loop, ev_timer *t, int revent
     worker_accept_start(&worker);
 }
 
-void worker_conn_closed(struct worker *w)
+/* A socket of any kind closed: a drain may be over, or accepting may
+ * resume below worker_connections. */
+static void worker_sock_closed(struct reactor *rx)
 {
-    w->nconns--;
-    if (w->draining) {
-        if (w->nconns == 0)
-            ev_break(w->loop, EVBREAK_ALL);
+    struct worker *w = &worker;
+    if (rx->draining) {
+        if (rx->nsocks == 0)
+            ev_break(rx->loop, EVBREAK_ALL);
         return;
     }
     if (!w->accepting && !ev_is_active(&w->accept_retry) &&
-        w->nconns < (unsigned)w->conf->worker_connections) {
+        rx->nsocks < (unsigned)w->conf->worker_connections) {
         w->limit_logged = false;
         worker_accept_start(w);
     }
@@ -144,47 +116,37 @@ void worker_conn_closed(struct worker *w)
 
 /* ---- stopping ------------------------------------------------------------ */
 
-static void worker_close_all(struct worker *w)
-{
-    while (w->conns != NULL)
-        conn_close(w->conns);
-}
-
 static void worker_drain_grace_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
     (void)loop;
     (void)t;
     (void)revents;
-    struct conn *c = worker.conns;
-    while (c != NULL) {
-        struct conn *next = c->next;
-        conn_drain_idle(c);
-        c = next;
-    }
+    reactor_drain(&worker.rx);
 }
 
 static void worker_hard_stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
     (void)t;
     (void)revents;
-    log_msg(LL_NOTICE, 0, 0, "worker_shutdown_timeout: closing %u connections", worker.nconns);
-    worker_close_all(&worker);
+    log_msg(LL_NOTICE, 0, 0, "worker_shutdown_timeout: closing %u connections", worker.rx.nsocks);
+    reactor_close_all(&worker.rx);
     ev_break(loop, EVBREAK_ALL);
 }
 
 static void worker_drain(struct worker *w)
 {
-    if (w->draining)
+    struct reactor *rx = &w->rx;
+    if (rx->draining)
         return;
-    w->draining = true;
+    rx->draining = true;
     worker_accept_stop(w);
-    ev_timer_stop(w->loop, &w->accept_retry);
+    ev_timer_stop(rx->loop, &w->accept_retry);
     log_msg(LL_NOTICE, 0, 0, "gracefully shutting down");
     if (w->chan >= 0)
         (void)!write(w->chan, "D", 1); /* no longer accepting: tell the master */
-    alog_flush_all(w->conf);
-    if (w->nconns == 0) {
-        ev_break(w->loop, EVBREAK_ALL);
+    MODULES_WORKER(rx, worker_drain);
+    if (rx->nsocks == 0) {
+        ev_break(rx->loop, EVBREAK_ALL);
         return;
     }
     double grace = WORKER_DRAIN_GRACE;
@@ -192,10 +154,10 @@ static void worker_drain(struct worker *w)
     if (hard > 0 && hard / 1000.0 < grace)
         grace = hard / 1000.0;
     ev_timer_set(&w->drain_grace, grace, 0.);
-    ev_timer_start(w->loop, &w->drain_grace);
+    ev_timer_start(rx->loop, &w->drain_grace);
     if (hard > 0) {
         ev_timer_set(&w->hard_stop, hard / 1000.0, 0.);
-        ev_timer_start(w->loop, &w->hard_stop);
+        ev_timer_start(rx->loop, &w->hard_stop);
     }
 }
 
@@ -212,12 +174,12 @@ static void worker_signal_cb(struct ev_loop *loop, ev_io *io, int revents)
         case SIGTERM:
         case SIGINT:
             log_msg(LL_NOTICE, 0, 0, "exiting");
-            worker_close_all(w);
+            reactor_close_all(&w->rx);
             ev_break(loop, EVBREAK_ALL);
             break;
         case SIGUSR1:
             log_reopen((uid_t)-1, (gid_t)-1);
-            alog_reopen_worker(w->conf);
+            MODULES_WORKER(&w->rx, worker_reopen);
             break;
         case SIGHUP:
             if (w->single)
@@ -245,32 +207,19 @@ static void worker_chan_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 /* ---- setup ------------------------------------------------------------- */
 
-static void worker_sweep_cb(struct ev_loop *loop, ev_prepare *p, int revents)
-{
-    (void)loop;
-    (void)p;
-    (void)revents;
-    while (worker.dead != NULL) {
-        struct conn *c = worker.dead;
-        worker.dead = c->next;
-        conn_free(c);
-    }
-}
-
 static int worker_listeners(struct worker *w)
 {
-    const struct http_conf *h = w->conf->http;
-    unsigned n = h ? (unsigned)h->nports : 0;
-    w->lsn = calloc(n ? n : 1, sizeof(*w->lsn));
+    const struct conf *c = w->conf;
+    w->lsn = calloc(c->nlistens ? c->nlistens : 1, sizeof(*w->lsn));
     if (w->lsn == NULL)
         return -1;
-    for (unsigned i = 0; i < n; i++) {
-        const struct conf_port *p = &h->ports[i];
+    for (size_t i = 0; i < c->nlistens; i++) {
+        const struct conf_listen *l = &c->listens[i];
         w->lsn[i].w = w;
-        w->lsn[i].port = p;
-        ev_io_init(&w->lsn[i].io, worker_accept_cb, p->listener->fds[w->slot], EV_READ);
+        w->lsn[i].listen = l;
+        ev_io_init(&w->lsn[i].io, worker_accept_cb, l->listener->fds[w->slot], EV_READ);
     }
-    w->nlsn = n;
+    w->nlsn = (unsigned)c->nlistens;
     return 0;
 }
 
@@ -285,22 +234,20 @@ static void worker_syserr(const char *msg)
 static int worker_setup(struct worker *w)
 {
     ev_set_syserr_cb(worker_syserr);
-    w->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
-    if (w->loop == NULL)
+    struct ev_loop *loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
+    if (loop == NULL)
         return -1;
-    timers_init(&w->timers, w->loop, conn_timeout);
-    alog_worker_start(w->conf, w->loop);
-    w->pool = tpool_create(w->loop, (unsigned)w->conf->thread_pool_threads,
-                           (unsigned)w->conf->thread_pool_max_queue);
-    if (w->pool == NULL || worker_listeners(w) < 0)
+    w->rx.loop = loop; /* for teardown, should reactor_init fail */
+    if (reactor_init(&w->rx, loop, w->conf) < 0)
         return -1;
-    ofile_cache_init(w, w->conf->open_file_cache_max);
+    w->rx.on_close = worker_sock_closed;
+    w->started = true;
+    if (modules_worker_start(&w->rx) < 0 || worker_listeners(w) < 0)
+        return -1;
     if ((w->sigfd = signals_fd()) < 0)
         return -1;
     ev_io_init(&w->sig_io, worker_signal_cb, w->sigfd, EV_READ);
-    ev_io_start(w->loop, &w->sig_io);
-    ev_prepare_init(&w->sweep, worker_sweep_cb);
-    ev_prepare_start(w->loop, &w->sweep);
+    ev_io_start(loop, &w->sig_io);
     ev_init(&w->accept_retry, worker_accept_retry_cb);
     ev_init(&w->drain_grace, worker_drain_grace_cb);
     ev_init(&w->hard_stop, worker_hard_stop_cb);
@@ -310,16 +257,14 @@ static int worker_setup(struct worker *w)
 
 static void worker_teardown(struct worker *w)
 {
-    worker_close_all(w);
-    if (w->loop != NULL)
-        alog_worker_stop(w->conf, w->loop);
-    if (w->pool != NULL)
-        tpool_destroy(w->pool);
-    ofile_cache_destroy();
-    worker_sweep_cb(w->loop, &w->sweep, 0);
-    timers_destroy(&w->timers);
-    if (w->loop != NULL)
-        ev_loop_destroy(w->loop);
+    struct ev_loop *loop = w->rx.loop;
+    if (loop != NULL) {
+        reactor_close_all(&w->rx);
+        if (w->started)
+            MODULES_WORKER(&w->rx, worker_stop);
+        reactor_destroy(&w->rx);
+        ev_loop_destroy(loop);
+    }
     if (w->sigfd >= 0)
         close(w->sigfd);
     free(w->lsn);
@@ -343,12 +288,12 @@ int worker_run(const struct conf *conf, unsigned slot, unsigned gen, int chan, b
     }
     if (chan >= 0) {
         ev_io_init(&chan_io, worker_chan_cb, chan, EV_READ);
-        ev_io_start(w->loop, &chan_io);
+        ev_io_start(w->rx.loop, &chan_io);
         (void)!write(chan, "R", 1); /* accepting: tell the master */
     }
-    ev_run(w->loop, 0);
+    ev_run(w->rx.loop, 0);
     if (chan >= 0)
-        ev_io_stop(w->loop, &chan_io);
+        ev_io_stop(w->rx.loop, &chan_io);
     worker_teardown(w);
     return 0;
 }

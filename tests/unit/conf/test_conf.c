@@ -26,6 +26,8 @@
 
 #include "conf/conf.h"
 #include "conf/conf_table.h"
+#include "handler/ret.h"
+#include "http/core_conf.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
@@ -189,6 +191,9 @@ static void run_err_cases(struct fx *f, const struct err_case *cases, size_t n)
     assert_int_equal(bad, 0);
 }
 
+/* The rewrite module's `return` at a level. */
+#define RET(loc) (((const struct ret_loc *)loc_part((loc), &mod_rewrite))->ret)
+
 #define EV "events {}\n"
 #define HTTP(body) EV "http {\n" body "}\n"
 #define SRV(body) HTTP(" server {\n" body " }\n")
@@ -196,18 +201,56 @@ static void run_err_cases(struct fx *f, const struct err_case *cases, size_t n)
 
 /* ---- the directive table ------------------------------------------------ */
 
+/* A directive of an earlier module, or earlier in m's table, named so. */
+static bool table_seen(size_t mi, size_t ci, const char *name)
+{
+    for (size_t i = 0; i <= mi; i++) {
+        const struct module *m = modules[i];
+        for (size_t j = 0; j < (i == mi ? ci : m->ncmds); j++)
+            if (strcmp(m->cmds[j].name, name) == 0)
+                return true;
+    }
+    return false;
+}
+
+static size_t table_part_size(const struct module *m, const struct conf_cmd *cmd)
+{
+    if (cmd->scope == CS_MAIN)
+        return sizeof(struct conf);
+    return m == &mod_http_core ? sizeof(struct loc_conf) : m->part_size;
+}
+
+static void table_entry(const struct module *m, size_t mi, size_t ci);
+
 static void test_table_entries(void **state)
 {
     (void)state;
-    assert_true(conf_ncmds > 0);
-    for (size_t i = 0; i < conf_ncmds; i++) {
-        const struct conf_cmd *cmd = &conf_cmds[i];
+    modules_init();
+    assert_true(nmodules > 0);
+    for (size_t i = 0; i < nmodules; i++) {
+        assert_int_equal(modules[i]->index, i);
+        for (size_t j = 0; j < modules[i]->ncmds; j++)
+            table_entry(modules[i], i, j);
+    }
+    bool known;
+    const struct module *m;
+    assert_null(module_cmd_find("no_such_directive", CTX_ANY, &m, &known));
+    assert_false(known);
+    assert_null(module_cmd_find("", CTX_ANY, &m, &known));
+    assert_null(module_cmd_find("Daemon", CTX_ANY, &m, &known));
+    assert_null(module_cmd_find("daemon", CTX_HTTP, &m, &known));
+    assert_true(known);
+}
+
+static void table_entry(const struct module *mod, size_t mi, size_t ci)
+{
+    const struct conf_cmd *cmd = &mod->cmds[ci];
+    {
         assert_non_null(cmd->name);
         assert_true(cmd->name[0] != '\0');
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(conf_cmds[j].name, cmd->name) == 0)
-                fail_msg("directive \"%s\" is in the table twice", cmd->name);
-        if (cmd->ctx == 0 || (cmd->ctx & ~CTX_ANY) != 0)
+        if (table_seen(mi, ci, cmd->name))
+            fail_msg("directive \"%s\" is in the tables twice", cmd->name);
+        if (cmd->ctx == 0)
             fail_msg("\"%s\": bad context mask %#x", cmd->name, cmd->ctx);
         if (cmd->args == 0)
             fail_msg("\"%s\": accepts no argument count", cmd->name);
@@ -216,7 +259,7 @@ static void test_table_entries(void **state)
         if ((cmd->args & ARGS_BLOCK) && cmd->set == NULL)
             fail_msg("\"%s\": a block directive needs a setter", cmd->name);
         if (cmd->type != CT_CUSTOM && cmd->type != CT_PARSER) {
-            size_t size = cmd->scope == CS_MAIN ? sizeof(struct conf) : sizeof(struct loc_conf);
+            size_t size = table_part_size(mod, cmd);
             size_t fsize = cmd->type == CT_FLAG  ? sizeof(int)
                            : cmd->type == CT_STR ? sizeof(char *)
                                                  : sizeof(long);
@@ -241,17 +284,23 @@ static void test_table_entries(void **state)
                 break;
             case CT_STR:
                 break;
+            case CT_ENUM:
+                rc = -1;
+                for (const struct conf_enum *e = cmd->post; e != NULL && e->name != NULL; e++)
+                    if (strcmp(e->name, cmd->dflt) == 0)
+                        rc = 0;
+                break;
             default:
                 fail_msg("\"%s\": a default on a non-generic type", cmd->name);
             }
             if (rc != 0)
                 fail_msg("\"%s\": default \"%s\" does not parse", cmd->name, cmd->dflt);
         }
-        assert_ptr_equal(conf_cmd_find(cmd->name), cmd);
+        bool known;
+        const struct module *found;
+        if (cmd->type != CT_PARSER)
+            assert_ptr_equal(module_cmd_find(cmd->name, cmd->ctx, &found, &known), cmd);
     }
-    assert_null(conf_cmd_find("no_such_directive"));
-    assert_null(conf_cmd_find(""));
-    assert_null(conf_cmd_find("Daemon"));
 }
 
 /* ---- value parsers, directly ---------------------------------------------- */
@@ -791,7 +840,7 @@ static void test_keepalive_header_seconds_only(void **state)
 {
     struct fx *f = *state;
     struct conf *c = load(f, HTTP(" keepalive_timeout 75s \"1m 5s\";\n"));
-    assert_int_equal(c->http->loc->keepalive_header, 65);
+    assert_int_equal(http_main(c)->loc->keepalive_header, 65);
     assert_null(try_load(f, HTTP(" keepalive_timeout 75s 500ms;\n")));
     char want[512];
     snprintf(want, sizeof(want),
@@ -815,7 +864,7 @@ static void test_main_defaults(void **state)
     assert_int_equal(c->thread_pool_threads, 4);
     assert_int_equal(c->thread_pool_max_queue, 65536);
     assert_int_equal(c->events_seen, 1);
-    assert_null(c->http);
+    assert_null(http_main(c));
     assert_null(c->cpu_masks);
     assert_int_equal(c->ncpu_masks, 0);
     assert_non_null(c->pid);
@@ -961,8 +1010,8 @@ static void test_include_relative(void **state)
     struct conf *c =
         load(f, "include conf.d/a.conf;\nevents {}\nhttp {\n include conf.d/b.conf;\n}\n");
     assert_int_equal(c->nworkers, 3);
-    assert_int_equal(c->http->nservers, 1);
-    assert_int_equal(sockaddr_port(&c->http->servers[0]->listens[0].addr), 8181);
+    assert_int_equal(http_main(c)->nservers, 1);
+    assert_int_equal(sockaddr_port(&http_main(c)->servers[0]->listens[0].addr), 8181);
 }
 
 static void test_gdirectives(void **state)
@@ -1005,7 +1054,7 @@ static void test_values_through_loader(void **state)
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         snprintf(text, sizeof(text), EV "http {\n %s\n}\n", cases[i].conf);
         struct conf *c = load(f, text);
-        long got = *(const long *)((const char *)c->http->loc + cases[i].off);
+        long got = *(const long *)((const char *)http_main(c)->loc + cases[i].off);
         if (got != cases[i].want)
             fail_msg("%s -> %ld, want %ld", cases[i].conf, got, cases[i].want);
     }
@@ -1023,8 +1072,8 @@ static void test_inherit_defaults(void **state)
 {
     struct fx *f = *state;
     struct conf *c = load(f, SRV("  location / {\n  }\n"));
-    const struct loc_conf *l = loc_at(c->http->servers[0], 0);
-    const struct loc_conf *levels[] = {c->http->loc, c->http->servers[0]->loc, l};
+    const struct loc_conf *l = loc_at(http_main(c)->servers[0], 0);
+    const struct loc_conf *levels[] = {http_main(c)->loc, http_main(c)->servers[0]->loc, l};
     for (size_t i = 0; i < ARRAY_LEN(levels); i++) {
         const struct loc_conf *x = levels[i];
         assert_int_equal(x->keepalive_timeout, 75000);
@@ -1040,7 +1089,7 @@ static void test_inherit_defaults(void **state)
         assert_int_equal(x->absolute_redirect, 1);
         assert_int_equal(x->port_in_redirect, 1);
         assert_string_equal(x->default_type, "text/plain");
-        assert_null(x->ret);
+        assert_null(RET(x));
     }
 }
 
@@ -1070,7 +1119,7 @@ static void test_inherit_chain(void **state)
                                 "  }\n"
                                 " }\n"
                                 "}\n");
-    const struct srv_conf *s1 = c->http->servers[0], *s2 = c->http->servers[1];
+    const struct srv_conf *s1 = http_main(c)->servers[0], *s2 = http_main(c)->servers[1];
     const struct loc_conf *a = loc_at(s1, 0);
     assert_int_equal(a->nchildren, 1);
     const struct loc_conf *ab = a->children[0];
@@ -1103,8 +1152,8 @@ static void test_inherit_chain(void **state)
     assert_int_equal(x->server_tokens, 0);
 
     /* http level itself is untouched by the servers */
-    assert_int_equal(c->http->loc->keepalive_timeout, 30000);
-    assert_int_equal(c->http->loc->send_timeout, 60000);
+    assert_int_equal(http_main(c)->loc->keepalive_timeout, 30000);
+    assert_int_equal(http_main(c)->loc->send_timeout, 60000);
 }
 
 static void test_return_not_inherited(void **state)
@@ -1117,30 +1166,30 @@ static void test_return_not_inherited(void **state)
                     "  location /r {\n   return https://example.com$request_uri;\n  }\n"
                     "  location /c {\n   return 444;\n"
                     "   location /c/d {\n   }\n  }\n"));
-    const struct srv_conf *s = c->http->servers[0];
-    assert_non_null(s->loc->ret);
-    assert_int_equal(s->loc->ret->code, 403);
-    assert_false(s->loc->ret->has_text);
-    assert_null(c->http->loc->ret);
+    const struct srv_conf *s = http_main(c)->servers[0];
+    assert_non_null(RET(s->loc));
+    assert_int_equal(RET(s->loc)->code, 403);
+    assert_false(RET(s->loc)->has_text);
+    assert_null(RET(http_main(c)->loc));
 
-    assert_null(loc_at(s, 0)->ret);
+    assert_null(RET(loc_at(s, 0)));
 
-    const struct ret_conf *t = loc_at(s, 1)->ret;
+    const struct ret_conf *t = RET(loc_at(s, 1));
     assert_non_null(t);
     assert_int_equal(t->code, 200);
     assert_true(t->has_text);
     assert_string_equal(t->text.text, "hi $uri");
     assert_true(t->text.has_vars);
 
-    const struct ret_conf *r = loc_at(s, 2)->ret;
+    const struct ret_conf *r = RET(loc_at(s, 2));
     assert_non_null(r);
     assert_int_equal(r->code, 302);
     assert_true(r->has_text);
     assert_string_equal(r->text.text, "https://example.com$request_uri");
 
     const struct loc_conf *cl = loc_at(s, 3);
-    assert_int_equal(cl->ret->code, 444);
-    assert_null(cl->children[0]->ret);
+    assert_int_equal(RET(cl)->code, 444);
+    assert_null(RET(cl->children[0]));
 }
 
 static void test_locations(void **state)
@@ -1151,7 +1200,7 @@ static void test_locations(void **state)
                                  "  location ^~ /s {\n  }\n"
                                  "  location =/e {\n  }\n"
                                  "  location / {\n   location = /x {\n   }\n  }\n"));
-    const struct srv_conf *s = c->http->servers[0];
+    const struct srv_conf *s = http_main(c)->servers[0];
     assert_int_equal(s->nlocs, 5);
     assert_int_equal(loc_at(s, 0)->match, LM_EXACT);
     assert_string_equal(loc_at(s, 0)->name, "/a");
@@ -1170,7 +1219,7 @@ static void test_server_names(void **state)
 {
     struct fx *f = *state;
     struct conf *c = load(f, SRV("  server_name Example.COM *.wild.org .dot.net \"\";\n"));
-    const struct srv_conf *s = c->http->servers[0];
+    const struct srv_conf *s = http_main(c)->servers[0];
     assert_int_equal(s->nnames, 4);
     assert_int_equal(s->names[0].kind, NK_EXACT);
     assert_string_equal(s->names[0].name, "example.com");
@@ -1190,7 +1239,7 @@ static void test_server_name_tail_wildcard(void **state)
 {
     struct fx *f = *state;
     struct conf *c = load(f, SRV("  server_name www.Tail.*;\n"));
-    const struct server_name *sn = &c->http->servers[0]->names[0];
+    const struct server_name *sn = &http_main(c)->servers[0]->names[0];
     assert_int_equal(sn->kind, NK_WILD_TAIL);
     assert_int_equal(sn->len, strlen("www.tail."));
     assert_memory_equal(sn->name, "www.tail.", sn->len);
@@ -1215,7 +1264,7 @@ static void test_regex_locations(void **state)
                                  "  location ~* \\.JPG$ {\n  }\n"
                                  "  location /img/ {\n   location ~ ^/img/.+\\.png$ {\n   }\n  }\n"
                                  "  location @fallback {\n   return 404;\n  }\n"));
-    const struct srv_conf *s = c->http->servers[0];
+    const struct srv_conf *s = http_main(c)->servers[0];
     assert_int_equal(s->nlocs, 3);
     const struct loc_conf *php = loc_at(s, 0), *jpg = loc_at(s, 1), *img = loc_at(s, 2);
     assert_int_equal(php->match, LM_REGEX);
@@ -1233,7 +1282,7 @@ static void test_regex_locations(void **state)
     assert_int_equal(s->nnamed, 1);
     assert_int_equal(s->named[0]->match, LM_NAMED);
     assert_string_equal(s->named[0]->name, "@fallback");
-    assert_int_equal(s->named[0]->ret->code, 404);
+    assert_int_equal(RET(s->named[0])->code, 404);
     /* regexes inherit like any location */
     assert_int_equal(php->keepalive_timeout, 75000);
     assert_int_equal(s->named[0]->keepalive_timeout, 75000);
@@ -1244,7 +1293,7 @@ static void test_regex_location_one_word(void **state)
 {
     struct fx *f = *state;
     struct conf *c = load(f, SRV("  location ~/x {\n  }\n  location ~*/Y {\n  }\n"));
-    const struct srv_conf *s = c->http->servers[0];
+    const struct srv_conf *s = http_main(c)->servers[0];
     assert_int_equal(loc_at(s, 0)->match, LM_REGEX);
     assert_string_equal(loc_at(s, 0)->name, "/x");
     assert_true(re_match(loc_at(s, 0)->regex, "/a/x"));
@@ -1257,7 +1306,7 @@ static void test_regex_server_names(void **state)
 {
     struct fx *f = *state;
     struct conf *c = load(f, SRV("  server_name plain.example ~^(www\\.)?re\\.example$;\n"));
-    const struct srv_conf *s = c->http->servers[0];
+    const struct srv_conf *s = http_main(c)->servers[0];
     assert_int_equal(s->nnames, 2);
     assert_int_equal(s->names[1].kind, NK_REGEX);
     assert_string_equal(s->names[1].text, "~^(www\\.)?re\\.example$");
@@ -1273,16 +1322,16 @@ static void test_regex_server_name_upper_is_caseless(void **state)
 {
     struct fx *f = *state;
     struct conf *c = load(f, SRV("  server_name ~^WWW\\.;\n"));
-    assert_true(re_match(c->http->servers[0]->names[0].regex, "www.example"));
+    assert_true(re_match(http_main(c)->servers[0]->names[0].regex, "www.example"));
 }
 
 /* ---- listen and ports ------------------------------------------------------------- */
 
 static const struct conf_port *port_of(const struct conf *c, const char *text)
 {
-    for (size_t i = 0; i < c->http->nports; i++)
-        if (strcmp(c->http->ports[i].text, text) == 0)
-            return &c->http->ports[i];
+    for (size_t i = 0; i < http_main(c)->nports; i++)
+        if (strcmp(http_main(c)->ports[i].text, text) == 0)
+            return &http_main(c)->ports[i];
     fail_msg("no port \"%s\"", text);
     return NULL;
 }
@@ -1294,8 +1343,8 @@ static void test_ports_fold(void **state)
     struct conf *c = load(f, HTTP(" server {\n  listen 127.0.0.1:8080;\n }\n"
                                   " server {\n  listen 8080;\n  listen 9090;\n }\n"
                                   " server {\n  listen *:8080;\n }\n"));
-    struct srv_conf **sv = c->http->servers;
-    assert_int_equal(c->http->nports, 2);
+    struct srv_conf **sv = http_main(c)->servers;
+    assert_int_equal(http_main(c)->nports, 2);
     const struct conf_port *p = port_of(c, "*:8080");
     assert_true(sockaddr_is_wildcard(&p->addr));
     assert_int_equal(p->backlog, 511);
@@ -1323,7 +1372,7 @@ static void test_ports_specific_alone(void **state)
     struct conf *c =
         load(f, HTTP(" server {\n  listen 127.0.0.1:8080;\n  listen 127.0.0.2:8080;\n"
                      "  listen [::1]:8080;\n  listen [::]:8081;\n  listen 8081;\n }\n"));
-    assert_int_equal(c->http->nports, 5);
+    assert_int_equal(http_main(c)->nports, 5);
     const struct conf_port *p = port_of(c, "127.0.0.1:8080");
     assert_int_equal(p->naddrs, 1);
     assert_false(sockaddr_is_wildcard(&p->addr));
@@ -1361,7 +1410,7 @@ static void test_listen_forms(void **state)
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         snprintf(text, sizeof(text), SRV("  listen %s;\n"), cases[i].arg);
         struct conf *c = load(f, text);
-        const struct srv_conf *s = c->http->servers[0];
+        const struct srv_conf *s = http_main(c)->servers[0];
         assert_true(s->nlistens >= 1);
         if (strcmp(s->listens[0].text, cases[i].text) != 0)
             fail_msg("listen %s -> %s, want %s", cases[i].arg, s->listens[0].text, cases[i].text);
@@ -1380,13 +1429,13 @@ static void test_default_server(void **state)
                                   " server {\n  listen 8080;\n }\n"));
     const struct conf_port *p = port_of(c, "*:8080");
     assert_int_equal(p->addrs[0].nservers, 3);
-    assert_ptr_equal(p->addrs[0].default_srv, c->http->servers[1]);
+    assert_ptr_equal(p->addrs[0].default_srv, http_main(c)->servers[1]);
     assert_true(p->addrs[0].explicit_default);
-    assert_true(c->http->servers[1]->listens[0].default_server);
+    assert_true(http_main(c)->servers[1]->listens[0].default_server);
 
     /* `default` is the old spelling */
     c = load(f, HTTP(" server {\n  listen 8080;\n }\n server {\n  listen 8080 default;\n }\n"));
-    assert_ptr_equal(port_of(c, "*:8080")->addrs[0].default_srv, c->http->servers[1]);
+    assert_ptr_equal(port_of(c, "*:8080")->addrs[0].default_srv, http_main(c)->servers[1]);
 }
 
 static void test_server_without_listen(void **state)
@@ -1395,20 +1444,20 @@ static void test_server_without_listen(void **state)
     struct conf *c = load(f, HTTP(" server {\n  server_name a;\n }\n server {\n }\n"));
     const char *want = geteuid() == 0 ? "*:80" : "*:8000";
     for (size_t i = 0; i < 2; i++) {
-        const struct srv_conf *s = c->http->servers[i];
+        const struct srv_conf *s = http_main(c)->servers[i];
         assert_int_equal(s->nlistens, 1);
         assert_string_equal(s->listens[0].text, want);
         assert_int_equal(s->listens[0].backlog, -1);
     }
-    assert_int_equal(c->http->nports, 1);
+    assert_int_equal(http_main(c)->nports, 1);
     const struct conf_port *p = port_of(c, want);
     assert_int_equal(p->addrs[0].nservers, 2);
-    assert_ptr_equal(p->addrs[0].default_srv, c->http->servers[0]);
+    assert_ptr_equal(p->addrs[0].default_srv, http_main(c)->servers[0]);
 
     /* an http block with no server binds nothing */
     c = load(f, HTTP(""));
-    assert_int_equal(c->http->nservers, 0);
-    assert_int_equal(c->http->nports, 0);
+    assert_int_equal(http_main(c)->nservers, 0);
+    assert_int_equal(http_main(c)->nports, 0);
 }
 
 static void test_listen_backlog(void **state)
@@ -1418,7 +1467,7 @@ static void test_listen_backlog(void **state)
                                   " server {\n  listen 8080 backlog=128 reuseport;\n }\n"
                                   " server {\n  listen 8080 backlog=128;\n  listen 9090;\n"
                                   "  listen 127.0.0.1:7070 backlog=5;\n }\n"));
-    assert_int_equal(c->http->servers[1]->listens[0].backlog, 128);
+    assert_int_equal(http_main(c)->servers[1]->listens[0].backlog, 128);
     assert_int_equal(port_of(c, "*:8080")->backlog, 128);
     assert_int_equal(port_of(c, "*:8080")->addrs[0].backlog, 128);
     assert_int_equal(port_of(c, "*:9090")->backlog, 511);
@@ -1431,7 +1480,7 @@ static void test_listen_wildcard_and_specific_one_server(void **state)
 {
     struct fx *f = *state;
     struct conf *c = load(f, SRV("  listen 8080;\n  listen 127.0.0.1:8080;\n"));
-    assert_int_equal(c->http->nports, 1);
+    assert_int_equal(http_main(c)->nports, 1);
     assert_int_equal(port_of(c, "*:8080")->naddrs, 2);
 }
 
@@ -1453,14 +1502,14 @@ static void test_many_servers(void **state)
     snprintf(text + at, 65536 - at, "}\n");
     struct conf *c = load(f, text);
     free(text);
-    assert_int_equal(c->http->nservers, 40);
-    assert_int_equal(c->http->nports, 41);
+    assert_int_equal(http_main(c)->nservers, 40);
+    assert_int_equal(http_main(c)->nports, 41);
     const struct conf_port *p = port_of(c, "*:7000");
     assert_int_equal(p->addrs[0].nservers, 40);
     for (int i = 0; i < 40; i++) {
-        assert_ptr_equal(p->addrs[0].servers[i], c->http->servers[i]);
-        assert_int_equal(c->http->servers[i]->nlocs, 9);
-        assert_string_equal(c->http->servers[i]->locs[8]->name, "/l8");
+        assert_ptr_equal(p->addrs[0].servers[i], http_main(c)->servers[i]);
+        assert_int_equal(http_main(c)->servers[i]->nlocs, 9);
+        assert_string_equal(http_main(c)->servers[i]->locs[8]->name, "/l8");
     }
 }
 
@@ -1485,7 +1534,7 @@ static void test_source_locations_outlive_load(void **state)
             if (p != NULL)
                 memset(p, 'X', sizes[i % 4]);
         }
-        const struct srv_conf *s = c->http->servers[0];
+        const struct srv_conf *s = http_main(c)->servers[0];
         int ok = s->file != NULL && strcmp(s->file, f->main) == 0 && s->line == 3 &&
                  strcmp(s->listens[0].file, f->main) == 0 && s->listens[0].line == 4 &&
                  strcmp(s->locs[0]->file, f->main) == 0 && s->locs[0]->line == 5;

@@ -1,5 +1,5 @@
 /* test_manpage.c - man/turnpike.conf.5 documents exactly the directives of
- * the table in src/conf_table.c, each with its syntax, default and context.
+ * the table in src/the modules' tables, each with its syntax, default and context.
  *
  * Every directive has one ".SS name" heading, and no other .SS heading is
  * allowed in the page.  A directive's section runs to the next .SS or .SH
@@ -173,15 +173,35 @@ static const struct mp_section *mp_find(const struct mp_page *page, const char *
 
 /* ---- the two sets ---------------------------------------------------- */
 
+/* Every directive of every module, flattened once. */
+static const struct conf_cmd *all_cmds[1024];
+static size_t nall_cmds;
+
+static void all_cmds_collect(void)
+{
+    nall_cmds = 0;
+    for (size_t i = 0; i < nmodules; i++)
+        for (size_t j = 0; j < modules[i]->ncmds && nall_cmds < 1024; j++)
+            all_cmds[nall_cmds++] = &modules[i]->cmds[j];
+}
+
+static const struct conf_cmd *cmd_named(const char *name)
+{
+    for (size_t i = 0; i < nall_cmds; i++)
+        if (strcmp(all_cmds[i]->name, name) == 0)
+            return all_cmds[i];
+    return NULL;
+}
+
 static void test_every_directive_is_documented(void **state)
 {
     const struct mp_page *page = *state;
     size_t missing = 0;
-    for (size_t i = 0; i < conf_ncmds; i++) {
-        if (mp_find(page, conf_cmds[i].name) != NULL)
+    for (size_t i = 0; i < nall_cmds; i++) {
+        if (mp_find(page, all_cmds[i]->name) != NULL)
             continue;
-        print_error("%s: directive \"%s\" of conf_table.c has no \".SS %s\" heading\n", page->path,
-                    conf_cmds[i].name, conf_cmds[i].name);
+        print_error("%s: directive \"%s\" of the modules' tables has no \".SS %s\" heading\n",
+                    page->path, all_cmds[i]->name, all_cmds[i]->name);
         missing++;
     }
     if (missing > 0)
@@ -195,11 +215,12 @@ static void test_every_heading_is_a_directive(void **state)
     size_t extra = 0;
     for (size_t i = 0; i < page->nsections; i++) {
         const struct mp_section *s = &page->sections[i];
-        if (conf_cmd_find(s->name) != NULL)
+        if (cmd_named(s->name) != NULL)
             continue;
-        print_error("%s:%d: \".SS %s\" documents no directive of conf_table.c (only directive "
-                    "names may be .SS headings)\n",
-                    page->path, s->line, s->name);
+        print_error(
+            "%s:%d: \".SS %s\" documents no directive of the modules' tables (only directive "
+            "names may be .SS headings)\n",
+            page->path, s->line, s->name);
         extra++;
     }
     if (extra > 0)
@@ -329,8 +350,8 @@ static void test_contexts_match_the_table(void **state)
 {
     const struct mp_page *page = *state;
     size_t bad = 0;
-    for (size_t i = 0; i < conf_ncmds; i++) {
-        const struct conf_cmd *cmd = &conf_cmds[i];
+    for (size_t i = 0; i < nall_cmds; i++) {
+        const struct conf_cmd *cmd = all_cmds[i];
         const struct mp_section *s = mp_find(page, cmd->name);
         char value[1024];
         if (s == NULL || !mp_field(s, "Context:", value, sizeof(value)))
@@ -338,7 +359,7 @@ static void test_contexts_match_the_table(void **state)
         unsigned ctx = mp_contexts(value);
         if (ctx == cmd->ctx)
             continue;
-        print_error("%s:%d: \"%s\" says \"Context: %s\", which does not match conf_table.c "
+        print_error("%s:%d: \"%s\" says \"Context: %s\", which does not match the modules' tables "
                     "(mask 0x%x, page 0x%x)\n",
                     page->path, s->line, cmd->name, value, cmd->ctx, ctx);
         bad++;
@@ -352,8 +373,8 @@ static void test_defaults_match_the_table(void **state)
 {
     const struct mp_page *page = *state;
     size_t bad = 0;
-    for (size_t i = 0; i < conf_ncmds; i++) {
-        const struct conf_cmd *cmd = &conf_cmds[i];
+    for (size_t i = 0; i < nall_cmds; i++) {
+        const struct conf_cmd *cmd = all_cmds[i];
         const struct mp_section *s = mp_find(page, cmd->name);
         char value[1024], want[256];
         if (cmd->type == CT_CUSTOM || cmd->type == CT_PARSER || s == NULL ||
@@ -369,8 +390,8 @@ static void test_defaults_match_the_table(void **state)
             if (strncmp(value, want, n) == 0 && (value[n] == ';' || value[n] == ' '))
                 continue;
         }
-        print_error("%s:%d: \"%s\" says \"Default: %s\", conf_table.c says \"%s\"\n", page->path,
-                    s->line, cmd->name, value, want);
+        print_error("%s:%d: \"%s\" says \"Default: %s\", the modules' tables says \"%s\"\n",
+                    page->path, s->line, cmd->name, value, want);
         bad++;
     }
     assert_int_equal(bad, 0);
@@ -386,5 +407,6 @@ int main(void)
         cmocka_unit_test(test_contexts_match_the_table),
         cmocka_unit_test(test_defaults_match_the_table),
     };
+    all_cmds_collect();
     return cmocka_run_group_tests(tests, mp_setup, mp_teardown);
 }

@@ -21,14 +21,16 @@
 #include <zlib.h>
 
 #include "conf/conf.h"
-#include "http/conn.h"
-#include "handler/gzip.h"
+#include "conf/module.h"
 #include "core/log.h"
 #include "core/ofile.h"
 #include "core/owner.h"
-#include "http/req.h"
 #include "core/tpool.h"
-#include "proc/worker.h"
+#include "event/reactor.h"
+#include "handler/gzip.h"
+#include "http/conn.h"
+#include "http/core_conf.h"
+#include "http/req.h"
 
 enum {
     SAFETY_SECONDS = 30,         /* longest a loop run may take */
@@ -40,8 +42,10 @@ enum {
 struct fixture {
     struct ev_loop *loop; /* the test's loop */
     struct tpool *pool;   /* the worker's pool */
-    struct worker w;      /* just loop and pool */
-    struct loc_conf loc;  /* the location's gzip settings */
+    struct reactor rx;    /* just loop and pool */
+    struct loc_conf loc;  /* the location */
+    void *parts[64];      /* its modules' parts */
+    struct gzip_loc gz;   /* the gzip module's part: the settings under test */
     struct str types[2];  /* gzip_types when a case asks for them */
     struct conn *c;       /* calloc'd; its owner frees it */
     struct req *r;        /* the request under test */
@@ -81,7 +85,7 @@ static void next_cb(struct req *r)
 
 static void conn_release_cb(struct owner *o)
 {
-    struct conn *c = (struct conn *)((char *)o - offsetof(struct conn, own));
+    struct conn *c = (struct conn *)((char *)o - offsetof(struct conn, sk.own));
     if (c->req != NULL)
         req_free(c->req);
     free(c);
@@ -103,18 +107,21 @@ static int setup(void **state)
     fx->loop = ev_loop_new(EVFLAG_AUTO);
     fx->pool = tpool_create(fx->loop, 2, 16);
     assert_non_null(fx->pool);
-    fx->w.loop = fx->loop;
-    fx->w.pool = fx->pool;
-    fx->loc.gzip = 1;
-    fx->loc.gzip_vary = 1;
-    fx->loc.gzip_comp_level = 1;
-    fx->loc.gzip_min_length = 20;
+    fx->rx.loop = fx->loop;
+    fx->rx.pool = fx->pool;
+    modules_init();
+    fx->loc.parts = fx->parts;
+    fx->parts[mod_gzip.index] = &fx->gz;
+    fx->gz.gzip = 1;
+    fx->gz.vary = 1;
+    fx->gz.comp_level = 1;
+    fx->gz.min_length = 20;
     fx->types[0] = STR_LIT("text/css");
     fx->types[1] = STR_LIT("application/javascript");
     fx->c = calloc(1, sizeof(*fx->c));
-    owner_init(&fx->c->own, conn_release_cb);
-    fx->c->w = &fx->w;
-    fx->c->id = 42;
+    owner_init(&fx->c->sk.own, conn_release_cb);
+    fx->c->sk.rx = &fx->rx;
+    fx->c->sk.id = 42;
     fx->r = req_new(fx->c);
     assert_non_null(fx->r);
     fx->c->req = fx->r;
@@ -136,7 +143,7 @@ static int teardown(void **state)
 {
     struct fixture *fx = *state;
     if (!fx->closed)
-        owner_close(&fx->c->own);
+        owner_close(&fx->c->sk.own);
     tpool_destroy(fx->pool);
     ev_loop_destroy(fx->loop);
     if (fx->fd >= 0) {
@@ -451,11 +458,11 @@ static void wanted_prepare(struct fixture *fx, const struct wanted_case *wc)
         add_resp_header(r, "Content-Encoding", wc->ce);
     if (wc->ae != NULL)
         add_req_header(r, "Accept-Encoding", wc->ae);
-    fx->loc.gzip = !wc->off;
-    fx->loc.gzip_min_length = wc->min_length;
-    fx->loc.gzip_types = wc->types == 1 ? fx->types : NULL;
-    fx->loc.ngzip_types = wc->types == 1 ? 2 : 0;
-    fx->loc.gzip_types_any = wc->types == 2;
+    fx->gz.gzip = !wc->off;
+    fx->gz.min_length = wc->min_length;
+    fx->gz.types = wc->types == 1 ? fx->types : NULL;
+    fx->gz.ntypes = wc->types == 1 ? 2 : 0;
+    fx->gz.types_any = wc->types == 2;
 }
 
 static void test_wanted_table(void **state)
@@ -533,7 +540,7 @@ static void test_vary_existing(void **state)
 static void test_vary_off(void **state)
 {
     struct fixture *fx = *state;
-    fx->loc.gzip_vary = 0;
+    fx->gz.vary = 0;
     add_req_header(fx->r, "Accept-Encoding", "gzip");
     body_mem(fx->r, "0123456789012345678901234567890123456789", 40);
     assert_true(gzip_wanted(fx->r));
@@ -580,7 +587,7 @@ static void test_inline_level9_and_limit(void **state)
 {
     struct fixture *fx = *state;
     char *text = make_text(INLINE_MAX, 3);
-    fx->loc.gzip_comp_level = 9;
+    fx->gz.comp_level = 9;
     body_mem(fx->r, text, INLINE_MAX); /* the largest body done on the loop */
     assert_int_equal(gzip_response(fx->r, next_cb), 0);
     assert_encoded(fx->r);
@@ -695,7 +702,7 @@ static void test_pool_closed_meanwhile(void **state)
     char *text = big_body(fx, 2 * BIG);
     assert_int_equal(gzip_response(fx->r, next_cb), 0);
     fx->closed = true;
-    owner_close(&fx->c->own);
+    owner_close(&fx->c->sk.own);
     assert_false(conn_released); /* the job still holds it */
     run_loop(fx);
     assert_true(conn_released);
@@ -711,7 +718,7 @@ static void test_pool_destroyed_meanwhile(void **state)
     char *text = big_body(fx, BIG);
     assert_int_equal(gzip_response(fx->r, next_cb), 0);
     fx->closed = true;
-    owner_close(&fx->c->own);
+    owner_close(&fx->c->sk.own);
     tpool_destroy(fx->pool);
     assert_true(conn_released);
     fx->pool = tpool_create(fx->loop, 1, 4); /* for teardown */
@@ -741,7 +748,7 @@ static void test_no_pool(void **state)
     struct fixture *fx = *state;
     char *text = make_text(INLINE_MAX + 1, 6);
     body_mem(fx->r, text, INLINE_MAX + 1);
-    fx->w.pool = NULL;
+    fx->rx.pool = NULL;
     assert_int_equal(gzip_response(fx->r, next_cb), -1);
     assert_int_equal(next_calls, 0);
     assert_null(find_resp(fx->r, "Content-Encoding"));

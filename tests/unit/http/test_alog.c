@@ -33,8 +33,9 @@
 #include "conf/conf.h"
 #include "http/conn.h"
 #include "http/req.h"
+#include "event/reactor.h"
+#include "http/core_conf.h"
 #include "http/vars.h"
-#include "proc/worker.h"
 
 enum {
     MAX_WRITES = 64,     /* recorded write() calls per test */
@@ -70,7 +71,7 @@ struct fx {
     char err[1024];         /* conf_load / alog_open message */
     struct conf *conf;      /* loaded configuration, or NULL */
     struct ev_loop *loop;   /* the "worker" loop */
-    struct worker w;        /* worker the connection belongs to */
+    struct reactor rx;      /* worker the connection belongs to */
     struct conn c;          /* connection of the request */
     struct req r;           /* the request being logged */
     struct req_hdr hdrs[8]; /* its headers */
@@ -189,9 +190,9 @@ static int setup(void **state)
     assert_non_null(mkdtemp(f->dir));
     f->loop = ev_loop_new(EVFLAG_AUTO);
     assert_non_null(f->loop);
-    f->w.loop = f->loop;
-    f->c.w = &f->w;
-    f->c.id = 42;
+    f->rx.loop = f->loop;
+    f->c.sk.rx = &f->rx;
+    f->c.sk.id = 42;
     f->c.nrequests = 1;
     f->c.peer.sin.sin_family = AF_INET;
     inet_pton(AF_INET, "1.2.3.4", &f->c.peer.sin.sin_addr);
@@ -207,7 +208,7 @@ static int teardown(void **state)
     struct fx *f = *state;
     char cmd[128];
     if (f->started)
-        alog_worker_stop(f->conf, f->loop);
+        mod_http_log.worker_stop(&f->rx);
     if (f->conf != NULL)
         alog_close(f->conf);
     conf_free(f->conf);
@@ -223,17 +224,24 @@ static int teardown(void **state)
 static void open_and_start(struct fx *f)
 {
     assert_int_equal(alog_open(f->conf, (uid_t)-1, (gid_t)-1, f->err, sizeof(f->err)), 0);
-    alog_worker_start(f->conf, f->loop);
+    f->rx.conf = f->conf;
+    mod_http_log.worker_start(&f->rx);
     f->started = true;
 }
 
 static const struct alog_fmt *fmt_named(const struct conf *c, const char *name)
 {
-    for (const struct alog_fmt *fmt = c->http->log_formats; fmt != NULL; fmt = fmt->next)
-        if (strcmp(fmt->name, name) == 0)
-            return fmt;
-    fail_msg("no format %s", name);
-    return NULL;
+    const struct alog_fmt *fmt = alog_fmt_find(c, name);
+    if (fmt == NULL)
+        fail_msg("no format %s", name);
+    return fmt;
+}
+
+/* What a draining worker does: every buffer written out. */
+static void flush_all(struct fx *f)
+{
+    f->rx.conf = f->conf;
+    mod_http_log.worker_drain(&f->rx);
 }
 
 /* The line fmt gives for the fixture's request, without its newline. */
@@ -305,7 +313,7 @@ static void test_format_combined(void **state)
 {
     struct fx *f = *state;
     assert_non_null(load(f, "access_log a.log;"));
-    req_setup(f, f->conf->http->loc, "a=1");
+    req_setup(f, http_main(f->conf)->loc, "a=1");
     add_hdr(f, "User-Agent", "curl/8 \"q\"");
     const char *line = render(f, fmt_named(f->conf, "combined"));
     const char *tail = "] \"GET /x?a=1 HTTP/1.1\" 200 5 \"-\" \"curl/8 \\x22q\\x22\"";
@@ -323,7 +331,7 @@ static void test_format_escape_modes(void **state)
                          "log_format d 'lit\"\\\\ $http_x $remote_user';\n"
                          "log_format n escape=none '[$http_x][$remote_user]';\n"
                          "log_format e escape=default '$status$http_none';"));
-    req_setup(f, f->conf->http->loc, "");
+    req_setup(f, http_main(f->conf)->loc, "");
     add_hdr(f, "X", "q\"\x01");
     assert_string_equal(render(f, fmt_named(f->conf, "j")),
                         "{\"a\":\"q\\\"\\u0001\",\"u\":\"\",\"s\":200}");
@@ -337,7 +345,7 @@ static void test_format_strings_concatenate(void **state)
 {
     struct fx *f = *state;
     assert_non_null(load(f, "log_format c '$status' ' ' \"${status}x\" '';"));
-    req_setup(f, f->conf->http->loc, "");
+    req_setup(f, http_main(f->conf)->loc, "");
     assert_string_equal(render(f, fmt_named(f->conf, "c")), "200 200x");
     assert_null(load(f, "log_format c 'a$' 'status';"));
     assert_non_null(strstr(f->err, "invalid variable name"));
@@ -349,7 +357,7 @@ static void test_vars_response(void **state)
 {
     struct fx *f = *state;
     assert_non_null(load(f, "keepalive_timeout 75s 70s;"));
-    req_setup(f, f->conf->http->loc, "a=1");
+    req_setup(f, http_main(f->conf)->loc, "a=1");
     assert_string_equal(eval(f, "$status $bytes_sent $body_bytes_sent $request_length"),
                         "200 155 5 77");
     assert_string_equal(eval(f, "[$request][$remote_user]"), "[GET /x?a=1 HTTP/1.1][]");
@@ -364,7 +372,7 @@ static void test_vars_request_time(void **state)
 {
     struct fx *f = *state;
     assert_non_null(load(f, ""));
-    req_setup(f, f->conf->http->loc, "");
+    req_setup(f, http_main(f->conf)->loc, "");
     assert_string_equal(eval(f, "$request_time"), "0.000");
     f->r.start = ev_now(f->loop) - 1.5;
     const char *t = eval(f, "$request_time");
@@ -378,7 +386,7 @@ static void test_vars_sent_http(void **state)
     struct fx *f = *state;
     struct resp_hdr h = {.name = STR_LIT("X-Custom-Thing"), .value = STR_LIT("v1")};
     assert_non_null(load(f, "keepalive_timeout 75s 70s;"));
-    req_setup(f, f->conf->http->loc, "");
+    req_setup(f, http_main(f->conf)->loc, "");
     f->r.content_type = STR_LIT("text/html");
     f->r.out_hdrs = &h;
     assert_string_equal(eval(f, "$sent_http_content_type|$sent_http_content_length|"
@@ -444,7 +452,7 @@ static void test_directive_ok(void **state)
                             "access_log a.log x buffer=1k flush=1m if=$arg_x;\n"
                             "access_log a.log COMBINED;\n"
                             "access_log /dev/null;"));
-    const struct alog_set *set = f->conf->http->loc->access_logs;
+    const struct alog_set *set = alog_set_of(http_main(f->conf)->loc);
     assert_non_null(set);
     assert_int_equal(set->n, 3);
     assert_false(set->off);
@@ -469,12 +477,13 @@ static void test_inheritance(void **state)
                             " location /l3 { access_log off; }\n"
                             "}\n"
                             "server { listen 127.0.0.1:8002; location /m { } }"));
-    const struct srv_conf *s1 = f->conf->http->servers[0], *s2 = f->conf->http->servers[1];
-    assert_ptr_equal(s1->locs[0]->access_logs, s1->loc->access_logs);
-    assert_int_equal(s1->locs[1]->access_logs->n, 2);
-    assert_true(s1->locs[2]->access_logs->off);
-    assert_ptr_equal(s2->loc->access_logs, f->conf->http->loc->access_logs);
-    assert_ptr_equal(s2->locs[0]->access_logs, f->conf->http->loc->access_logs);
+    const struct srv_conf *s1 = http_main(f->conf)->servers[0],
+                          *s2 = http_main(f->conf)->servers[1];
+    assert_ptr_equal(alog_set_of(s1->locs[0]), alog_set_of(s1->loc));
+    assert_int_equal(alog_set_of(s1->locs[1])->n, 2);
+    assert_true(alog_set_of(s1->locs[2])->off);
+    assert_ptr_equal(alog_set_of(s2->loc), alog_set_of(http_main(f->conf)->loc));
+    assert_ptr_equal(alog_set_of(s2->locs[0]), alog_set_of(http_main(f->conf)->loc));
 
     open_and_start(f);
     const struct loc_conf *where[] = {s1->locs[0], s1->locs[1], s1->locs[2], s2->locs[0]};
@@ -502,9 +511,9 @@ static void test_default_log(void **state)
     assert_int_equal(mkdir(path_in(f, "logs"), 0755), 0);
     assert_non_null(load(f, "server { listen 127.0.0.1:8001; }"));
     open_and_start(f);
-    req_setup(f, f->conf->http->servers[0]->loc, "");
+    req_setup(f, http_main(f->conf)->servers[0]->loc, "");
     alog_request(&f->r);
-    alog_flush_all(f->conf);
+    flush_all(f);
     assert_non_null(strstr(slurp(path_in(f, "logs/access.log")), "\"GET /x HTTP/1.1\" 200 5"));
 }
 
@@ -513,10 +522,10 @@ static void test_default_unneeded(void **state)
 {
     struct fx *f = *state;
     assert_non_null(load(f, "server { listen 127.0.0.1:8001; access_log a.log; }"));
-    assert_null(f->conf->http->loc->access_logs);
+    assert_null(alog_set_of(http_main(f->conf)->loc));
     assert_int_equal(alog_open(f->conf, (uid_t)-1, (gid_t)-1, f->err, sizeof(f->err)), 0);
     assert_non_null(load(f, "access_log off;\nserver { listen 127.0.0.1:8001; }"));
-    assert_true(f->conf->http->servers[0]->loc->access_logs->off);
+    assert_true(alog_set_of(http_main(f->conf)->servers[0]->loc)->off);
 }
 
 /* ---- buffering ------------------------------------------------------------ */
@@ -539,7 +548,7 @@ static void test_buffered_whole_lines(void **state)
     assert_non_null(load(f, conf));
     open_and_start(f);
     watch(path_in(f, "b.log"));
-    const struct loc_conf *loc = f->conf->http->loc;
+    const struct loc_conf *loc = http_main(f->conf)->loc;
     log_n(f, loc, "01");
     log_n(f, loc, "02");
     log_n(f, loc, "03");
@@ -550,10 +559,10 @@ static void test_buffered_whole_lines(void **state)
     log_n(f, loc, "05");
     log_n(f, loc, "06");
     assert_int_equal(writes.n, 1);
-    alog_flush_all(f->conf);
+    flush_all(f);
     assert_int_equal(writes.n, 2);
     assert_int_equal(writes.len[1], 36);
-    alog_flush_all(f->conf); /* nothing held: no empty write */
+    flush_all(f); /* nothing held: no empty write */
     assert_int_equal(writes.n, 2);
     for (size_t i = 0; i < writes.n; i++)
         assert_true(writes.whole[i]);
@@ -572,8 +581,8 @@ static void test_buffered_long_line(void **state)
     watch(path_in(f, "b.log"));
     memset(big, 'z', 50);
     big[50] = '\0';
-    log_n(f, f->conf->http->loc, "01");
-    log_n(f, f->conf->http->loc, big);
+    log_n(f, http_main(f->conf)->loc, "01");
+    log_n(f, http_main(f->conf)->loc, big);
     assert_int_equal(writes.n, 2);
     assert_int_equal(writes.len[0], 12);
     assert_int_equal(writes.len[1], 60); /* "line-200-" + 50 + "\n" */
@@ -593,10 +602,10 @@ static void test_unbuffered_shares_file(void **state)
     assert_non_null(load(f, conf));
     open_and_start(f);
     watch(path_in(f, "b.log"));
-    log_n(f, f->conf->http->loc, "01");
-    log_n(f, f->conf->http->loc, "02");
+    log_n(f, http_main(f->conf)->loc, "01");
+    log_n(f, http_main(f->conf)->loc, "02");
     assert_int_equal(writes.n, 0);
-    log_n(f, f->conf->http->servers[0]->loc, "03");
+    log_n(f, http_main(f->conf)->servers[0]->loc, "03");
     assert_int_equal(writes.n, 1);
     assert_int_equal(writes.len[0], 36);
     assert_string_equal(slurp(path_in(f, "b.log")), "line-200-01\nline-200-02\nline-200-03\n");
@@ -621,8 +630,8 @@ static void test_flush_timer(void **state)
     assert_non_null(load(f, conf));
     open_and_start(f);
     watch(path_in(f, "fast.log"));
-    log_n(f, f->conf->http->loc, "01");
-    log_n(f, f->conf->http->loc, "02");
+    log_n(f, http_main(f->conf)->loc, "01");
+    log_n(f, http_main(f->conf)->loc, "02");
     assert_int_equal(writes.n, 0);
     ev_timer_init(&safety, safety_cb, SAFETY_SECONDS, 0.);
     ev_timer_start(f->loop, &safety);
@@ -633,7 +642,7 @@ static void test_flush_timer(void **state)
     assert_int_equal(writes.len[0], 24);
     assert_string_equal(slurp(path_in(f, "fast.log")), "line-200-01\nline-200-02\n");
     assert_string_equal(slurp(path_in(f, "slow.log")), ""); /* its hour is not up */
-    alog_worker_stop(f->conf, f->loop);                     /* stopping writes it out */
+    mod_http_log.worker_stop(&f->rx);                       /* stopping writes it out */
     f->started = false;
     assert_string_equal(slurp(path_in(f, "slow.log")), "line-200-01\nline-200-02\n");
 }
@@ -647,7 +656,7 @@ static void test_if_condition(void **state)
     open_and_start(f);
     const char *args[] = {"n=1&log=0", "n=2", "n=3&log=1", "n=4&log=", "n=5&log=yes", "n=6&log=00"};
     for (unsigned i = 0; i < 6; i++) {
-        req_setup(f, f->conf->http->loc, args[i]);
+        req_setup(f, http_main(f->conf)->loc, args[i]);
         alog_request(&f->r);
     }
     assert_string_equal(slurp(path_in(f, "c.log")), "line-200-3\nline-200-5\nline-200-6\n");
@@ -699,8 +708,8 @@ static void test_reopen_keeps_lines(void **state)
     snprintf(conf, sizeof(conf), "%saccess_log r.log fixed buffer=64k;", fixed_fmt);
     assert_non_null(load(f, conf));
     open_and_start(f);
-    log_n(f, f->conf->http->loc, "01");
-    log_n(f, f->conf->http->loc, "02");
+    log_n(f, http_main(f->conf)->loc, "01");
+    log_n(f, http_main(f->conf)->loc, "02");
     snprintf(old, sizeof(old), "%s", path_in(f, "r.log.1"));
     assert_int_equal(rename(path_in(f, "r.log"), old), 0);
     pid_t pid = fork();
@@ -712,11 +721,11 @@ static void test_reopen_keeps_lines(void **state)
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_int_equal(access(path_in(f, "r.log"), F_OK), 0); /* the master created it */
-    alog_reopen_worker(f->conf);
+    mod_http_log.worker_reopen(&f->rx);
     assert_string_equal(slurp(old), "line-200-01\nline-200-02\n");
     assert_string_equal(slurp(path_in(f, "r.log")), "");
-    log_n(f, f->conf->http->loc, "03");
-    alog_flush_all(f->conf);
+    log_n(f, http_main(f->conf)->loc, "03");
+    flush_all(f);
     assert_string_equal(slurp(path_in(f, "r.log")), "line-200-03\n");
     assert_string_equal(slurp(old), "line-200-01\nline-200-02\n");
 }
@@ -733,7 +742,7 @@ static void test_reopen_master_follows(void **state)
     snprintf(old, sizeof(old), "%s", path_in(f, "r.log.1"));
     assert_int_equal(rename(path_in(f, "r.log"), old), 0);
     alog_reopen_master(f->conf, (uid_t)-1, (gid_t)-1);
-    log_n(f, f->conf->http->loc, "01");
+    log_n(f, http_main(f->conf)->loc, "01");
     assert_string_equal(slurp(path_in(f, "r.log")), "line-200-01\n");
     assert_string_equal(slurp(old), "");
 }
@@ -752,8 +761,8 @@ static void test_write_failure(void **state)
     dup2(fd, STDERR_FILENO);
     close(fd);
     for (unsigned i = 0; i < 4; i++)
-        log_n(f, f->conf->http->loc, "01"); /* each line pushes out the one before */
-    alog_flush_all(f->conf);
+        log_n(f, http_main(f->conf)->loc, "01"); /* each line pushes out the one before */
+    flush_all(f);
     dup2(saved, STDERR_FILENO);
     close(saved);
     const char *err = slurp(errfile);

@@ -1,19 +1,17 @@
-/* conf_static.c - directives for serving files: root, alias, index,
- * try_files, error_page, add_header, types, and a few valued ones. */
+/* conf_files.c - the http core module's directives for files and the
+ * response: root, alias, try_files, error_page, add_header, types,
+ * if_modified_since, open_file_cache. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/cond.h"
 #include "conf/conf_table.h"
+#include "http/cond.h"
+#include "http/conf_files.h"
+#include "http/core_conf.h"
 
-static int conf_dup(struct conf_loader *cl, const struct conf_node *n, const struct conf_cmd *cmd)
-{
-    return conf_err(cl, n, "\"%s\" directive is duplicate", cmd->name);
-}
-
-static int conf_cval(struct conf_loader *cl, const struct conf_node *n, const struct conf_arg *a,
-                     struct cval *out)
+int conf_cval(struct conf_loader *cl, const struct conf_node *n, const struct conf_arg *a,
+              struct cval *out)
 {
     char msg[256];
     if (cval_compile(cl->pool, a->s, a->len, out, msg, sizeof(msg)) < 0)
@@ -25,10 +23,10 @@ static int conf_cval(struct conf_loader *cl, const struct conf_node *n, const st
 static int conf_set_root_alias(struct conf_loader *cl, const struct conf_node *n,
                                const struct conf_cmd *cmd, int alias)
 {
-    struct loc_conf *loc = cl->loc;
+    struct loc_conf *loc = http_level(cl)->loc;
     if (loc->root != NULL) {
         if (loc->alias == alias)
-            return conf_dup(cl, n, cmd);
+            return conf_err_dup(cl, n, cmd);
         return conf_err(cl, n,
                         "\"%s\" directive is duplicate, \"%s\" directive was specified earlier",
                         cmd->name, loc->alias ? "alias" : "root");
@@ -58,54 +56,17 @@ int conf_set_alias(struct conf_loader *cl, const struct conf_node *n, const stru
     return conf_set_root_alias(cl, n, cmd, 1);
 }
 
-/* index, gzip_types: a list of words replacing the parent's. */
-static int conf_words(struct conf_loader *cl, const struct conf_node *n, struct str **out,
-                      size_t *count)
-{
-    *count = n->nargs - 1;
-    *out = mpool_calloc(cl->pool, sizeof(**out) * *count);
-    if (*out == NULL)
-        return conf_err(cl, n, "out of memory");
-    for (size_t i = 1; i < n->nargs; i++)
-        (*out)[i - 1] = str_make(mpool_strdup(cl->pool, n->args[i].s), n->args[i].len);
-    return 0;
-}
-
-int conf_set_index(struct conf_loader *cl, const struct conf_node *n, const struct conf_cmd *cmd)
-{
-    if (cl->loc->nindex != 0)
-        return conf_dup(cl, n, cmd);
-    for (size_t i = 1; i < n->nargs; i++) {
-        if (n->args[i].len == 0)
-            return conf_err(cl, n, "index \"%s\" in \"index\" directive is invalid", n->args[i].s);
-        if (strchr(n->args[i].s, '$') != NULL)
-            return conf_err(cl, n, "variables in \"index\" are not supported");
-    }
-    return conf_words(cl, n, &cl->loc->index, &cl->loc->nindex);
-}
-
-int conf_set_gzip_types(struct conf_loader *cl, const struct conf_node *n,
-                        const struct conf_cmd *cmd)
-{
-    if (cl->loc->ngzip_types != 0 || cl->loc->gzip_types_any)
-        return conf_dup(cl, n, cmd);
-    for (size_t i = 1; i < n->nargs; i++)
-        if (strcmp(n->args[i].s, "*") == 0)
-            cl->loc->gzip_types_any = true;
-    return conf_words(cl, n, &cl->loc->gzip_types, &cl->loc->ngzip_types);
-}
-
 int conf_set_try_files(struct conf_loader *cl, const struct conf_node *n,
                        const struct conf_cmd *cmd)
 {
-    struct loc_conf *loc = cl->loc;
+    struct loc_conf *loc = http_level(cl)->loc;
     if (loc->try_files != NULL)
-        return conf_dup(cl, n, cmd);
+        return conf_err_dup(cl, n, cmd);
     struct try_files *t = mpool_calloc(cl->pool, sizeof(*t));
     t->nfiles = n->nargs - 2;
     t->files = mpool_calloc(cl->pool, sizeof(*t->files) * (t->nfiles + 1));
     if (t == NULL || t->files == NULL)
-        return conf_err(cl, n, "out of memory");
+        return conf_err_nomem(cl, n);
     for (size_t i = 0; i < t->nfiles; i++)
         if (conf_cval(cl, n, &n->args[i + 1], &t->files[i]) < 0)
             return -1;
@@ -141,10 +102,10 @@ static int conf_ep_overwrite(const char *w, int *overwrite)
 static int conf_ep_add(struct conf_loader *cl, const struct conf_node *n, int code, int overwrite,
                        const struct cval *uri)
 {
-    struct loc_conf *loc = cl->loc;
+    struct loc_conf *loc = http_level(cl)->loc;
     struct error_page *e = conf_push(cl->pool, &loc->error_pages, &loc->nerror_pages, sizeof(*e));
     if (e == NULL)
-        return conf_err(cl, n, "out of memory");
+        return conf_err_nomem(cl, n);
     e->code = code;
     e->overwrite = overwrite;
     e->uri = *uri;
@@ -179,14 +140,14 @@ int conf_set_error_page(struct conf_loader *cl, const struct conf_node *n,
 int conf_set_add_header(struct conf_loader *cl, const struct conf_node *n,
                         const struct conf_cmd *cmd)
 {
-    struct loc_conf *loc = cl->loc;
+    struct loc_conf *loc = http_level(cl)->loc;
     if (n->nargs == 4 && strcmp(n->args[3].s, "always") != 0)
-        return conf_err(cl, n, "invalid parameter \"%s\"", n->args[3].s);
+        return conf_err_param(cl, n, n->args[3].s);
     if (n->args[1].len == 0 || strpbrk(n->args[1].s, " \t:\r\n") != NULL)
         return conf_err(cl, n, "invalid header name \"%s\" in \"%s\"", n->args[1].s, cmd->name);
     struct add_header *h = conf_push(cl->pool, &loc->add_headers, &loc->nadd_headers, sizeof(*h));
     if (h == NULL)
-        return conf_err(cl, n, "out of memory");
+        return conf_err_nomem(cl, n);
     h->name = str_make(mpool_strdup(cl->pool, n->args[1].s), n->args[1].len);
     h->always = n->nargs == 4;
     if (strpbrk(n->args[2].s, "\r\n") != NULL)
@@ -211,7 +172,7 @@ static struct mime_type *conf_mime_find(struct loc_conf *loc, const char *ext)
  * with nginx's warning. */
 static int conf_types_line(struct conf_loader *cl, const struct conf_node *t)
 {
-    struct loc_conf *loc = cl->loc;
+    struct loc_conf *loc = http_level(cl)->loc;
     char *type = mpool_strdup(cl->pool, t->args[0].s);
     for (size_t i = 1; i < t->nargs; i++) {
         char *ext = mpool_strdup(cl->pool, t->args[i].s);
@@ -237,9 +198,9 @@ static int conf_types_line(struct conf_loader *cl, const struct conf_node *t)
 /* types { type ext ...; }: replaces the parent's map as a whole. */
 int conf_set_types(struct conf_loader *cl, const struct conf_node *n, const struct conf_cmd *cmd)
 {
-    struct loc_conf *loc = cl->loc;
+    struct loc_conf *loc = http_level(cl)->loc;
     if (loc->types_set)
-        return conf_dup(cl, n, cmd);
+        return conf_err_dup(cl, n, cmd);
     loc->types_set = true;
     for (const struct conf_node *t = n->child; t != NULL; t = t->next) {
         if (t->block || t->nargs < 2)
@@ -252,47 +213,20 @@ int conf_set_types(struct conf_loader *cl, const struct conf_node *n, const stru
     return 0;
 }
 
-int conf_set_autoindex_format(struct conf_loader *cl, const struct conf_node *n,
-                              const struct conf_cmd *cmd)
-{
-    const char *v = n->args[1].s;
-    if (cl->loc->autoindex_format != -1)
-        return conf_dup(cl, n, cmd);
-    if (strcmp(v, "html") == 0)
-        cl->loc->autoindex_format = 0;
-    else if (strcmp(v, "json") == 0)
-        cl->loc->autoindex_format = 1;
-    else if (strcmp(v, "xml") == 0 || strcmp(v, "jsonp") == 0)
-        return conf_err(cl, n, "autoindex_format \"%s\" is not supported, use html or json", v);
-    else
-        return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", v, cmd->name);
-    return 0;
-}
-
-int conf_set_if_modified_since(struct conf_loader *cl, const struct conf_node *n,
-                               const struct conf_cmd *cmd)
-{
-    const char *v = n->args[1].s;
-    if (cl->loc->if_modified_since != -1)
-        return conf_dup(cl, n, cmd);
-    if (strcmp(v, "off") == 0)
-        cl->loc->if_modified_since = COND_IMS_OFF;
-    else if (strcmp(v, "exact") == 0)
-        cl->loc->if_modified_since = COND_IMS_EXACT;
-    else if (strcmp(v, "before") == 0)
-        cl->loc->if_modified_since = COND_IMS_BEFORE;
-    else
-        return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive", v, cmd->name);
-    return 0;
-}
+const struct conf_enum conf_ims_words[] = {
+    {"off", COND_IMS_OFF},
+    {"exact", COND_IMS_EXACT},
+    {"before", COND_IMS_BEFORE},
+    {NULL, 0},
+};
 
 /* `open_file_cache off | max=N [inactive=time]` */
 int conf_set_open_file_cache(struct conf_loader *cl, const struct conf_node *n,
                              const struct conf_cmd *cmd)
 {
-    struct loc_conf *loc = cl->loc;
+    struct loc_conf *loc = http_level(cl)->loc;
     if (loc->open_file_cache_max != -1)
-        return conf_dup(cl, n, cmd);
+        return conf_err_dup(cl, n, cmd);
     loc->open_file_cache_max = 0;
     loc->open_file_cache_inactive = 60000;
     if (strcmp(n->args[1].s, "off") == 0)
@@ -312,14 +246,57 @@ int conf_set_open_file_cache(struct conf_loader *cl, const struct conf_node *n,
     return 0;
 }
 
-int conf_set_gzip_comp_level(struct conf_loader *cl, const struct conf_node *n,
-                             const struct conf_cmd *cmd)
+/* Lists and fields that travel together: inherited as a whole. */
+void conf_files_merge(const struct loc_conf *parent, struct loc_conf *child)
 {
-    long v;
-    if (cl->loc->gzip_comp_level != -1)
-        return conf_dup(cl, n, cmd);
-    if (conf_parse_num(n->args[1].s, &v) < 0 || v < 1 || v > 9)
-        return conf_err(cl, n, "value \"%s\" must be between 1 and 9", n->args[1].s);
-    cl->loc->gzip_comp_level = v;
+    if (child->root == NULL) {
+        child->root = parent->root;
+        child->alias = parent->alias;
+    }
+    if (child->nerror_pages == 0) {
+        child->error_pages = parent->error_pages;
+        child->nerror_pages = parent->nerror_pages;
+    }
+    if (child->nadd_headers == 0) {
+        child->add_headers = parent->add_headers;
+        child->nadd_headers = parent->nadd_headers;
+    }
+    if (!child->types_set) {
+        child->types = parent->types;
+        child->ntypes = parent->ntypes;
+        child->types_set = parent->types_set;
+    }
+    if (child->open_file_cache_max == -1) {
+        child->open_file_cache_max = parent->open_file_cache_max;
+        child->open_file_cache_inactive = parent->open_file_cache_inactive;
+    }
+}
+
+/* nginx's built-in types map when no types block is given. */
+static const struct mime_type conf_default_types[] = {
+    {"gif", "image/gif"},
+    {"html", "text/html"},
+    {"jpg", "image/jpeg"},
+};
+
+int conf_files_defaults(struct conf_loader *cl, struct loc_conf *loc)
+{
+    if (loc->root == NULL) {
+        loc->root = mpool_calloc(cl->pool, sizeof(*loc->root));
+        char *path = conf_full_path(cl->pool, cl->conf->paths.prefix, "html");
+        if (loc->root == NULL || path == NULL ||
+            cval_compile(cl->pool, path, strlen(path), loc->root, cl->err, cl->errlen) < 0)
+            return -1;
+        loc->alias = 0;
+    }
+    if (!loc->types_set) {
+        loc->types = (struct mime_type *)conf_default_types;
+        loc->ntypes = sizeof(conf_default_types) / sizeof(conf_default_types[0]);
+        loc->types_set = true;
+    }
+    if (loc->open_file_cache_max == -1) {
+        loc->open_file_cache_max = 0;
+        loc->open_file_cache_inactive = 60000;
+    }
     return 0;
 }
