@@ -284,8 +284,9 @@ static int conf_listen_param(struct conf_loader *cl, const struct conf_node *n, 
         if (conf_parse_num(p + 8, &v) < 0 || v < 1)
             return conf_err(cl, n, "invalid backlog \"%s\"", p + 8);
         l->backlog = (int)v;
-    } else if (strcmp(p, "ssl") == 0 || strcmp(p, "http2") == 0 ||
-               strcmp(p, "proxy_protocol") == 0) {
+    } else if (strcmp(p, "ssl") == 0) {
+        l->ssl = true;
+    } else if (strcmp(p, "http2") == 0 || strcmp(p, "proxy_protocol") == 0) {
         return conf_err(cl, n, "the \"%s\" parameter of \"listen\" is not supported yet", p);
     } else {
         return conf_err(cl, n, "invalid parameter \"%s\"", p);

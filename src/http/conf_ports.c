@@ -66,6 +66,7 @@ static int ports_add_listen(struct conf_loader *cl, struct conf_addr **addrs, si
         a->addr = l->addr;
         a->backlog = -1;
     }
+    a->ssl = a->ssl || l->ssl; /* as in nginx: ssl is the address's */
     struct srv_conf **slot = conf_push(cl->pool, &a->servers, &a->nservers, sizeof(*slot));
     if (slot == NULL)
         return conf_err(cl, &at, "out of memory");
@@ -105,8 +106,9 @@ static int ports_attach(struct mpool *pool, struct http_conf *h, const struct co
         memset(p, 0, sizeof(*p));
         p->addr = a->addr;
         sockaddr_text(&p->addr, true, p->text, sizeof(p->text));
-        p->scheme = "http";
-        p->default_port = 80;
+        p->ssl = a->ssl;
+        p->scheme = a->ssl ? "https" : "http";
+        p->default_port = a->ssl ? 443 : 80;
         p->backlog = a->backlog != -1 ? a->backlog : CONF_DEFAULT_BACKLOG;
     }
     struct conf_addr *slot = conf_push(pool, &p->addrs, &p->naddrs, sizeof(*slot));
@@ -133,6 +135,26 @@ static int ports_publish(struct conf *c, struct http_conf *h)
     return 0;
 }
 
+/* A specific address folded into its port's wildcard socket shares the
+ * socket's scheme, so both must agree on TLS. */
+static int ports_check_ssl(struct conf_loader *cl, const struct http_conf *h)
+{
+    for (size_t i = 0; i < h->nports; i++) {
+        const struct conf_port *p = &h->ports[i];
+        for (size_t j = 1; j < p->naddrs; j++)
+            if (p->addrs[j].ssl != p->ssl) {
+                char text[64];
+                sockaddr_text(&p->addrs[j].addr, true, text, sizeof(text));
+                snprintf(cl->err, cl->errlen,
+                         "listen %s%s and listen %s%s: a specific address and the wildcard of "
+                         "its port must agree on \"ssl\"",
+                         text, p->addrs[j].ssl ? " ssl" : "", p->text, p->ssl ? " ssl" : "");
+                return -1;
+            }
+    }
+    return 0;
+}
+
 /* Wildcards first, so each specific address finds its wildcard. */
 static int ports_build(struct conf_loader *cl, struct conf_addr *addrs, size_t naddrs)
 {
@@ -150,6 +172,8 @@ static int ports_build(struct conf_loader *cl, struct conf_addr *addrs, size_t n
             }
         }
     }
+    if (ports_check_ssl(cl, h) < 0)
+        return -1;
     if (ports_publish(cl->conf, h) < 0) {
         snprintf(cl->err, cl->errlen, "out of memory");
         return -1;

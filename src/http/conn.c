@@ -24,6 +24,7 @@
 #include "http/req.h"
 #include "http/req_check.h"
 #include "http/resp.h"
+#include "http/ssl_conf.h"
 
 #define CONN_LINGER_MS 5000
 #define CONN_DISCARD_CHUNK 4096
@@ -658,4 +659,7 @@ void conn_accept(struct reactor *rx, int fd, const union sockaddr_any *peer, con
     c->parser.data = c;
     ev_io_start(rx->loop, &c->sk.io);
     conn_arm(c, c->addr->default_srv->loc->client_header_timeout);
+    /* TLS: its handshake comes before the first read returns a byte. */
+    if (c->addr->ssl && ssl_conn_start(c) < 0)
+        conn_close(c);
 }

@@ -147,6 +147,7 @@ struct listen_conf {
     union sockaddr_any addr; /* address and port */
     char text[64];           /* "127.0.0.1:8080" */
     bool default_server;     /* default_server given */
+    bool ssl;                /* ssl given: TLS on this address */
     int backlog;             /* backlog=, or -1 */
     const char *file;        /* where written */
     int line;                /* its line */
@@ -175,6 +176,7 @@ struct conf_addr {
     size_t nservers;              /* how many */
     int backlog;                  /* backlog= given for this address, or -1 */
     bool explicit_default;        /* a listen here said default_server */
+    bool ssl;                     /* a listen here said ssl: TLS for every server here */
 };
 
 /* One socket to bind: a port's wildcard, which also serves the specific
@@ -182,8 +184,9 @@ struct conf_addr {
 struct conf_port {
     union sockaddr_any addr; /* what to bind */
     char text[64];           /* "*:8080" */
-    const char *scheme;      /* "http": $scheme and absolute redirects */
+    const char *scheme;      /* "http" or "https": $scheme and absolute redirects */
     unsigned default_port;   /* the scheme's port, left out of redirects */
+    bool ssl;                /* TLS (its addresses all agree) */
     int backlog;             /* listen() backlog */
     struct conf_addr *addrs; /* addresses served by this socket; [0] is addr itself */
     size_t naddrs;           /* more than 1 only when specific ones fold in */

@@ -668,7 +668,7 @@ static void test_err_listen(void **state)
         {NULL, SRV("  listen 80 backlog=x; #!\n"), "invalid backlog \"x\"", AT_MARK},
         {NULL, SRV("  listen 80 backlog=; #!\n"), "invalid backlog \"\"", AT_MARK},
         {NULL, SRV("  listen 443 ssl; #!\n"),
-         "the \"ssl\" parameter of \"listen\" is not supported yet", AT_MARK},
+         "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive", AT_MARK},
         {NULL, SRV("  listen 443 default_server http2; #!\n"),
          "the \"http2\" parameter of \"listen\" is not supported yet", AT_MARK},
         {NULL, SRV("  listen 80 proxy_protocol; #!\n"),

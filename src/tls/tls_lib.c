@@ -1,0 +1,147 @@
+/* tls_lib.c - the library's allocator, generator and PSA, per process. */
+#include "tls/tls_lib.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/platform.h>
+#include <mbedtls/version.h>
+#include <psa/crypto.h>
+
+/* This process's randomness. */
+static struct {
+    mbedtls_entropy_context entropy; /* the kernel's getrandom() */
+    mbedtls_ctr_drbg_context drbg;   /* AES-CTR DRBG on top (locked inside) */
+    bool seeded;                     /* drbg is ready */
+    bool psa;                        /* psa_crypto_init ran in this process */
+} lib;
+
+static size_t tls_page(void)
+{
+    static size_t page;
+    if (page == 0)
+        page = (size_t)sysconf(_SC_PAGESIZE);
+    return page;
+}
+
+/* Small objects come from malloc as usual; record buffers start on a page
+ * and fill whole pages, so none of their pages holds anything else. */
+static void *tls_calloc(size_t n, size_t size)
+{
+    if (size != 0 && n > SIZE_MAX / size)
+        return NULL;
+    size_t len = n * size;
+    if (len < TLS_LIB_BIG)
+        return calloc(n, size);
+    size_t page = tls_page(), rounded = (len + page - 1) & ~(page - 1);
+    void *p = aligned_alloc(page, rounded);
+    if (p != NULL)
+        memset(p, 0, rounded);
+    return p;
+}
+
+void tls_lib_release(void *p, size_t len)
+{
+    size_t page = tls_page();
+    uintptr_t start = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t end = (uintptr_t)p + len;
+    /* A big buffer owns its last partial page too (see tls_calloc). */
+    if (len >= TLS_LIB_BIG && (uintptr_t)p % page == 0)
+        end = (end + page - 1) & ~(uintptr_t)(page - 1);
+    else
+        end &= ~(uintptr_t)(page - 1);
+    if (end > start)
+        (void)madvise((void *)start, end - start, MADV_DONTNEED);
+}
+
+static int tls_seed(const char *who, char *err, size_t errlen)
+{
+    char pers[64];
+    int n = snprintf(pers, sizeof(pers), "turnpike %s %ld", who, (long)getpid());
+    mbedtls_entropy_init(&lib.entropy);
+    mbedtls_ctr_drbg_init(&lib.drbg);
+    int rc = mbedtls_ctr_drbg_seed(&lib.drbg, mbedtls_entropy_func, &lib.entropy,
+                                   (const unsigned char *)pers, (size_t)n);
+    if (rc != 0) {
+        char why[128];
+        tls_strerror(rc, why, sizeof(why));
+        snprintf(err, errlen, "cannot seed the TLS random generator: %s", why);
+        return -1;
+    }
+    lib.seeded = true;
+    return 0;
+}
+
+int tls_lib_init(char *err, size_t errlen)
+{
+    if (lib.seeded)
+        return 0;
+    mbedtls_platform_set_calloc_free(tls_calloc, free);
+    return tls_seed("master", err, errlen);
+}
+
+static void tls_unseed(void)
+{
+    if (!lib.seeded)
+        return;
+    mbedtls_ctr_drbg_free(&lib.drbg);
+    mbedtls_entropy_free(&lib.entropy);
+    lib.seeded = false;
+}
+
+int tls_lib_fork(char *err, size_t errlen)
+{
+    tls_unseed();
+    if (lib.psa)
+        mbedtls_psa_crypto_free();
+    mbedtls_platform_set_calloc_free(tls_calloc, free);
+    if (tls_seed("worker", err, errlen) < 0)
+        return -1;
+    psa_status_t st = psa_crypto_init();
+    if (st != PSA_SUCCESS) {
+        snprintf(err, errlen, "psa_crypto_init() failed (%d)", (int)st);
+        return -1;
+    }
+    lib.psa = true;
+    return 0;
+}
+
+void tls_lib_stop(void)
+{
+    tls_unseed();
+    if (lib.psa)
+        mbedtls_psa_crypto_free();
+    lib.psa = false;
+}
+
+int tls_rng(void *unused, unsigned char *out, size_t len)
+{
+    (void)unused;
+    while (len > 0) {
+        size_t n = len < MBEDTLS_CTR_DRBG_MAX_REQUEST ? len : MBEDTLS_CTR_DRBG_MAX_REQUEST;
+        int rc = mbedtls_ctr_drbg_random(&lib.drbg, out, n);
+        if (rc != 0)
+            return rc;
+        out += n;
+        len -= n;
+    }
+    return 0;
+}
+
+void tls_strerror(int rc, char *buf, size_t len)
+{
+    mbedtls_strerror(rc, buf, len);
+}
+
+const char *tls_lib_version(void)
+{
+    return "mbed TLS " MBEDTLS_VERSION_STRING;
+}
