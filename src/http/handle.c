@@ -118,6 +118,7 @@ void handle_redirect(struct req *r, struct str uri)
     r->out_hdrs = NULL;
     r->out_tail = &r->out_hdrs;
     r->gzip_done = r->gzip_vary = false; /* the new target decides again */
+    r->ctx = NULL;                       /* every module starts afresh (nginx) */
     if (uri.len > 0 && uri.p[0] == '@') {
         handle_named(r, uri);
         return;
