@@ -210,15 +210,35 @@ static void resp_final_status(struct req *r)
     r->status = r->status_override > 0 ? r->status_override : r->err_status;
 }
 
-/* The modules' response filters, in order; one that takes the response
- * sends it again through resp_send when it is ready. */
+#define RESP_MAX_FILTERS 16
+
+/* The modules' response filters in module order, gathered once (the
+ * modules are fixed when the program is linked). */
+static struct {
+    resp_filter_cb filters[RESP_MAX_FILTERS]; /* in order */
+    unsigned n;                               /* how many */
+    bool built;                               /* gathered */
+} resp_filters;
+
+static void resp_gather(void)
+{
+    for (size_t i = 0; i < nmodules && resp_filters.n < RESP_MAX_FILTERS; i++) {
+        const struct http_hooks *h = modules[i]->http;
+        if (h != NULL && h->resp_filter != NULL)
+            resp_filters.filters[resp_filters.n++] = h->resp_filter;
+    }
+    resp_filters.built = true;
+}
+
+/* One that takes the response sends it again through resp_send when it is
+ * ready. */
 static bool resp_filtered(struct req *r)
 {
-    for (size_t i = 0; i < nmodules; i++) {
-        const struct http_hooks *h = modules[i]->http;
-        if (h != NULL && h->resp_filter != NULL && h->resp_filter(r) == FILTER_TAKEN)
+    if (!resp_filters.built)
+        resp_gather();
+    for (unsigned i = 0; i < resp_filters.n; i++)
+        if (resp_filters.filters[i](r) == FILTER_TAKEN)
             return true;
-    }
     return false;
 }
 
