@@ -13,6 +13,7 @@
 
 #include "core/mpool.h"
 #include "core/out.h"
+#include "http/conn_out.h"
 #include "http/req_check.h"
 #include "http/route.h"
 #include "core/str.h"
@@ -63,9 +64,11 @@ struct resp_hdr {
 };
 
 struct req {
-    struct mpool pool; /* everything this request allocates */
-    struct conn *c;    /* its connection */
-    double start;      /* ev_now when its first byte arrived */
+    struct mpool pool;    /* everything this request allocates */
+    struct conn *c;       /* its connection */
+    http_parser parser;   /* its head and body (a new one per request) */
+    struct conn_out wout; /* the writer: the piece of its response being sent */
+    double start;         /* ev_now when its first byte arrived */
     /* parsed */
     struct req_span target_span; /* request-target while parsing */
     struct str target;           /* request-target as sent */
