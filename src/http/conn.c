@@ -406,6 +406,18 @@ static void conn_watch_client(struct conn *c)
     }
 }
 
+void conn_hand_over(struct conn *c, void (*ready)(void *data), void (*timeout)(void *data),
+                    void *data)
+{
+    struct req *r = c->req;
+    r->tunnel_ready = ready;
+    r->tunnel_timeout = timeout;
+    r->tunnel_data = data;
+    r->keepalive = false;
+    c->state = CS_TUNNEL;
+    timer_disarm(&c->sk.timer);
+}
+
 void conn_body_read(struct conn *c)
 {
     c->state = CS_BODY;
@@ -613,6 +625,9 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
     case CS_LINGER:
         conn_linger_read(c);
         break;
+    case CS_TUNNEL:
+        c->req->tunnel_ready(c->req->tunnel_data);
+        break;
     default:
         break;
     }
@@ -623,6 +638,10 @@ static void conn_timeout(struct timer_node *node)
     struct conn *c = (struct conn *)((char *)node - offsetof(struct conn, sk.timer));
     if (c->state == CS_BODY) {
         body_timeout(c->req);
+        return;
+    }
+    if (c->state == CS_TUNNEL) {
+        c->req->tunnel_timeout(c->req->tunnel_data);
         return;
     }
     if (c->state == CS_HEAD && c->buf_len > 0)
