@@ -247,7 +247,9 @@ static int conn_write_piece(struct conn *c)
 }
 
 /* A handler asked for more from inside its proceed callback is served by
- * this loop, not by recursion, so a fast producer cannot grow the stack. */
+ * this loop, not by recursion, so a fast producer cannot grow the stack.
+ * The last piece ends the response, which may free the request and with
+ * it this state: nothing here is touched after that. */
 void conn_write(struct conn *c)
 {
     struct conn_out *o = &c->req->wout;
@@ -259,6 +261,11 @@ void conn_write(struct conn *c)
             break;
         o->queued = false;
         timer_disarm(&c->sk.timer);
+        if (o->last) {
+            o->writing = false;
+            conn_sent(c);
+            return;
+        }
         conn_sent(c);
     }
     o->writing = false;
