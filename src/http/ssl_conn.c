@@ -71,7 +71,7 @@ static int ssl_refusal(const struct req *r)
     if (mode == TLS_VERIFY_OFF)
         return 0;
     enum tls_client_cert st = tls_info_client_verify(t, NULL, 0);
-    if (st == TLS_CERT_FAILED)
+    if (st == TLS_CERT_FAILED || (st == TLS_CERT_UNKNOWN_CA && mode != TLS_VERIFY_OPTIONAL_NO_CA))
         return SSL_CERT_ERROR;
     return st == TLS_CERT_NONE && mode == TLS_VERIFY_ON ? SSL_NO_CERT : 0;
 }
@@ -189,8 +189,8 @@ static void var_https(struct req *r, const struct cval_part *p, struct str *out)
 }
 
 /* A text into the request's arena, by one of tls_info's writers. */
-static void ssl_var_buf(struct req *r, size_t cap, int (*fill)(const struct tls_conn *, char *, size_t),
-                        struct str *out)
+static void ssl_var_buf(struct req *r, size_t cap,
+                        int (*fill)(const struct tls_conn *, char *, size_t), struct str *out)
 {
     struct tls_conn *t = ssl_of(r);
     char *buf = t != NULL ? mpool_alloc(&r->pool, cap) : NULL;

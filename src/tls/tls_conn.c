@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <mbedtls/platform.h>
+
 #include "core/log.h"
 #include "core/sockaddr.h"
 #include "event/reactor.h"
@@ -123,16 +125,15 @@ int tls_conn_cert_cb(mbedtls_ssl_context *ssl)
     return c == t->ctx ? 0 : tls_lend(ssl, c);
 }
 
-/* ssl_verify_depth and optional_no_ca, which the library's own chain
- * check does not know. */
+/* ssl_verify_depth, which the library's own chain check does not know.
+ * (optional_no_ca is decided per request: $ssl_client_verify still says
+ * FAILED for an unknown issuer, as in nginx.) */
 int tls_conn_verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
     const struct tls_ctx *c = ctx;
     (void)crt;
     if (depth > c->verify_depth)
         *flags |= MBEDTLS_X509_BADCERT_OTHER;
-    if (c->verify == TLS_VERIFY_OPTIONAL_NO_CA)
-        *flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_NOT_TRUSTED;
     return 0;
 }
 
@@ -167,9 +168,45 @@ static bool tls_heavy(const struct tls_conn *t)
     }
 }
 
+/* The connection whose handshake step runs on this thread (the ticket
+ * callbacks have no other way to it). */
+static __thread struct tls_conn *tls_current;
+
+void tls_conn_ticket_peer(const mbedtls_ssl_session *session, const mbedtls_x509_crt **peer,
+                          uint32_t *verify)
+{
+    const struct tls_conn *t = tls_current;
+    *peer = session->MBEDTLS_PRIVATE(peer_cert);
+    *verify = session->MBEDTLS_PRIVATE(verify_result);
+    if (*peer == NULL && t != NULL && t->tpeer != NULL) {
+        *peer = t->tpeer; /* a resumption passes it on to the next ticket */
+        *verify = t->tverify;
+    }
+}
+
+void tls_conn_ticket_keep(uint32_t verify, const unsigned char *der, size_t len)
+{
+    struct tls_conn *t = tls_current;
+    if (t == NULL || len == 0 || t->tpeer != NULL)
+        return;
+    mbedtls_x509_crt *crt = mbedtls_calloc(1, sizeof(*crt));
+    if (crt == NULL)
+        return;
+    mbedtls_x509_crt_init(crt);
+    if (mbedtls_x509_crt_parse_der(crt, der, len) != 0) {
+        mbedtls_x509_crt_free(crt);
+        mbedtls_free(crt);
+        return;
+    }
+    t->tpeer = crt;
+    t->tverify = verify;
+}
+
 static int tls_step(struct tls_conn *t)
 {
+    tls_current = t;
     int rc = mbedtls_ssl_handshake_step(&t->ssl);
+    tls_current = NULL;
     /* Only a full handshake passes through sending the certificate. */
     if (tls_state(t) == MBEDTLS_SSL_SERVER_CERTIFICATE)
         t->full = true;
@@ -265,6 +302,11 @@ static int tls_sniff(struct tls_conn *t)
 static void tls_free_state(struct tls_conn *t)
 {
     timer_disarm(&t->idle);
+    ev_idle_stop(t->s->rx->loop, &t->more);
+    if (t->tpeer != NULL) {
+        mbedtls_x509_crt_free(t->tpeer);
+        mbedtls_free(t->tpeer);
+    }
     mbedtls_ssl_free(&t->ssl);
     free(t->sni);
     free(t);
@@ -409,7 +451,31 @@ static ssize_t tls_read(struct sock *s, void *buf, size_t len)
     rc = mbedtls_ssl_read(&t->ssl, buf, len > INT_MAX ? INT_MAX : len);
     if (rc == MBEDTLS_ERR_SSL_WANT_READ)
         tls_idle_arm(t);
+    /* The rest of the record is ours, not the socket's: the reader must
+     * come back for it even if no byte arrives. */
+    if (rc > 0 && mbedtls_ssl_check_pending(&t->ssl))
+        ev_idle_start(s->rx->loop, &t->more);
     return tls_result(t, rc);
+}
+
+/* The loop has nothing else to do and decrypted bytes wait: if the socket
+ * still watches for reads (its owner waits for more), that is a read
+ * event.  An owner that stopped reading gets one from sock_watch when it
+ * starts again (tls_pending). */
+static void tls_more_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    struct tls_conn *t = (struct tls_conn *)((char *)w - offsetof(struct tls_conn, more));
+    struct sock *s = t->s;
+    (void)revents;
+    ev_idle_stop(loop, w);
+    if (ev_is_active(&s->io) && (s->io.events & EV_READ) && mbedtls_ssl_check_pending(&t->ssl))
+        ev_feed_event(loop, &s->io, EV_READ);
+}
+
+static bool tls_pending(struct sock *s)
+{
+    struct tls_conn *t = s->tp_state;
+    return t->phase == TLS_OPEN && mbedtls_ssl_check_pending(&t->ssl);
 }
 
 /* Up to `max` bytes of the iovecs from offset skip: in place when one
@@ -501,9 +567,16 @@ static enum probe_rc tls_probe(struct sock *s)
     return transport_plain.probe(s);
 }
 
+/* The last reference went and the descriptor closes next: a peer that
+ * reads on gets close_notify rather than a bare end, as nginx sends it. */
 static void tls_free(struct sock *s)
 {
-    tls_free_state(s->tp_state);
+    struct tls_conn *t = s->tp_state;
+    if (t->phase == TLS_OPEN && t->pending == 0 && TLS_FIELD(t, out_left) == 0) {
+        tls_wake(t);
+        (void)mbedtls_ssl_close_notify(&t->ssl);
+    }
+    tls_free_state(t);
     s->tp_state = NULL;
 }
 
@@ -514,6 +587,7 @@ const struct transport transport_tls = {
     .sendfile = NULL, /* the bytes must be sealed: the writer reads the file */
     .shutdown = tls_shutdown,
     .probe = tls_probe,
+    .pending = tls_pending,
     .free = tls_free,
 };
 
@@ -541,6 +615,7 @@ int tls_conn_start(struct sock *s, const struct tls_ctx *ctx, const struct tls_o
                                 .owner = &s->own,
                                 .cls = TPOOL_CRYPTO};
     t->idle.expire = tls_idle_expire;
+    ev_idle_init(&t->more, tls_more_cb);
     s->tp = &transport_tls;
     s->tp_state = t;
     return 0;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ev.h>
 #include <mbedtls/dhm.h>
 #include <mbedtls/gcm.h>
 #include <mbedtls/pk.h>
@@ -106,6 +107,7 @@ struct tls_conn {
     mbedtls_ssl_context ssl;       /* the library's connection */
     struct tpool_job job;          /* the heavy handshake steps, in the pool */
     struct timer_node idle;        /* releases the buffers once quiet */
+    ev_idle more;                  /* decrypted bytes wait: a read event for the reader */
     struct sock *s;                /* the socket it is the transport of */
     const struct tls_ctx *ctx;     /* the handshake's context (the default server's) */
     const struct tls_ctx *chosen;  /* whose certificates SNI chose */
@@ -117,9 +119,19 @@ struct tls_conn {
     int io_err;                    /* errno of the send or recv that failed */
     unsigned char in_ctr[8];       /* the incoming record counter while released */
     uint8_t phase;                 /* enum tls_phase */
+    mbedtls_x509_crt *tpeer;       /* TLS 1.3: the client certificate a ticket carried */
+    uint32_t tverify;              /* and its check's result */
     bool full;                     /* a certificate was sent: not a resumption */
     bool released;                 /* the buffer pages went back to the kernel */
 };
+
+/* Tickets and TLS 1.3 client certificates: the certificate (and check
+ * result) a ticket being written should carry, and one a ticket being
+ * opened carried, for the connection whose handshake step runs on this
+ * thread. */
+void tls_conn_ticket_peer(const mbedtls_ssl_session *session, const mbedtls_x509_crt **peer,
+                          uint32_t *verify);
+void tls_conn_ticket_keep(uint32_t verify, const unsigned char *der, size_t len);
 
 /* The library's certificate selection and chain check callbacks (the
  * context of a connection's chosen server is their argument). */

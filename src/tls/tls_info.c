@@ -65,14 +65,28 @@ static const char *tls_verify_reason(uint32_t flags)
     return "certificate rejected";
 }
 
-enum tls_client_cert tls_info_client_verify(const struct tls_conn *t, char *buf, size_t len)
+/* The client's certificate: the session's, or on a TLS 1.3 resumption the
+ * one its ticket carried. */
+static const mbedtls_x509_crt *tls_peer_of(const struct tls_conn *t, uint32_t *flags)
 {
     const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&t->ssl);
-    uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
-    enum tls_client_cert st = peer == NULL ? TLS_CERT_NONE
-                              : flags == 0 ? TLS_CERT_OK
-                                           : TLS_CERT_FAILED;
-    if (buf != NULL && st == TLS_CERT_FAILED)
+    *flags = mbedtls_ssl_get_verify_result(&t->ssl);
+    if (peer == NULL && !t->full && t->tpeer != NULL) {
+        peer = t->tpeer;
+        *flags = t->tverify;
+    }
+    return peer;
+}
+
+enum tls_client_cert tls_info_client_verify(const struct tls_conn *t, char *buf, size_t len)
+{
+    uint32_t flags;
+    const mbedtls_x509_crt *peer = t->phase == TLS_OPEN ? tls_peer_of(t, &flags) : NULL;
+    enum tls_client_cert st = peer == NULL                                ? TLS_CERT_NONE
+                              : flags == 0                                ? TLS_CERT_OK
+                              : flags == MBEDTLS_X509_BADCERT_NOT_TRUSTED ? TLS_CERT_UNKNOWN_CA
+                                                                          : TLS_CERT_FAILED;
+    if (buf != NULL && st >= TLS_CERT_UNKNOWN_CA)
         snprintf(buf, len, "FAILED:%s", tls_verify_reason(flags));
     else if (buf != NULL)
         snprintf(buf, len, "%s", st == TLS_CERT_OK ? "SUCCESS" : "NONE");
@@ -83,7 +97,8 @@ enum tls_client_cert tls_info_client_verify(const struct tls_conn *t, char *buf,
 
 static const mbedtls_x509_crt *tls_peer(const struct tls_conn *t)
 {
-    return t->phase == TLS_OPEN ? mbedtls_ssl_get_peer_cert(&t->ssl) : NULL;
+    uint32_t flags;
+    return t->phase == TLS_OPEN ? tls_peer_of(t, &flags) : NULL;
 }
 
 /* Appends to buf at *at; false once it does not fit. */

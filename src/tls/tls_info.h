@@ -29,9 +29,10 @@ enum tls_verify tls_info_verify_mode(const struct tls_conn *t);
 
 /* What became of the client's certificate. */
 enum tls_client_cert {
-    TLS_CERT_NONE,   /* none sent */
-    TLS_CERT_OK,     /* sent and checked */
-    TLS_CERT_FAILED, /* sent and refused */
+    TLS_CERT_NONE,       /* none sent */
+    TLS_CERT_OK,         /* sent and checked */
+    TLS_CERT_UNKNOWN_CA, /* sent, sound, but no trusted CA issued it */
+    TLS_CERT_FAILED,     /* sent and refused */
 };
 
 /* Its state; with a buffer, also $ssl_client_verify's text ("SUCCESS",

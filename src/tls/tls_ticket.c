@@ -21,6 +21,20 @@
 #define TICKET_AAD (TLS_TKEY_NAME + TICKET_IV + TICKET_LEN)
 #define TICKET_MIN (TICKET_AAD + TICKET_TAG)
 
+static void put_be(unsigned char *p, uint32_t v, int bytes)
+{
+    for (int i = bytes - 1; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+static uint32_t get_be(const unsigned char *p, int bytes)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < bytes; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
 /* The master's secret behind rotating keys: drawn once, inherited by every
  * worker of every generation. */
 static unsigned char ticket_secret[32];
@@ -150,10 +164,52 @@ static int tls_ticket_seal(struct tls_tickets *t, unsigned char *start, size_t c
     struct tls_tkey *k = tls_ticket_sealer(t);
     unsigned char *iv = start + TLS_TKEY_NAME, *state = start + TICKET_AAD;
     memcpy(start, k->name, TLS_TKEY_NAME);
-    start[TLS_TKEY_NAME + TICKET_IV] = (unsigned char)(clear >> 8);
-    start[TLS_TKEY_NAME + TICKET_IV + 1] = (unsigned char)clear;
+    put_be(start + TLS_TKEY_NAME + TICKET_IV, (uint32_t)clear, 2);
     return mbedtls_gcm_crypt_and_tag(&k->gcm, MBEDTLS_GCM_ENCRYPT, clear, iv, TICKET_IV, start,
                                      TICKET_AAD, state, state, TICKET_TAG, state + clear);
+}
+
+/* The library saves a TLS 1.3 session without the client's certificate,
+ * and resuming would lose it: such tickets carry it, and the check's
+ * result, after the session.  Plaintext: session length (2) | session |
+ * [verify result (4) | certificate length (3) | DER]. */
+static int tls_ticket_put_peer(const mbedtls_ssl_session *session, unsigned char *p, size_t room,
+                               size_t *len)
+{
+    const mbedtls_x509_crt *peer = NULL;
+    uint32_t verify = 0;
+    *len = 0;
+    if (session->MBEDTLS_PRIVATE(tls_version) != MBEDTLS_SSL_VERSION_TLS1_3)
+        return 0;
+    tls_conn_ticket_peer(session, &peer, &verify);
+    size_t n = peer != NULL ? peer->raw.len : 0;
+    if (room < 7 + n || n > 0xFFFFFF)
+        return MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL;
+    put_be(p, verify, 4);
+    put_be(p + 4, (uint32_t)n, 3);
+    if (n > 0)
+        memcpy(p + 7, peer->raw.p, n);
+    *len = 7 + n;
+    return 0;
+}
+
+/* The session and what follows it, at state; the plaintext's length. */
+static int tls_ticket_plain(const mbedtls_ssl_session *session, unsigned char *state, size_t room,
+                            size_t *clear)
+{
+    size_t slen = 0, extra = 0;
+    if (room < 2)
+        return MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL;
+    int rc = mbedtls_ssl_session_save(session, state + 2, room - 2, &slen);
+    if (rc == 0)
+        rc = tls_ticket_put_peer(session, state + 2 + slen, room - 2 - slen, &extra);
+    if (rc == 0 && (slen > 65535 || 2 + slen + extra > 65535))
+        rc = MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL;
+    if (rc != 0)
+        return rc;
+    put_be(state, (uint32_t)slen, 2);
+    *clear = 2 + slen + extra;
+    return 0;
 }
 
 int tls_ticket_write(void *p_ticket, const mbedtls_ssl_session *session, unsigned char *start,
@@ -164,9 +220,9 @@ int tls_ticket_write(void *p_ticket, const mbedtls_ssl_session *session, unsigne
     *tlen = 0;
     if (room < TICKET_MIN)
         return MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL;
-    int rc = mbedtls_ssl_session_save(session, start + TICKET_AAD, room - TICKET_MIN, &clear);
-    if (rc != 0 || clear > 65535)
-        return rc != 0 ? rc : MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL;
+    int rc = tls_ticket_plain(session, start + TICKET_AAD, room - TICKET_MIN, &clear);
+    if (rc != 0)
+        return rc;
     if ((rc = tls_rng(NULL, start + TLS_TKEY_NAME, TICKET_IV)) != 0)
         return rc;
     pthread_mutex_lock(&ticket_lock);
@@ -193,6 +249,24 @@ static int tls_ticket_open(struct tls_tickets *t, unsigned char *buf, size_t enc
     return rc == 0 ? 0 : MBEDTLS_ERR_SSL_INVALID_MAC;
 }
 
+/* The session, and a TLS 1.3 client certificate for the connection. */
+static int tls_ticket_load(mbedtls_ssl_session *session, const unsigned char *p, size_t len)
+{
+    size_t slen = len >= 2 ? get_be(p, 2) : 0;
+    if (len < 2 || slen > len - 2)
+        return MBEDTLS_ERR_SSL_INVALID_MAC;
+    int rc = mbedtls_ssl_session_load(session, p + 2, slen);
+    const unsigned char *x = p + 2 + slen;
+    size_t rest = len - 2 - slen;
+    if (rc != 0 || rest < 7)
+        return rc;
+    size_t n = get_be(x + 4, 3);
+    if (n != rest - 7)
+        return MBEDTLS_ERR_SSL_INVALID_MAC;
+    tls_conn_ticket_keep(get_be(x, 4), x + 7, n);
+    return 0;
+}
+
 /* The session's age against ssl_session_timeout, as the library's own
  * ticket module checks it. */
 static int tls_ticket_age_ok(const struct tls_tickets *t, mbedtls_ssl_session *session)
@@ -211,7 +285,7 @@ int tls_ticket_parse(void *p_ticket, mbedtls_ssl_session *session, unsigned char
     struct tls_tickets *t = p_ticket;
     if (len < TICKET_MIN)
         return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
-    size_t enc = (size_t)buf[TLS_TKEY_NAME + TICKET_IV] << 8 | buf[TLS_TKEY_NAME + TICKET_IV + 1];
+    size_t enc = get_be(buf + TLS_TKEY_NAME + TICKET_IV, 2);
     if (len != TICKET_MIN + enc)
         return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
     pthread_mutex_lock(&ticket_lock);
@@ -219,7 +293,7 @@ int tls_ticket_parse(void *p_ticket, mbedtls_ssl_session *session, unsigned char
         tls_ticket_rotate(t) < 0 ? MBEDTLS_ERR_SSL_INTERNAL_ERROR : tls_ticket_open(t, buf, enc);
     pthread_mutex_unlock(&ticket_lock);
     if (rc == 0)
-        rc = mbedtls_ssl_session_load(session, buf + TICKET_AAD, enc);
+        rc = tls_ticket_load(session, buf + TICKET_AAD, enc);
     if (rc == 0)
         rc = tls_ticket_age_ok(t, session);
     return rc;
