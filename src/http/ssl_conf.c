@@ -82,7 +82,7 @@ static int ssl_push_file(struct conf_loader *cl, const struct conf_node *n, stru
     struct ssl_file *f = conf_push(cl->pool, list, count, sizeof(*f));
     if (f == NULL)
         return conf_err_nomem(cl, n);
-    *f = (struct ssl_file){obj, path, conf_file_name(cl, n), n->line};
+    *f = (struct ssl_file){obj, path, conf_file_name(cl, n), n->line, false};
     return 0;
 }
 
@@ -357,7 +357,7 @@ static struct conf_node ssl_listen_at(const struct srv_conf *s, const struct con
     return (struct conf_node){.file = s->file, .line = s->line};
 }
 
-static int ssl_check_pairs(struct conf_loader *cl, const struct ssl_part *p,
+static int ssl_check_pairs(struct conf_loader *cl, struct ssl_part *p,
                            const struct conf_node *at)
 {
     char err[256];
@@ -367,7 +367,7 @@ static int ssl_check_pairs(struct conf_loader *cl, const struct ssl_part *p,
                         "directive");
     for (size_t i = 0; i < p->ncerts || i < p->nkeys; i++) {
         const struct ssl_file *c = i < p->ncerts ? &p->certs[i] : NULL;
-        const struct ssl_file *k = i < p->nkeys ? &p->keys[i] : NULL;
+        struct ssl_file *k = i < p->nkeys ? &p->keys[i] : NULL;
         struct conf_node here = {.file = (k ? k : c)->file, .line = (k ? k : c)->line};
         if (k == NULL)
             return conf_err(cl, &here,
@@ -376,9 +376,10 @@ static int ssl_check_pairs(struct conf_loader *cl, const struct ssl_part *p,
                             c->path);
         if (c == NULL)
             return conf_err(cl, &here, "no \"ssl_certificate\" is defined for key \"%s\"", k->path);
-        if (tls_key_matches(k->obj, c->obj, err, sizeof(err)) < 0)
+        if (!k->checked && tls_key_matches(k->obj, c->obj, err, sizeof(err)) < 0)
             return conf_err(cl, &here, "the key \"%s\" does not match the certificate \"%s\" (%s)",
                             k->path, c->path, err);
+        k->checked = true;
     }
     return 0;
 }
@@ -432,10 +433,12 @@ static int ssl_build(struct conf_loader *cl, struct srv_conf *s, const struct co
     char err[512];
     if (p->ctx != NULL)
         return 0;
-    if (m == NULL || ssl_settings(cl, s, p, &t) < 0)
-        return conf_err_nomem(cl, &at);
     if (p->reject_handshake != 1 && ssl_check_pairs(cl, p, &at) < 0)
         return -1;
+    if (p->ncerts != p->nkeys)
+        return conf_err(cl, &at, "every \"ssl_certificate\" needs its \"ssl_certificate_key\"");
+    if (m == NULL || ssl_settings(cl, s, p, &t) < 0)
+        return conf_err_nomem(cl, &at);
     ssl_settings_more(p, &t);
     if ((p->ctx = tls_ctx_new(m->store, &t, err, sizeof(err))) == NULL)
         return conf_err(cl, &at, "%s", err);

@@ -33,6 +33,7 @@ struct ssl_file {
     const char *path; /* as written */
     const char *file; /* the directive's file */
     int line;         /* and line */
+    bool checked;     /* a key: found to match its certificate (servers share them) */
 };
 
 /* ssl_session_cache */

@@ -37,7 +37,7 @@ def _ca_conf(d, name):
     os.makedirs(base, exist_ok=True)
     open(os.path.join(base, "index.txt"), "w").close()
     with open(os.path.join(base, "serial"), "w") as f:
-        f.write("1000\n")
+        f.write("%02X%s\n" % (0x40 | os.urandom(1)[0] & 0x3F, os.urandom(15).hex().upper()))
     with open(os.path.join(base, "crlnumber"), "w") as f:
         f.write("1000\n")
     conf = os.path.join(d, name + ".cnf")
@@ -63,6 +63,7 @@ organizationName = optional
 [leaf]
 basicConstraints = CA:FALSE
 keyUsage = digitalSignature, keyEncipherment
+crlDistributionPoints = URI:http://crl.turnpike.invalid/%(name)s.crl
 """ % {"base": base, "d": d, "name": name})
     return conf
 
