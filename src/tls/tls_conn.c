@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,8 @@
 #define TLS_RC_PLAIN 2 /* the client speaks plain HTTP */
 
 #define TLS_FIELD(t, f) ((t)->ssl.MBEDTLS_PRIVATE(f))
+/* Most bytes held back to go out with what follows (a response head). */
+#define TLS_CORK_MAX 4096
 
 struct tls_conn *tls_conn_of(const struct sock *s)
 {
@@ -213,15 +217,22 @@ static int tls_step(struct tls_conn *t)
     return rc;
 }
 
-/* Pool thread: the rest of this flight, until the client must speak. */
+/* Pool thread: the rest of this flight, until the client must speak.
+ * The thread runs it as SCHED_IDLE: the loop's thread, woken by a request
+ * on an established connection, then takes the CPU at once instead of
+ * waiting for its share behind a flood of handshakes. */
 static void tls_job_work(struct tpool_job *job)
 {
     struct tls_conn *t = (struct tls_conn *)((char *)job - offsetof(struct tls_conn, job));
+    struct sched_param sp = {0};
+    bool idle = tls_lib_idle_jobs() && pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) == 0;
     int rc;
     do
         rc = tls_step(t);
     while (rc == 0 && !tls_over(t));
     t->job_rc = rc;
+    if (idle)
+        (void)pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
 }
 
 static void tls_fail(struct tls_conn *t, int rc)
@@ -303,6 +314,7 @@ static void tls_free_state(struct tls_conn *t)
 {
     timer_disarm(&t->idle);
     ev_idle_stop(t->s->rx->loop, &t->more);
+    free(t->cork);
     if (t->tpeer != NULL) {
         mbedtls_x509_crt_free(t->tpeer);
         mbedtls_free(t->tpeer);
@@ -384,9 +396,9 @@ static int tls_handshake(struct tls_conn *t)
  * out, no decrypted bytes unread.  Only then may the pages go. */
 static bool tls_quiet(const struct tls_conn *t)
 {
-    return t->phase == TLS_OPEN && !t->released && t->pending == 0 && TLS_FIELD(t, in_left) == 0 &&
-           TLS_FIELD(t, in_msglen) == 0 && TLS_FIELD(t, out_left) == 0 &&
-           mbedtls_ssl_check_pending(&t->ssl) == 0;
+    return t->phase == TLS_OPEN && !t->released && t->pending == 0 && t->ncork == 0 &&
+           TLS_FIELD(t, in_left) == 0 && TLS_FIELD(t, in_msglen) == 0 &&
+           TLS_FIELD(t, out_left) == 0 && mbedtls_ssl_check_pending(&t->ssl) == 0;
 }
 
 bool tls_conn_release(struct tls_conn *t)
@@ -503,8 +515,9 @@ static size_t tls_gather(const struct iovec *iov, int n, size_t skip, size_t max
     return got;
 }
 
-/* The record sealed by an earlier call goes out first; its bytes are the
- * first of this call's data. */
+/* The record sealed by an earlier call goes out first; the caller's bytes
+ * in it (some may have been corked before) are the first of this call's
+ * data. */
 static ssize_t tls_flush_pending(struct tls_conn *t)
 {
     static const unsigned char unused[1];
@@ -512,7 +525,7 @@ static ssize_t tls_flush_pending(struct tls_conn *t)
     if (rc < 0)
         return tls_result(t, rc);
     t->pending = 0;
-    return rc;
+    return (ssize_t)t->pending_own;
 }
 
 static size_t tls_chunk(const struct tls_conn *t)
@@ -522,9 +535,78 @@ static size_t tls_chunk(const struct tls_conn *t)
     return t->ctx->buffer_size < m ? t->ctx->buffer_size : m;
 }
 
+static size_t tls_iov_total(const struct iovec *iov, int n)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    return total;
+}
+
+/* "More follows at once" (a response head before its file): the bytes wait
+ * here to be sealed with what follows, one record and one send instead of
+ * two, as nginx's ssl buffer does.  Returns whether they were taken. */
+static bool tls_cork(struct tls_conn *t, const struct iovec *iov, int n, size_t total)
+{
+    if (t->ncork + total >= tls_chunk(t) || t->ncork + total > TLS_CORK_MAX)
+        return false;
+    if (t->cork == NULL && (t->cork = malloc(TLS_CORK_MAX)) == NULL)
+        return false;
+    for (int i = 0; i < n; i++) {
+        memcpy(t->cork + t->ncork, iov[i].iov_base, iov[i].iov_len);
+        t->ncork += iov[i].iov_len;
+    }
+    return true;
+}
+
+/* The first record after a cork: the corked bytes, then the caller's.
+ * Returns the caller's bytes it carried, or -1 as tls_result says. */
+static ssize_t tls_write_corked(struct tls_conn *t, const struct iovec *iov, int n,
+                                unsigned char *scratch)
+{
+    size_t max = tls_chunk(t), len = t->ncork;
+    const unsigned char *p;
+    memcpy(scratch, t->cork, len);
+    size_t own = tls_gather(iov, n, 0, max - len, scratch + len, &p);
+    if (p != scratch + len)
+        memcpy(scratch + len, p, own);
+    len += own;
+    t->ncork = 0;
+    free(t->cork);
+    t->cork = NULL;
+    int rc = mbedtls_ssl_write(&t->ssl, scratch, len);
+    if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        t->pending = len; /* sealed: it goes with the next call */
+        t->pending_own = own;
+    }
+    return rc < 0 ? tls_result(t, rc) : (ssize_t)own;
+}
+
+/* Records of the caller's bytes from offset done until all are out or one
+ * must wait; returns the bytes sent, or -1 when none were. */
+static ssize_t tls_write_records(struct tls_conn *t, const struct iovec *iov, int n, size_t done,
+                                 unsigned char *scratch)
+{
+    size_t max = tls_chunk(t), start = done;
+    const unsigned char *p;
+    int rc = 0;
+    for (size_t len; (len = tls_gather(iov, n, done, max, scratch, &p)) > 0; done += (size_t)rc) {
+        rc = mbedtls_ssl_write(&t->ssl, p, len);
+        if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+            t->pending = len;
+            t->pending_own = len;
+        }
+        if (rc < 0)
+            break;
+    }
+    return done > start ? (ssize_t)(done - start) : tls_result(t, rc);
+}
+
+/* Where records are gathered: writes happen on the loop thread only. */
+static unsigned char scratch[MBEDTLS_SSL_OUT_CONTENT_LEN];
+
 static ssize_t tls_writev(struct sock *s, const struct iovec *iov, int n, bool more)
 {
-    static unsigned char scratch[MBEDTLS_SSL_OUT_CONTENT_LEN];
     struct tls_conn *t = s->tp_state;
     int rc = tls_handshake(t);
     if (rc == TLS_RC_PLAIN)
@@ -534,16 +616,16 @@ static ssize_t tls_writev(struct sock *s, const struct iovec *iov, int n, bool m
     tls_wake(t);
     if (t->pending > 0)
         return tls_flush_pending(t);
-    size_t done = 0, max = tls_chunk(t);
-    const unsigned char *p;
-    for (size_t len; (len = tls_gather(iov, n, done, max, scratch, &p)) > 0; done += (size_t)rc) {
-        rc = mbedtls_ssl_write(&t->ssl, p, len);
-        if (rc == MBEDTLS_ERR_SSL_WANT_WRITE)
-            t->pending = len; /* sealed: it goes with the next call */
-        if (rc < 0)
-            break;
-    }
-    return done > 0 ? (ssize_t)done : tls_result(t, rc);
+    size_t total = tls_iov_total(iov, n);
+    if (more && tls_cork(t, iov, n, total))
+        return (ssize_t)total;
+    if (t->ncork == 0)
+        return tls_write_records(t, iov, n, 0, scratch);
+    ssize_t first = tls_write_corked(t, iov, n, scratch);
+    if (first <= 0 || (size_t)first == total)
+        return first;
+    ssize_t rest = tls_write_records(t, iov, n, (size_t)first, scratch);
+    return rest > 0 ? first + rest : first;
 }
 
 static int tls_shutdown(struct sock *s)
@@ -551,7 +633,10 @@ static int tls_shutdown(struct sock *s)
     struct tls_conn *t = s->tp_state;
     if (t->phase == TLS_OPEN && t->pending == 0) {
         tls_wake(t);
-        (void)mbedtls_ssl_close_notify(&t->ssl); /* best effort, as nginx */
+        if (t->ncork > 0)
+            (void)tls_write_corked(t, NULL, 0, scratch);
+        if (t->pending == 0)
+            (void)mbedtls_ssl_close_notify(&t->ssl); /* best effort, as nginx */
     }
     return shutdown(sock_fd(s), SHUT_WR);
 }

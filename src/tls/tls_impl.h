@@ -115,6 +115,9 @@ struct tls_conn {
     const void *data;              /* their argument */
     char *sni;                     /* the name the client sent, or NULL */
     size_t pending;                /* plaintext bytes of a sealed record not yet sent */
+    size_t pending_own;            /* of them, the caller's (the rest were corked) */
+    unsigned char *cork;           /* bytes held back to go with what follows, or NULL */
+    size_t ncork;                  /* how many */
     int job_rc;                    /* what the pool's steps ended with */
     int io_err;                    /* errno of the send or recv that failed */
     unsigned char in_ctr[8];       /* the incoming record counter while released */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <mbedtls/ctr_drbg.h>
@@ -22,6 +23,7 @@ static struct {
     mbedtls_ctr_drbg_context drbg;   /* AES-CTR DRBG on top (locked inside) */
     bool seeded;                     /* drbg is ready */
     bool psa;                        /* psa_crypto_init ran in this process */
+    bool idle_ok;                    /* pool threads may go SCHED_IDLE and come back */
 } lib;
 
 static size_t tls_page(void)
@@ -80,12 +82,30 @@ static int tls_seed(const char *who, char *err, size_t errlen)
     return 0;
 }
 
+/* A thread that went SCHED_IDLE may return to SCHED_OTHER only within
+ * RLIMIT_NICE (nice 0 needs 20) or as root; the master, still root, lets
+ * its workers (which will not be) do that. */
+static void tls_allow_idle(void)
+{
+    struct rlimit rl;
+    if (geteuid() == 0 && getrlimit(RLIMIT_NICE, &rl) == 0 && rl.rlim_max < 20) {
+        rl.rlim_cur = rl.rlim_max = 20;
+        (void)setrlimit(RLIMIT_NICE, &rl);
+    }
+}
+
 int tls_lib_init(char *err, size_t errlen)
 {
     if (lib.seeded)
         return 0;
     mbedtls_platform_set_calloc_free(tls_calloc, free);
+    tls_allow_idle();
     return tls_seed("master", err, errlen);
+}
+
+bool tls_lib_idle_jobs(void)
+{
+    return lib.idle_ok;
 }
 
 static void tls_unseed(void)
@@ -111,6 +131,8 @@ int tls_lib_fork(char *err, size_t errlen)
         return -1;
     }
     lib.psa = true;
+    struct rlimit rl;
+    lib.idle_ok = geteuid() == 0 || (getrlimit(RLIMIT_NICE, &rl) == 0 && rl.rlim_cur >= 20);
     return 0;
 }
 

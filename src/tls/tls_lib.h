@@ -8,6 +8,7 @@
 #ifndef TP_TLS_LIB_H
 #define TP_TLS_LIB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Allocations at least this big (the record buffers) get pages of their
@@ -20,6 +21,10 @@ int tls_lib_init(char *err, size_t errlen);
 
 /* In a new worker: reseeds from the kernel and restarts PSA. */
 int tls_lib_fork(char *err, size_t errlen);
+
+/* Whether handshake jobs may run at SCHED_IDLE (the thread can return to
+ * SCHED_OTHER after: root, or RLIMIT_NICE as the master set it). */
+bool tls_lib_idle_jobs(void);
 
 /* Before the process exits: frees what init and fork made. */
 void tls_lib_stop(void);

@@ -4,12 +4,13 @@ and per-worker randomness.  Clients: curl, openssl s_client, gnutls-cli
 and Python's ssl module (OpenSSL), so stacks that are not ours talk to
 turnpike."""
 
+import os
 import re
 import socket
 import ssl
 import time
 
-from helpers import get
+from helpers import get, proc_ids
 from tls_helpers import (
     TlsConn, cert_lines, client_ctx, curl, gnutls, http_request, info, pki_path, resolve,
     s_client, server_random, tls_server)
@@ -266,3 +267,24 @@ def test_static_files_over_tls(server):
         assert r.status == 200 and r.body == data
         r = c.get("/files/f.bin", headers=(("Range", "bytes=1000-1999"),))
         assert r.status == 206 and r.body == data[1000:2000]
+
+
+def thread_policies(pid):
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            out[int(tid)] = int(f.read().rsplit(")", 1)[1].split()[38])  # field 41
+    return out
+
+
+def test_pool_threads_return_from_sched_idle(server):
+    """Handshake jobs run at SCHED_IDLE; the threads, owned by an
+    unprivileged worker, must come back to SCHED_OTHER for other jobs."""
+    tls = tls_server(server)
+    for w in server.workers():
+        assert proc_ids(w)["Uid"][1] != 0  # the workers dropped root
+    for _ in range(20):
+        info(tls)
+    time.sleep(0.2)
+    for w in server.workers():
+        assert set(thread_policies(w).values()) == {0}, thread_policies(w)
