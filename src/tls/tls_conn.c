@@ -355,6 +355,32 @@ static int tls_hello(struct tls_conn *t)
     return rc;
 }
 
+/* Library internals (mbedTLS 3.6's library/ssl_misc.h), for the one thing
+ * its API does not do: */
+void mbedtls_ssl_handshake_free(mbedtls_ssl_context *ssl);
+void mbedtls_ssl_transform_free(mbedtls_ssl_transform *transform);
+
+/* mbedTLS 3.6 keeps a TLS 1.3 connection's handshake state (transcript
+ * hashes, key schedule, handshake keys: about 5 KB) until the connection is
+ * freed, although a server never needs it again (it refuses post-handshake
+ * messages).  TLS 1.2 frees the same at the end of its handshake, and the
+ * record layer runs without it; this does that for TLS 1.3. */
+static void tls_drop_handshake(struct tls_conn *t)
+{
+    mbedtls_ssl_context *ssl = &t->ssl;
+    if (mbedtls_ssl_get_version_number(ssl) != MBEDTLS_SSL_VERSION_TLS1_3 ||
+        TLS_FIELD(t, handshake) == NULL)
+        return;
+    mbedtls_ssl_handshake_free(ssl);
+    mbedtls_free(TLS_FIELD(t, handshake));
+    TLS_FIELD(t, handshake) = NULL;
+    if (TLS_FIELD(t, transform_negotiate) != NULL) { /* unused by TLS 1.3 */
+        mbedtls_ssl_transform_free(TLS_FIELD(t, transform_negotiate));
+        mbedtls_free(TLS_FIELD(t, transform_negotiate));
+        TLS_FIELD(t, transform_negotiate) = NULL;
+    }
+}
+
 /* 0 once open; TLS_RC_PLAIN; -1 with errno (EAGAIN: s->want says what
  * for, 0 while a job runs). */
 static int tls_handshake(struct tls_conn *t)
@@ -386,6 +412,7 @@ static int tls_handshake(struct tls_conn *t)
         return -1;
     }
     t->phase = TLS_OPEN;
+    tls_drop_handshake(t);
     t->owner->ready(s);
     return 0;
 }
@@ -461,12 +488,11 @@ static ssize_t tls_read(struct sock *s, void *buf, size_t len)
         return -1;
     tls_wake(t);
     rc = mbedtls_ssl_read(&t->ssl, buf, len > INT_MAX ? INT_MAX : len);
-    if (rc == MBEDTLS_ERR_SSL_WANT_READ)
-        tls_idle_arm(t);
     /* The rest of the record is ours, not the socket's: the reader must
      * come back for it even if no byte arrives. */
     if (rc > 0 && mbedtls_ssl_check_pending(&t->ssl))
         ev_idle_start(s->rx->loop, &t->more);
+    tls_idle_arm(t);
     return tls_result(t, rc);
 }
 
@@ -602,6 +628,16 @@ static ssize_t tls_write_records(struct tls_conn *t, const struct iovec *iov, in
     return done > start ? (ssize_t)(done - start) : tls_result(t, rc);
 }
 
+/* A response that went out whole is often the last thing for a while:
+ * the idle clock starts (the usual keep-alive cycle never reads again
+ * until the next request). */
+static ssize_t tls_written(struct tls_conn *t, ssize_t n)
+{
+    if (n > 0)
+        tls_idle_arm(t);
+    return n;
+}
+
 /* Where records are gathered: writes happen on the loop thread only. */
 static unsigned char scratch[MBEDTLS_SSL_OUT_CONTENT_LEN];
 
@@ -620,12 +656,12 @@ static ssize_t tls_writev(struct sock *s, const struct iovec *iov, int n, bool m
     if (more && tls_cork(t, iov, n, total))
         return (ssize_t)total;
     if (t->ncork == 0)
-        return tls_write_records(t, iov, n, 0, scratch);
+        return tls_written(t, tls_write_records(t, iov, n, 0, scratch));
     ssize_t first = tls_write_corked(t, iov, n, scratch);
     if (first <= 0 || (size_t)first == total)
-        return first;
+        return tls_written(t, first);
     ssize_t rest = tls_write_records(t, iov, n, (size_t)first, scratch);
-    return rest > 0 ? first + rest : first;
+    return tls_written(t, rest > 0 ? first + rest : first);
 }
 
 static int tls_shutdown(struct sock *s)

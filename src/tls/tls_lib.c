@@ -1,6 +1,7 @@
 /* tls_lib.c - the library's allocator, generator and PSA, per process. */
 #include "tls/tls_lib.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,8 +35,103 @@ static size_t tls_page(void)
     return page;
 }
 
-/* Small objects come from malloc as usual; record buffers start on a page
- * and fill whole pages, so none of their pages holds anything else. */
+/* ---- record buffers: pages of their own -------------------------------- */
+
+/* Big allocations are mmap'd whole pages: nothing else shares a page with
+ * them (malloc would put its chunk header and neighbours in the page
+ * before one), so giving their pages back frees every byte.  Their sizes
+ * are kept here by address, for munmap; any thread may allocate. */
+static struct {
+    pthread_mutex_t lock; /* guards the table */
+    uintptr_t *addr;      /* open addressing, 0 = empty */
+    size_t *len;          /* each mapping's length */
+    size_t cap;           /* slots, a power of two */
+    size_t n;             /* used */
+} big = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static size_t big_home(uintptr_t a, size_t cap)
+{
+    return (size_t)(((uint64_t)(a >> 12) * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+}
+
+static void big_place(uintptr_t *addr, size_t *len, size_t cap, uintptr_t a, size_t l)
+{
+    size_t i = big_home(a, cap);
+    while (addr[i] != 0)
+        i = (i + 1) & (cap - 1);
+    addr[i] = a;
+    len[i] = l;
+}
+
+static int big_grow(void)
+{
+    size_t cap = big.cap ? big.cap * 2 : 256;
+    uintptr_t *addr = calloc(cap, sizeof(*addr));
+    size_t *len = calloc(cap, sizeof(*len));
+    if (addr == NULL || len == NULL) {
+        free(addr);
+        free(len);
+        return -1;
+    }
+    for (size_t i = 0; i < big.cap; i++)
+        if (big.addr[i] != 0)
+            big_place(addr, len, cap, big.addr[i], big.len[i]);
+    free(big.addr);
+    free(big.len);
+    big.addr = addr;
+    big.len = len;
+    big.cap = cap;
+    return 0;
+}
+
+static int big_put(void *p, size_t l)
+{
+    pthread_mutex_lock(&big.lock);
+    int rc = 2 * (big.n + 1) > big.cap ? big_grow() : 0;
+    if (rc == 0) {
+        big_place(big.addr, big.len, big.cap, (uintptr_t)p, l);
+        big.n++;
+    }
+    pthread_mutex_unlock(&big.lock);
+    return rc;
+}
+
+/* Linear probing's delete: later entries of the cluster move up so no
+ * lookup stops at the hole. */
+static void big_remove_at(size_t i)
+{
+    size_t mask = big.cap - 1;
+    big.addr[i] = 0;
+    for (size_t j = (i + 1) & mask; big.addr[j] != 0; j = (j + 1) & mask) {
+        size_t h = big_home(big.addr[j], big.cap);
+        if (((j - h) & mask) >= ((j - i) & mask)) {
+            big.addr[i] = big.addr[j];
+            big.len[i] = big.len[j];
+            big.addr[j] = 0;
+            i = j;
+        }
+    }
+    big.n--;
+}
+
+/* The mapping's length if p is one, else 0 (and it stays unknown). */
+static size_t big_take(void *p)
+{
+    size_t l = 0;
+    pthread_mutex_lock(&big.lock);
+    for (size_t i = big.cap ? big_home((uintptr_t)p, big.cap) : 0; big.cap && big.addr[i] != 0;
+         i = (i + 1) & (big.cap - 1))
+        if (big.addr[i] == (uintptr_t)p) {
+            l = big.len[i];
+            big_remove_at(i);
+            break;
+        }
+    pthread_mutex_unlock(&big.lock);
+    return l;
+}
+
+/* Small objects come from malloc as usual; record buffers get fresh pages
+ * (zero already, and only the ones a handshake writes become resident). */
 static void *tls_calloc(size_t n, size_t size)
 {
     if (size != 0 && n > SIZE_MAX / size)
@@ -44,10 +140,27 @@ static void *tls_calloc(size_t n, size_t size)
     if (len < TLS_LIB_BIG)
         return calloc(n, size);
     size_t page = tls_page(), rounded = (len + page - 1) & ~(page - 1);
-    void *p = aligned_alloc(page, rounded);
-    if (p != NULL)
-        memset(p, 0, rounded);
+    void *p = mmap(NULL, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    if (big_put(p, rounded) < 0) {
+        munmap(p, rounded);
+        return NULL;
+    }
     return p;
+}
+
+/* Only a page-aligned pointer may be one of the mappings (malloc's rarely
+ * are), so only those are looked up; the table tells. */
+static void tls_free(void *p)
+{
+    size_t l = 0;
+    if (p != NULL && ((uintptr_t)p & (tls_page() - 1)) == 0)
+        l = big_take(p);
+    if (l > 0)
+        munmap(p, l);
+    else
+        free(p);
 }
 
 void tls_lib_release(void *p, size_t len)
@@ -98,7 +211,7 @@ int tls_lib_init(char *err, size_t errlen)
 {
     if (lib.seeded)
         return 0;
-    mbedtls_platform_set_calloc_free(tls_calloc, free);
+    mbedtls_platform_set_calloc_free(tls_calloc, tls_free);
     tls_allow_idle();
     return tls_seed("master", err, errlen);
 }
@@ -122,7 +235,7 @@ int tls_lib_fork(char *err, size_t errlen)
     tls_unseed();
     if (lib.psa)
         mbedtls_psa_crypto_free();
-    mbedtls_platform_set_calloc_free(tls_calloc, free);
+    mbedtls_platform_set_calloc_free(tls_calloc, tls_free);
     if (tls_seed("worker", err, errlen) < 0)
         return -1;
     psa_status_t st = psa_crypto_init();
