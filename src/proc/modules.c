@@ -7,10 +7,11 @@
 #include "handler/static.h"
 #include "http/alog.h"
 #include "http/core_conf.h"
+#include "proxy/upstream.h"
 
 struct module *const modules[] = {
-    &mod_core,  &mod_events,    &mod_http_core, &mod_http_log, &mod_rewrite,
-    &mod_index, &mod_autoindex, &mod_gzip,      &mod_static,
+    &mod_core,    &mod_events, &mod_http_core, &mod_upstream, &mod_http_log,
+    &mod_rewrite, &mod_index,  &mod_autoindex, &mod_gzip,     &mod_static,
 };
 
 const size_t nmodules = sizeof(modules) / sizeof(modules[0]);
