@@ -181,8 +181,9 @@ struct ups_group *ups_group_add(struct conf_loader *cl, const struct conf_node *
             return NULL;
         }
         if (block && g->has_port) {
-            conf_err(cl, n, "upstream \"%s\" may not have port %u in %s:%d", name, g->port, g->file,
-                     g->line);
+            /* nginx names the reference with the port, not the block. */
+            snprintf(cl->err, cl->errlen, "upstream \"%s\" may not have port %u in %s:%d", name,
+                     g->port, g->file, g->line);
             return NULL;
         }
         if (!block && !g->defined && g->port != port)
