@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/sockaddr.h"
+
 #define FAKE_MAX_RECS 32
 
 /* One record of the table: name TYPE value, or an rcode for the name. */
