@@ -12,7 +12,6 @@ Fixtures (import them into a test module to use them):
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -20,7 +19,7 @@ import pytest
 
 from backend import BLOCK, Backend, ws_accept, ws_frame, ws_mask  # noqa: F401
 from dnsserver import DNSServer
-from helpers import TIMEOUT, Closed, parse_head
+from helpers import TIMEOUT, Closed, Conn, parse_head
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -79,17 +78,10 @@ def pattern(n):
 
 # ---- an HTTP client ---------------------------------------------------------------
 
-class Client:
-    """One connection that writes raw requests and reads responses with
-    any framing: Content-Length, chunked (with trailers), or a close;
-    interim (1xx) responses are collected in resp.interim."""
-
-    def __init__(self, port, host="127.0.0.1", timeout=TIMEOUT):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.buf = b""
-
-    def send(self, data):
-        self.sock.sendall(data.encode("latin-1") if isinstance(data, str) else data)
+class Client(Conn):
+    """One connection (helpers.Conn) that writes raw requests and reads
+    responses with any framing: Content-Length, chunked (with trailers),
+    or a close; interim (1xx) responses are collected in resp.interim."""
 
     def request(self, path="/", method="GET", host="localhost", headers=(), body=None,
                 version="1.1"):
@@ -102,12 +94,6 @@ class Client:
             lines.append("Content-Length: %d" % len(body))
         raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         self.send(raw + (body.encode("latin-1") if isinstance(body, str) else body or b""))
-
-    def _fill(self):
-        data = self.sock.recv(65536)
-        if not data:
-            raise Closed("closed by the peer (buffered %r)" % self.buf[:200])
-        self.buf += data
 
     def _line(self):
         while b"\r\n" not in self.buf:
@@ -177,18 +163,6 @@ class Client:
 
     def json(self, path="/echo", **kw):
         return json.loads(self.get(path, **kw).body)
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def fetch(port, path="/", **kw):
