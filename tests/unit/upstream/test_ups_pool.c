@@ -220,6 +220,30 @@ static void test_connect_unix_missing(void **state)
     assert_int_equal(e.level, LL_CRIT); /* nginx's level for what is not the network's */
 }
 
+static void test_connect_unix(void **state)
+{
+    struct fx *f = *state;
+    struct ups_err e;
+    struct ups_addr a;
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/test_ups_pool.%d.sock", (int)getpid());
+    unlink(path);
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(ups_addr_unix(&a, path), 0);
+    assert_int_equal(bind(l, &a.u.sa, a.len), 0);
+    assert_int_equal(listen(l, 4), 0);
+    struct ups_conn *uc = ups_conn_open(&f->rx, &a, 1000, &user, f, &e);
+    assert_non_null(uc);
+    assert_int_equal(f->connected, 0); /* even a connect done at once is told later */
+    run(f);
+    assert_false(f->failed);
+    assert_int_equal(uc->state, UC_BUSY);
+    assert_string_equal(uc->addr.name, a.name);
+    ups_conn_close(uc);
+    close(l);
+    unlink(path);
+}
+
 /* A backend whose accept queue is full never completes the handshake. */
 static void test_connect_timeout(void **state)
 {
@@ -382,6 +406,7 @@ int main(void)
         T(test_connect),
         T(test_connect_refused),
         T(test_connect_unix_missing),
+        T(test_connect_unix),
         T(test_connect_timeout),
         T(test_connect_worker_connections),
         T(test_put_get),
