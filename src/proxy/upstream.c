@@ -143,15 +143,20 @@ static void upstream_worker_stop(struct reactor *rx)
     memset(&worker, 0, sizeof(worker));
 }
 
+/* The resolver serves any http worker (a location may need one without
+ * any group); the groups' state is made only if there are groups. */
 static int upstream_worker_start(struct reactor *rx)
 {
     const struct ups_groups *gs = upstream_groups_of(rx->conf);
+    if (http_main(rx->conf) == NULL)
+        return 0;
+    if ((worker.rs = resolver_create(rx->loop, rx->pool, &rx->timers)) == NULL)
+        goto fail;
     if (gs == NULL || gs->n == 0)
         return 0;
     worker.rts = calloc(gs->n, sizeof(*worker.rts));
     worker.lookups = calloc(gs->n, sizeof(*worker.lookups));
-    worker.rs = resolver_create(rx->loop, rx->pool, &rx->timers);
-    if (worker.rts == NULL || worker.lookups == NULL || worker.rs == NULL)
+    if (worker.rts == NULL || worker.lookups == NULL)
         goto fail;
     for (; worker.n < gs->n; worker.n++) {
         struct ups_rt *rt = ups_rt_create(gs->list[worker.n]);

@@ -39,7 +39,8 @@ const struct ups_groups *upstream_groups_of(const struct conf *c);
 /* A location's resolver settings. */
 const struct upstream_loc *upstream_loc(const struct loc_conf *loc);
 
-/* In a worker: the run-time state of g, and the worker's resolver. */
+/* In a worker: the run-time state of g, and the worker's resolver (one
+ * whenever the configuration has an http block). */
 struct ups_rt *upstream_rt(const struct ups_group *g);
 struct resolver *upstream_resolver(void);
 
