@@ -1,6 +1,7 @@
 """Operations: `make install` / `make uninstall` into a DESTDIR from an
-out-of-tree build (issue #4).  Slow-ish: it configures and builds the tree
-once (about 15 s on 2 cores)."""
+out-of-tree build (issue #4), and an install under a plain --prefix that
+then runs as a daemon (issue #8).  Slow-ish: it configures and builds the
+tree twice (about 15 s each on 2 cores)."""
 
 import os
 import re
@@ -122,3 +123,52 @@ def test_install_keeps_operator_config(build, tmp_path):
     uninstall(build, dest)
     assert files(dest) == {"etc/turnpike/turnpike.conf"}
     assert conf.read_text() == mine
+
+
+# ---- a plain --prefix install (issue #8) ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def prefix_build(tmp_path_factory):
+    """A build configured with nothing but --prefix, as a first-time user
+    configures it, and installed there (no DESTDIR)."""
+    if not os.path.exists(os.path.join(SRC, "configure")):
+        pytest.skip("no configure script: run autoreconf -fi first")
+    top = tmp_path_factory.mktemp("prefix")
+    os.chmod(top, 0o755)  # the workers (nobody) open files below it
+    prefix = top / "x"
+    b = top / "build"
+    b.mkdir()
+    run([os.path.join(SRC, "configure"), "-q", "--prefix=%s" % prefix, "--disable-werror"], cwd=b)
+    run(["make", "-j%d" % (os.cpu_count() or 2)], cwd=b)
+    run(["make", "install"], cwd=b)
+    return b, prefix
+
+
+def test_prefix_install_stays_in_prefix(prefix_build, tmp_path):
+    """Every file, the systemd units included, goes under the prefix."""
+    b, prefix = prefix_build
+    dest = tmp_path / "root"
+    install(b, dest)
+    got = files(dest)
+    rel = os.path.relpath(str(prefix), "/")
+    outside = sorted(f for f in got if not f.startswith(rel + "/"))
+    assert outside == [], "installed outside the prefix: %s" % outside
+    for unit in ("turnpike.service", "turnpike.socket"):
+        assert "%s/lib/systemd/system/%s" % (rel, unit) in got
+    # systemd's "no": no units at all.
+    dest = tmp_path / "nounits"
+    run(["make", "install", "DESTDIR=%s" % dest, "systemdunitdir=no"], cwd=b)
+    assert not [f for f in files(dest) if "systemd" in f]
+    uninstall(b, dest)
+
+
+def test_usr_prefix_installs_units_where_systemd_looks(tmp_path):
+    if not os.path.exists(os.path.join(SRC, "configure")):
+        pytest.skip("no configure script: run autoreconf -fi first")
+    r = subprocess.run(["pkg-config", "--variable=systemdsystemunitdir", "systemd"],
+                       capture_output=True, text=True)
+    want = r.stdout.strip() or "/lib/systemd/system"
+    run([os.path.join(SRC, "configure"), "-q", "--prefix=/usr"], cwd=tmp_path)
+    with open(tmp_path / "Makefile") as f:
+        unit_dir = re.search(r"^SYSTEMD_UNIT_DIR = (.*)$", f.read(), re.M).group(1)
+    assert unit_dir == want
