@@ -27,7 +27,7 @@
 #define TP_CONF_PATH "/usr/local/etc/turnpike/turnpike.conf"
 #endif
 #ifndef TP_ERROR_LOG_PATH
-#define TP_ERROR_LOG_PATH "/usr/local/var/log/turnpike/error.log"
+#define TP_ERROR_LOG_PATH "logs/error.log" /* relative: under the prefix */
 #endif
 
 static void main_usage(void)

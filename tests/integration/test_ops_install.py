@@ -12,6 +12,8 @@ import subprocess
 
 import pytest
 
+from helpers import TIMEOUT, child_env, free_port
+
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CONFIGURE = ["--prefix=/usr", "--sysconfdir=/etc", "--localstatedir=/var", "--runstatedir=/run",
              "--with-systemdsystemunitdir=/lib/systemd/system", "--disable-werror"]
@@ -90,6 +92,9 @@ def test_install_layout(build, tmp_path):
     # configuration is valid (its log and pid paths moved to a temp dir).
     r = subprocess.run([str(sbin), "-V"], capture_output=True, text=True, timeout=30)
     assert "--prefix=/usr" in r.stdout + r.stderr
+    # Told where state lives, the build's defaults are absolute there.
+    r = subprocess.run([str(sbin), "-h"], capture_output=True, text=True, timeout=30)
+    assert "set error log file (default: /var/log/turnpike/error.log)" in r.stderr
     conf_dir = tmp_path / "conf"
     shutil.copytree(dest / "etc/turnpike", conf_dir)
     logs = tmp_path / "logs"
@@ -172,3 +177,29 @@ def test_usr_prefix_installs_units_where_systemd_looks(tmp_path):
     with open(tmp_path / "Makefile") as f:
         unit_dir = re.search(r"^SYSTEMD_UNIT_DIR = (.*)$", f.read(), re.M).group(1)
     assert unit_dir == want
+
+
+def test_prefix_install_creates_state_directories(prefix_build):
+    """The pid and log directories of the shipped configuration, and the
+    prefix's logs/ for the compiled-in defaults."""
+    _, prefix = prefix_build
+    for d in ("var/run", "var/log/turnpike", "share/turnpike/logs"):
+        assert (prefix / d).is_dir(), d
+
+
+def installed(prefix, *args, env=None):
+    return subprocess.run([str(prefix / "sbin/turnpike")] + list(args), capture_output=True,
+                          text=True, timeout=TIMEOUT, env=env or child_env())
+
+
+def test_prefix_install_t_without_log_directives(prefix_build):
+    """A configuration with no error_log, access_log or pid passes -t with
+    the installed binary's own defaults."""
+    _, prefix = prefix_build
+    port = free_port()
+    conf = prefix / "etc/turnpike/bare.conf"
+    conf.write_text("events { }\nhttp { server { listen 127.0.0.1:%d; } }\n" % port)
+    r = installed(prefix, "-t", "-c", str(conf))
+    assert r.returncode == 0, r.stderr
+    for name in ("error.log", "access.log"):
+        assert (prefix / "share/turnpike/logs" / name).exists(), name
