@@ -11,6 +11,7 @@
 #include "conf/module.h"
 #include "core/log.h"
 #include "core/signals.h"
+#include "proc/daemon.h"
 #include "proc/listen.h"
 
 #define WORKER_ACCEPT_BATCH 64
@@ -286,6 +287,11 @@ int worker_run(const struct conf *conf, unsigned slot, unsigned gen, int chan, b
         worker_teardown(w);
         return 2;
     }
+    /* A daemon's processes leave the terminal once they serve. */
+    if (single)
+        daemon_ready();
+    else if (conf->daemon)
+        daemon_detach_stderr();
     if (chan >= 0) {
         ev_io_init(&chan_io, worker_chan_cb, chan, EV_READ);
         ev_io_start(w->rx.loop, &chan_io);

@@ -7,12 +7,13 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import stat
 import subprocess
 
 import pytest
 
-from helpers import TIMEOUT, child_env, free_port
+from helpers import TIMEOUT, child_env, free_port, get, proc_alive, wait_for
 
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CONFIGURE = ["--prefix=/usr", "--sysconfdir=/etc", "--localstatedir=/var", "--runstatedir=/run",
@@ -203,3 +204,35 @@ def test_prefix_install_t_without_log_directives(prefix_build):
     assert r.returncode == 0, r.stderr
     for name in ("error.log", "access.log"):
         assert (prefix / "share/turnpike/logs" / name).exists(), name
+
+
+def test_prefix_install_daemon(prefix_build):
+    """The installed binary with its installed configuration: a daemon
+    that serves once the command returns, and a failed start that says why
+    on the terminal and exits 1."""
+    _, prefix = prefix_build
+    conf = prefix / "etc/turnpike/turnpike.conf"
+    port = free_port()
+    conf.write_text(conf.read_text().replace("listen 80 ", "listen 127.0.0.1:%d " % port))
+    pid_file = prefix / "var/run/turnpike.pid"
+    r = installed(prefix)
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    pid = int(pid_file.read_text())
+    try:
+        assert get(port).status in (200, 403, 404)
+    finally:
+        assert installed(prefix, "-s", "quit").returncode == 0
+        wait_for(lambda: not proc_alive(pid), what="the daemon to stop")
+    assert not pid_file.exists()
+    # Without var/run (the issue's silent failure): exit 1, reason on stderr.
+    os.rmdir(prefix / "var/run")
+    try:
+        r = installed(prefix)
+        assert r.returncode == 1, r.stderr
+        assert ('turnpike: [emerg] open() "%s" failed (2: No such file or directory)' % pid_file
+                in r.stderr.splitlines()), r.stderr
+        with socket.socket() as s:  # nothing is left holding the port
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))
+    finally:
+        os.mkdir(prefix / "var/run")
