@@ -259,6 +259,20 @@ static void master_signal_all(int sig, bool quitting)
     }
 }
 
+/* A real stop: each worker drains and also closes its copies of the
+ * listening sockets, told over its channel (a plain SIGQUIT, as for a
+ * reload or WINCH, keeps them; then the master or the new generation holds
+ * them anyway, and a worker's epoll set keeps no stale registrations). */
+static void master_quit_all(void)
+{
+    for (unsigned i = 0; i < M.nkids; i++) {
+        struct child *k = &M.kids[i];
+        k->quitting = true;
+        if (k->chan < 0 || write(k->chan, WORKER_MSG_QUIT, 1) != 1)
+            kill(k->pid, SIGQUIT);
+    }
+}
+
 /* ---- reload ------------------------------------------------------------- */
 
 /* Once every slot of the new generation accepts, the old one drains. */
@@ -427,6 +441,7 @@ static void master_fast_stop(int sig)
 {
     M.mode = MM_TERM;
     notify_stopping();
+    listen_close_all(&M.ls);
     M.kill_at = master_now() + MASTER_KILL_AFTER;
     master_signal_all(sig, true);
 }
@@ -458,7 +473,10 @@ static void master_on_signal(int sig)
             log_msg(LL_NOTICE, 0, 0, "signal %d (SIGQUIT) received, shutting down", sig);
             M.mode = MM_QUIT;
             notify_stopping();
-            master_signal_all(SIGQUIT, true);
+            /* Before the workers hear it: once they close their copies
+             * too, the kernel refuses new connections. */
+            listen_close_all(&M.ls);
+            master_quit_all();
         }
         break;
     case SIGTERM:

@@ -134,6 +134,16 @@ static void worker_hard_stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
+/* On a real stop the master has closed its copies of these sockets and
+ * ours are the last: closed, the kernel refuses new clients at once
+ * instead of queueing them to hang until reset.  The accept watchers must
+ * be stopped first. */
+static void worker_close_listeners(struct worker *w)
+{
+    for (unsigned i = 0; i < w->nlsn; i++)
+        listen_close_slot(w->lsn[i].listen->listener, w->slot);
+}
+
 static void worker_drain(struct worker *w)
 {
     struct reactor *rx = &w->rx;
@@ -162,6 +172,14 @@ static void worker_drain(struct worker *w)
     }
 }
 
+/* A real stop: the sockets go before the drain says so in the log. */
+static void worker_quit(struct worker *w)
+{
+    worker_accept_stop(w);
+    worker_close_listeners(w);
+    worker_drain(w);
+}
+
 static void worker_signal_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
     struct worker *w = &worker;
@@ -170,7 +188,11 @@ static void worker_signal_cb(struct ev_loop *loop, ev_io *io, int revents)
     while ((sig = signals_read(io->fd)) != 0) {
         switch (sig) {
         case SIGQUIT:
-            worker_drain(w);
+            /* Alone, a process is its own master: its stop is real. */
+            if (w->single)
+                worker_quit(w);
+            else
+                worker_drain(w);
             break;
         case SIGTERM:
         case SIGINT:
@@ -192,17 +214,19 @@ static void worker_signal_cb(struct ev_loop *loop, ev_io *io, int revents)
     }
 }
 
-/* The master went away (its end of the channel closed): drain rather than
- * linger as an orphan holding the ports. */
+/* The master stops for good, or went away (its end of the channel
+ * closed): drain and let the ports go rather than linger holding them. */
 static void worker_chan_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
     char buf[16];
     (void)revents;
     ssize_t n = read(io->fd, buf, sizeof(buf));
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+    if (n > 0 && memchr(buf, WORKER_MSG_QUIT[0], (size_t)n) != NULL) {
+        worker_quit(&worker);
+    } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
         ev_io_stop(loop, io);
         log_msg(LL_ALERT, 0, 0, "master process is gone, shutting down");
-        worker_drain(&worker);
+        worker_quit(&worker);
     }
 }
 
