@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "proc/notify.h"
 #include "proc/pidfile.h"
+#include "proc/proctitle.h"
 #include "proc/procinit.h"
 #include "core/signals.h"
 #include "proc/upgrade.h"
@@ -92,6 +93,7 @@ static void master_in_child(unsigned slot, int chan)
         if (M.kids[i].chan >= 0)
             close(M.kids[i].chan);
     listen_close_others(&M.ls, M.gen, slot);
+    proctitle_set("worker process");
     procinit_worker(M.conf, slot);
     int rc = worker_run(M.conf, slot, M.gen, chan, false);
     exit(rc);
@@ -646,6 +648,7 @@ int master_run(struct conf *conf, char *const argv[])
     }
     if (!conf->master_process)
         return master_single();
+    proctitle_master();
     for (unsigned i = 0; i < M.nslots; i++)
         master_spawn(i);
     while (M.mode == MM_RUN || M.nkids > 0)

@@ -13,6 +13,7 @@
 #include "core/signals.h"
 #include "proc/daemon.h"
 #include "proc/listen.h"
+#include "proc/proctitle.h"
 
 #define WORKER_ACCEPT_BATCH 64
 #define WORKER_ACCEPT_RETRY 0.5 /* seconds after EMFILE and friends */
@@ -153,6 +154,8 @@ static void worker_drain(struct worker *w)
     worker_accept_stop(w);
     ev_timer_stop(rx->loop, &w->accept_retry);
     log_msg(LL_NOTICE, 0, 0, "gracefully shutting down");
+    if (!w->single)
+        proctitle_set("worker process is shutting down");
     if (w->chan >= 0)
         (void)!write(w->chan, "D", 1); /* no longer accepting: tell the master */
     MODULES_WORKER(rx, worker_drain);

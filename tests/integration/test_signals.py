@@ -252,7 +252,7 @@ def test_quit_refuses_new_connections_at_once(server, master_process):
 def test_reload_with_download_in_flight(server):
     """A reload is not a stop: the listening sockets stay as they were and
     new clients are served at once, while the old worker finishes its
-    download."""
+    download under the title nginx gives a draining worker."""
     server.write(http=download_site(server))
     server.start()
     sockets = listen_inodes(server.port())
@@ -263,6 +263,8 @@ def test_reload_with_download_in_flight(server):
     assert listen_inodes(server.port()) == sockets
     for _ in range(20):
         assert get(server.port(), "/").status in (200, 403, 404)
+    with open("/proc/%d/cmdline" % dl.pid, "rb") as f:
+        assert f.read().split(b"\0")[0] == b"turnpike: worker process is shutting down"
     dl.close()
     server.wait_workers(2, exclude=[dl.pid])
 
