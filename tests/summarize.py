@@ -41,7 +41,7 @@ def main(out):
             continue
         p, f = junit_counts(path)
         passed, failed = passed + p, failed + f
-    for name in ("distcheck-passed",):
+    for name in ("distcheck-passed", "layers-passed"):
         if os.path.exists(os.path.join(out, name)):
             passed += 1
     fuzz = os.path.join(out, "fuzz-passed")

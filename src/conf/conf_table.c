@@ -31,6 +31,14 @@ const struct conf_cmd *module_cmd_find(const char *name, unsigned ctx, const str
     return NULL;
 }
 
+int modules_master_open(struct conf *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < nmodules; i++)
+        if (modules[i]->master_open != NULL && modules[i]->master_open(c, err, errlen) < 0)
+            return -1;
+    return 0;
+}
+
 int modules_worker_start(struct reactor *rx)
 {
     for (size_t i = 0; i < nmodules; i++)

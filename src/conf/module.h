@@ -27,14 +27,16 @@ struct module {
     void (*part_merge)(const void *parent, void *child);      /* its custom fields */
     int (*part_defaults)(struct conf_loader *cl, void *part); /* custom defaults, top level */
     int (*finish)(struct conf_loader *cl);                    /* after the whole file was read */
-    int (*worker_start)(struct reactor *rx);                  /* in each worker, before accepting */
-    void (*worker_drain)(struct reactor *rx);                 /* graceful stop began: flush */
-    void (*worker_reopen)(struct reactor *rx);                /* USR1 */
-    void (*worker_stop)(struct reactor *rx);                  /* before the worker exits */
-    const struct http_hooks *http; /* its request phases, if an http module */
-    const struct var_def *vars;    /* http variables it provides */
-    size_t nvars;                  /* how many */
-    unsigned index;                /* position in modules[], set at startup */
+    /* The master, in the (re)load transaction: makes what workers need. */
+    int (*master_open)(struct conf *c, char *err, size_t errlen);
+    int (*worker_start)(struct reactor *rx);   /* in each worker, before accepting */
+    void (*worker_drain)(struct reactor *rx);  /* graceful stop began: flush */
+    void (*worker_reopen)(struct reactor *rx); /* USR1 */
+    void (*worker_stop)(struct reactor *rx);   /* before the worker exits */
+    const struct http_hooks *http;             /* its request phases, if an http module */
+    const struct var_def *vars;                /* http variables it provides */
+    size_t nvars;                              /* how many */
+    unsigned index;                            /* position in modules[], set at startup */
 };
 
 /* Every module, in order (proc/modules.c). */
@@ -49,6 +51,9 @@ void modules_init(void);
  * *known; if it does not exist at all, *known is false. */
 const struct conf_cmd *module_cmd_find(const char *name, unsigned ctx, const struct module **mod,
                                        bool *known);
+
+/* The master's transaction: every module's master_open, in order. */
+int modules_master_open(struct conf *c, char *err, size_t errlen);
 
 /* Calls hook `which` of every module that has it (worker life). */
 int modules_worker_start(struct reactor *rx);

@@ -23,33 +23,45 @@
 
 #define STATIC_MAX_RANGES 64
 
-/* Files a request holds until it ends. */
-struct static_files {
-    struct ofile *files[2]; /* the file, and its .gz variant */
+struct static_try;
+
+/* The module's state for one request (req_ctx). */
+struct static_ctx {
+    struct ofile *files[2];   /* the file and its .gz variant, held until the request ends */
+    struct str path;          /* the file being opened */
+    struct str *paths;        /* index candidates, then the directory itself */
+    struct static_try *tried; /* try_files candidates */
 };
 
-static void static_cleanup(struct req *r)
+static void static_cleanup(void *data)
 {
-    struct static_files *sf = r->handler_data;
-    for (int i = 0; sf != NULL && i < 2; i++)
-        if (sf->files[i] != NULL)
-            ofile_put(sf->files[i]);
+    struct static_ctx *sc = data;
+    for (int i = 0; i < 2; i++)
+        if (sc->files[i] != NULL)
+            ofile_put(sc->files[i]);
+}
+
+/* The request's state, made (with its cleanup) at the first need. */
+static struct static_ctx *static_ctx(struct req *r)
+{
+    struct static_ctx *sc = req_ctx(r, &mod_static);
+    if (sc != NULL)
+        return sc;
+    if ((sc = mpool_calloc(&r->pool, sizeof(*sc))) == NULL ||
+        req_cleanup_add(r, static_cleanup, sc) < 0 || req_set_ctx(r, &mod_static, sc) < 0)
+        return NULL;
+    return sc;
 }
 
 /* Hands the reference to the request; released when it ends. */
 static int static_hold(struct req *r, struct ofile *f)
 {
-    struct static_files *sf = r->handler_data;
-    if (sf == NULL) {
-        sf = mpool_calloc(&r->pool, sizeof(*sf));
-        if (sf == NULL) {
-            ofile_put(f);
-            return -1;
-        }
-        r->handler_data = sf;
-        r->cleanup = static_cleanup;
+    struct static_ctx *sc = static_ctx(r);
+    if (sc == NULL || sc->files[1] != NULL) {
+        ofile_put(f);
+        return -1;
     }
-    sf->files[sf->files[0] != NULL] = f;
+    sc->files[sc->files[0] != NULL] = f;
     return 0;
 }
 
@@ -238,7 +250,7 @@ static void static_serve(struct req *r, struct ofile *f)
 
 static void static_opened(struct req *r, const struct ofile_result *res)
 {
-    struct str path = *(struct str *)r->handler_scratch;
+    struct str path = static_ctx(r)->path;
     if (res->file != NULL && res->file->st.st_size < 0) {
         ofile_put(res->file);
         resp_error(r, 500);
@@ -285,7 +297,7 @@ static bool static_want_gz(const struct req *r)
  * the file itself. */
 static void static_gz_opened(struct req *r, const struct ofile_result *res)
 {
-    struct str path = *(struct str *)r->handler_scratch;
+    struct str path = static_ctx(r)->path;
     bool exists = res->file != NULL && S_ISREG(res->file->st.st_mode);
     if (exists)
         gzip_add_vary(r);
@@ -324,8 +336,7 @@ static void static_index_found(struct req *r, int found, bool is_dir, int err)
     const struct index_loc *il = loc_part(r->loc, &mod_index);
     (void)is_dir;
     if (err != 0) {
-        struct str *paths = r->handler_scratch;
-        static_check_error(r, paths[found], err);
+        static_check_error(r, static_ctx(r)->paths[found], err);
         return;
     }
     if (found >= 0 && (size_t)found < il->n) {
@@ -341,7 +352,7 @@ static void static_index_found(struct req *r, int found, bool is_dir, int err)
             handle_redirect(r, str_make(uri, strlen(uri)));
         return;
     }
-    struct str dir = ((struct str *)r->handler_scratch)[il->n];
+    struct str dir = static_ctx(r)->paths[il->n];
     if (found < 0) {
         static_log_open_error(r, dir, ENOENT, LL_ERR);
         resp_error(r, 404);
@@ -368,7 +379,7 @@ static void static_index(struct req *r, struct str dir)
         paths[i] = p ? str_make(p, strlen(p)) : str_make("", 0);
     }
     paths[il->n] = dir; /* ends in "/": tests the directory */
-    r->handler_scratch = paths;
+    static_ctx(r)->paths = paths;
     if (file_stat(r, paths, il->n + 1, r->loc->disable_symlinks, static_index_found) < 0)
         resp_error(r, 503);
 }
@@ -384,13 +395,12 @@ void static_handle(struct req *r)
         resp_error(r, 500);
         return;
     }
-    struct str *keep = mpool_alloc(&r->pool, sizeof(*keep));
-    if (keep == NULL) {
+    struct static_ctx *sc = static_ctx(r);
+    if (sc == NULL) {
         resp_error(r, 500);
         return;
     }
-    *keep = path;
-    r->handler_scratch = keep;
+    sc->path = path;
     if (r->path.p[r->path.len - 1] == '/') {
         static_index(r, path);
         return;
@@ -415,7 +425,7 @@ struct static_try {
 
 static void static_try_found(struct req *r, int found, bool is_dir, int err)
 {
-    struct static_try *t = r->handler_scratch;
+    struct static_try *t = static_ctx(r)->tried;
     const struct try_files *tf = r->loc->try_files;
     (void)is_dir;
     if (err != 0) {
@@ -445,7 +455,8 @@ void static_try_files(struct req *r)
     const struct try_files *tf = r->loc->try_files;
     struct static_try *t = mpool_calloc(&r->pool, sizeof(*t));
     struct str *paths = mpool_alloc(&r->pool, sizeof(*paths) * (tf->nfiles + 1));
-    if (t == NULL || paths == NULL ||
+    struct static_ctx *sc = static_ctx(r);
+    if (t == NULL || paths == NULL || sc == NULL ||
         (t->uris = mpool_alloc(&r->pool, sizeof(*t->uris) * (tf->nfiles + 1))) == NULL) {
         resp_error(r, 500);
         return;
@@ -458,7 +469,7 @@ void static_try_files(struct req *r)
         }
     }
     t->n = tf->nfiles;
-    r->handler_scratch = t;
+    sc->tried = t;
     if (file_stat(r, paths, tf->nfiles, r->loc->disable_symlinks, static_try_found) < 0)
         resp_error(r, 503);
 }

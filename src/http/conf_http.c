@@ -1,6 +1,9 @@
 /* conf_http.c - the http core module: http, server, location, listen,
  * server_name and the connection settings. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <ctype.h>
 #include <netdb.h>
 #include <stdlib.h>
@@ -413,6 +416,26 @@ static int conf_set_large_header_buffers(struct conf_loader *cl, const struct co
 
 /* ---- the module ---------------------------------------------------------- */
 
+/* The master makes the body temporary directories, owned by the worker
+ * user, as nginx does: a worker without privileges could not. */
+static int conf_http_master_open(struct conf *c, char *err, size_t errlen)
+{
+    const struct http_conf *h = http_main(c);
+    for (size_t i = 0; h != NULL && i < h->ntemp_paths; i++) {
+        const char *path = h->temp_paths[i];
+        if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+            snprintf(err, errlen, "mkdir() \"%s\" failed (%d: %s)", path, errno, strerror(errno));
+            return -1;
+        }
+        if (geteuid() == 0 && chown(path, c->uid, c->gid) < 0) {
+            snprintf(err, errlen, "chown(\"%s\", %d) failed (%d: %s)", path, (int)c->uid, errno,
+                     strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* The open file cache is the worker's, sized for the largest location. */
 static int conf_http_worker_start(struct reactor *rx)
 {
@@ -535,6 +558,7 @@ struct module mod_http_core = {
     .part_merge = conf_http_part_merge,
     .part_defaults = conf_http_part_defaults,
     .finish = conf_ports_finish,
+    .master_open = conf_http_master_open,
     .worker_start = conf_http_worker_start,
     .worker_stop = conf_http_worker_stop,
 };

@@ -13,19 +13,27 @@
 
 #define CONF_DEFAULT_BACKLOG 511
 
-static void ports_note_cache(struct http_conf *c, const struct loc_conf *loc)
+/* What the workers will need that a merged level says: the size of the
+ * open file cache, and the body temporary directories the master makes. */
+static void ports_note_cache(struct mpool *p, struct http_conf *c, const struct loc_conf *loc)
 {
     if (loc->open_file_cache_max > c->open_file_cache_max)
         c->open_file_cache_max = loc->open_file_cache_max;
+    for (size_t i = 0; i < c->ntemp_paths; i++)
+        if (strcmp(c->temp_paths[i], loc->client_body_temp_path) == 0)
+            return;
+    char **slot = conf_push(p, &c->temp_paths, &c->ntemp_paths, sizeof(*slot));
+    if (slot != NULL)
+        *slot = loc->client_body_temp_path;
 }
 
-static void ports_merge_locs(struct http_conf *c, const struct loc_conf *parent,
+static void ports_merge_locs(struct mpool *p, struct http_conf *c, const struct loc_conf *parent,
                              struct loc_conf **locs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         conf_loc_merge(parent, locs[i]);
-        ports_note_cache(c, locs[i]);
-        ports_merge_locs(c, locs[i], locs[i]->children, locs[i]->nchildren);
+        ports_note_cache(p, c, locs[i]);
+        ports_merge_locs(p, c, locs[i], locs[i]->children, locs[i]->nchildren);
     }
 }
 
@@ -172,9 +180,9 @@ int conf_ports_finish(struct conf_loader *cl)
     for (size_t i = 0; i < h->nservers; i++) {
         struct srv_conf *s = h->servers[i];
         conf_loc_merge(h->loc, s->loc);
-        ports_note_cache(h, s->loc);
-        ports_merge_locs(h, s->loc, s->locs, s->nlocs);
-        ports_merge_locs(h, s->loc, s->named, s->nnamed);
+        ports_note_cache(cl->pool, h, s->loc);
+        ports_merge_locs(cl->pool, h, s->loc, s->locs, s->nlocs);
+        ports_merge_locs(cl->pool, h, s->loc, s->named, s->nnamed);
         if (s->nlistens == 0 && ports_default_listen(cl, s) < 0)
             return -1;
         for (size_t j = 0; j < s->nlistens; j++)

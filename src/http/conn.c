@@ -19,6 +19,7 @@
 #include "event/reactor.h"
 #include "event/transport.h"
 #include "http/alog.h"
+#include "http/body.h"
 #include "http/core_conf.h"
 #include "http/handle.h"
 #include "http/req.h"
@@ -55,8 +56,18 @@ static void conn_free(struct sock *s)
     struct conn *c = conn_of_sock(s);
     if (c->req != NULL)
         req_free(c->req);
+    conn_out_reset(c);
     free(c->buf);
     free(c);
+}
+
+/* The handler answering a request hears exactly once how it ended. */
+static void conn_gen_done(struct req *r, bool complete)
+{
+    if (r->gen == NULL || r->gen_done)
+        return;
+    r->gen_done = true;
+    r->gen->done(r, complete);
 }
 
 void conn_close(struct conn *c)
@@ -64,6 +75,8 @@ void conn_close(struct conn *c)
     if (c->state == CS_CLOSED)
         return;
     c->state = CS_CLOSED;
+    if (c->req != NULL)
+        conn_gen_done(c->req, false);
     sock_close(&c->sk);
 }
 
@@ -348,6 +361,89 @@ static void conn_read_head(struct conn *c)
 
 /* ---- handling ------------------------------------------------------------ */
 
+/* ---- a handler has the request ------------------------------------------ */
+
+void conn_wait(struct conn *c, long ms)
+{
+    c->state = CS_HANDLE;
+    conn_watch(c, EV_READ);
+    if (ms > 0)
+        conn_arm(c, ms);
+    else
+        timer_disarm(&c->sk.timer);
+}
+
+void req_wait(struct req *r, const struct resp_gen *gen, long timeout_ms)
+{
+    r->gen = gen;
+    conn_wait(r->c, timeout_ms);
+}
+
+/* The client's side while a handler that asked for it waits: a close ends
+ * the request (nginx's "client prematurely closed connection"); data (a
+ * pipelined request, an unread body) cannot be told from anything else,
+ * so watching stops rather than spin on a readable socket. */
+static void conn_watch_client(struct conn *c)
+{
+    switch (c->sk.tp->probe(&c->sk)) {
+    case PROBE_CLOSED:
+        conn_log(c, LL_INFO, 0, "client prematurely closed connection");
+        conn_close(c);
+        break;
+    case PROBE_DATA:
+        conn_watch(c, 0);
+        break;
+    case PROBE_NOTHING:
+        break;
+    }
+}
+
+void conn_body_read(struct conn *c)
+{
+    c->state = CS_BODY;
+    conn_watch(c, EV_READ);
+    conn_arm(c, conn_loc(c)->client_body_timeout);
+}
+
+void conn_body_write(struct conn *c)
+{
+    c->state = CS_BODY;
+    conn_watch(c, c->sk.want);
+    conn_arm(c, conn_loc(c)->send_timeout);
+}
+
+void conn_body_pause(struct conn *c)
+{
+    c->state = CS_BODY;
+    conn_watch(c, 0);
+    timer_disarm(&c->sk.timer);
+}
+
+void conn_body_end(struct conn *c)
+{
+    if (c->req->gen != NULL) {
+        conn_wait(c, 0);
+        return;
+    }
+    c->state = CS_HANDLE;
+    conn_watch(c, 0);
+    timer_disarm(&c->sk.timer);
+}
+
+int conn_append(struct conn *c, const char *p, size_t len)
+{
+    if (c->buf_len + len > c->buf_cap) {
+        char *grown = realloc(c->buf, c->buf_len + len);
+        if (grown == NULL)
+            return -1;
+        c->buf = grown;
+        c->buf_cap = c->buf_len + (uint32_t)len;
+    }
+    memcpy(c->buf + c->buf_len, p, len);
+    c->buf_len += (uint32_t)len;
+    return 0;
+}
+
 static void conn_dispatch(struct conn *c)
 {
     struct req *r = c->req;
@@ -362,111 +458,6 @@ static void conn_dispatch(struct conn *c)
         return;
     }
     handle_request(r);
-}
-
-/* ---- writing ---------------------------------------------------------------- */
-
-#define CONN_IOV_MAX 16
-#define CONN_FILE_CHUNK 65536
-
-static void conn_response_done(struct conn *c);
-
-/* One buffer for pread fallbacks: the loop is single-threaded, and a short
- * write re-reads from the file rather than keeping bytes here. */
-static char conn_file_buf[CONN_FILE_CHUNK];
-
-static void conn_advance(struct conn *c, size_t n)
-{
-    size_t take = n < c->out_head.len ? n : c->out_head.len;
-    c->out_head.p += take;
-    c->out_head.len -= take;
-    n -= take;
-    while (n > 0 && c->out_seg != NULL) {
-        size_t left = c->out_seg->len - c->out_off;
-        if (n < left) {
-            c->out_off += n;
-            return;
-        }
-        n -= left;
-        c->out_seg = c->out_seg->next;
-        c->out_off = 0;
-    }
-    while (c->out_seg != NULL && c->out_seg->len == c->out_off) {
-        c->out_seg = c->out_seg->next;
-        c->out_off = 0;
-    }
-}
-
-/* The head and the memory segments that follow it, in one sendmsg.  When
- * a file comes next, MSG_MORE (tcp_nopush) lets the kernel put the head and
- * the file's first bytes in one packet without two TCP_CORK syscalls. */
-static ssize_t conn_write_mem(struct conn *c)
-{
-    struct iovec iov[CONN_IOV_MAX];
-    const struct out_seg *s = c->out_seg;
-    int n = 0;
-    if (c->out_head.len > 0)
-        iov[n++] = (struct iovec){(void *)c->out_head.p, c->out_head.len};
-    size_t off = c->out_off;
-    for (; s != NULL && s->kind == OUT_MEM && n < CONN_IOV_MAX; s = s->next) {
-        iov[n++] = (struct iovec){(char *)s->p + off, s->len - off};
-        off = 0;
-    }
-    bool more = s != NULL && s->kind == OUT_FILE && c->nopush;
-    return c->sk.tp->writev(&c->sk, iov, n, more);
-}
-
-static ssize_t conn_write_file(struct conn *c)
-{
-    const struct out_seg *s = c->out_seg;
-    off_t off = s->off + (off_t)c->out_off;
-    size_t len = s->len - c->out_off;
-    if (resp_loc(c->req)->sendfile && c->sk.tp->sendfile != NULL)
-        return c->sk.tp->sendfile(&c->sk, s->file->fd, &off, len);
-    ssize_t n = pread(s->file->fd, conn_file_buf,
-                      len < sizeof(conn_file_buf) ? len : sizeof(conn_file_buf), off);
-    if (n <= 0) {
-        if (n == 0)
-            errno = EIO; /* the file shrank under us */
-        return -1;
-    }
-    struct iovec iov = {conn_file_buf, (size_t)n};
-    return c->sk.tp->writev(&c->sk, &iov, 1, false);
-}
-
-static void conn_write(struct conn *c)
-{
-    while (c->out_head.len > 0 || c->out_seg != NULL) {
-        bool mem = c->out_head.len > 0 || c->out_seg->kind == OUT_MEM;
-        ssize_t n = mem ? conn_write_mem(c) : conn_write_file(c);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN) {
-            conn_watch(c, c->sk.want);
-            conn_arm(c, conn_loc(c)->send_timeout);
-            return;
-        }
-        if (n < 0) {
-            conn_log(c, LL_INFO, errno, mem ? "writev() failed" : "sendfile() failed");
-            conn_close(c);
-            return;
-        }
-        c->req->bytes_sent += (uint64_t)n;
-        conn_advance(c, (size_t)n);
-    }
-    timer_disarm(&c->sk.timer);
-    conn_response_done(c);
-}
-
-void conn_send(struct conn *c, struct str head, struct out_seg *body)
-{
-    const struct loc_conf *loc = conn_loc(c);
-    c->state = CS_WRITE;
-    c->out_head = head;
-    c->out_seg = body;
-    c->out_off = 0;
-    c->nopush = loc->tcp_nopush && loc->sendfile;
-    conn_write(c);
 }
 
 /* ---- after the response ------------------------------------------------ */
@@ -498,9 +489,32 @@ static void conn_discard(struct conn *c)
     }
 }
 
+static void conn_response_done(struct conn *c);
+
+/* A piece has gone: the response is done, or the handler may send the
+ * next one. */
+void conn_sent(struct conn *c)
+{
+    if (c->out.last) {
+        conn_response_done(c);
+        return;
+    }
+    if (c->req->gen != NULL)
+        conn_watch(c, EV_READ); /* a close while the handler produces */
+    else
+        conn_watch(c, 0);
+    resp_proceed(c->req);
+}
+
 static void conn_response_done(struct conn *c)
 {
     struct req *r = c->req;
+    conn_out_reset(c);
+    if (body_stop(r) < 0) {
+        conn_close(c);
+        return;
+    }
+    conn_gen_done(r, true);
     /* Logged now: the head the line refers to is still in the buffer,
      * which discarding the body or the next request reuses. */
     alog_request(r);
@@ -574,8 +588,17 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
     case CS_HEAD:
         conn_read_head(c);
         break;
+    case CS_HANDLE:
+        conn_watch_client(c);
+        break;
+    case CS_BODY:
+        body_io(c->req);
+        break;
     case CS_WRITE:
-        conn_write(c);
+        if (c->out.queued)
+            conn_write(c);
+        else
+            conn_watch_client(c);
         break;
     case CS_DISCARD:
         conn_discard(c);
@@ -591,6 +614,10 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void conn_timeout(struct timer_node *node)
 {
     struct conn *c = (struct conn *)((char *)node - offsetof(struct conn, sk.timer));
+    if (c->state == CS_BODY) {
+        body_timeout(c->req);
+        return;
+    }
     if (c->state == CS_HEAD && c->buf_len > 0)
         conn_log(c, LL_INFO, ETIMEDOUT, "client timed out while reading request head");
     else if (c->state == CS_WRITE || c->state == CS_DISCARD)

@@ -1,10 +1,15 @@
 /* conn.h - a client connection and its state machine.
  *
- * IDLE -> HEAD -> (handler) -> WRITE -> [DISCARD] -> IDLE or close.
+ * IDLE -> HEAD -> HANDLE [<-> BODY] -> WRITE -> [DISCARD] -> IDLE or close.
  * A connection holds its read buffer and request only while it is busy, so
- * an idle keep-alive connection costs little more than this struct. */
-#ifndef TP_CONN_H
-#define TP_CONN_H
+ * an idle keep-alive connection costs little more than this struct.
+ *
+ * While a handler has the request (HANDLE, and WRITE between streamed
+ * pieces) the connection keeps watching the client: a close ends the
+ * request (the handler hears it through its resp_gen), and a timeout the
+ * handler asked for (req_wait) runs. */
+#ifndef TP_HTTP_CONN_H
+#define TP_HTTP_CONN_H
 
 #include <ev.h>
 #include <http_parser.h>
@@ -26,11 +31,29 @@ struct conf_port;
 enum conn_state {
     CS_IDLE,    /* between requests: no buffer, keep-alive timer */
     CS_HEAD,    /* reading a request head: header timer */
-    CS_HANDLE,  /* a handler owns the request */
+    CS_HANDLE,  /* a handler has the request: watching for the client to go */
+    CS_BODY,    /* reading the request body for the handler: body timer */
     CS_WRITE,   /* sending the response: send timer */
     CS_DISCARD, /* response sent; reading and dropping the rest of the body */
     CS_LINGER,  /* error sent, writes shut: draining input briefly */
     CS_CLOSED,  /* closed; memory goes with the last reference */
+};
+
+/* What the connection is sending: one piece of the response at a time
+ * (h2o's model), made of a head (the response head, a chunk's size line),
+ * a chain of body segments, and a tail (a chunk's CRLF, the last chunk). */
+struct conn_out {
+    struct str head;     /* bytes before the chain */
+    struct out_seg *seg; /* segment being sent, or NULL */
+    size_t off;          /* bytes of seg already sent */
+    struct str tail;     /* bytes after the chain */
+    char *fbuf;          /* file bytes read for a transport without sendfile */
+    uint32_t flen;       /* bytes in fbuf */
+    uint32_t fsent;      /* of those, sent */
+    bool queued;         /* a piece is waiting to be written */
+    bool last;           /* the response ends with this piece */
+    bool writing;        /* inside the write loop: a piece queued meanwhile waits for it */
+    bool file_wait;      /* a pool job is reading file bytes into fbuf */
 };
 
 struct conn {
@@ -38,7 +61,6 @@ struct conn {
     const struct conf_port *port; /* the listening socket it came from */
     const struct conf_addr *addr; /* listen address: its servers */
     union sockaddr_any peer;      /* client address */
-    uint64_t id;                  /* connection number ("*42") */
     char *buf;                    /* read buffer, NULL while idle */
     uint32_t buf_cap;             /* its size */
     uint32_t buf_len;             /* bytes held */
@@ -46,9 +68,7 @@ struct conn {
     uint32_t nrequests;           /* requests started, this one included */
     http_parser parser;           /* kept across pipelined requests */
     struct req *req;              /* request in progress, or NULL */
-    struct str out_head;          /* response head not yet sent */
-    struct out_seg *out_seg;      /* body segment being sent, or NULL */
-    size_t out_off;               /* bytes of out_seg already sent */
+    struct conn_out out;          /* the piece of the response being sent */
     uint16_t local_port;          /* port the client connected to */
     uint8_t state;                /* enum conn_state */
     bool nopush;                  /* tcp_nopush: MSG_MORE before file data */
@@ -59,7 +79,8 @@ struct conn {
  * (data is its struct conf_port): conf_accept_cb's shape. */
 void conn_accept(struct reactor *rx, int fd, const union sockaddr_any *peer, const void *data);
 
-/* Closes now (sock_close).  Safe from inside the connection's callbacks. */
+/* Closes now (sock_close); a handler still answering hears it through
+ * gen->done(r, false).  Safe from inside the connection's callbacks. */
 void conn_close(struct conn *c);
 
 static inline struct conn *conn_of_sock(struct sock *s)
@@ -67,9 +88,33 @@ static inline struct conn *conn_of_sock(struct sock *s)
     return (struct conn *)s;
 }
 
-/* Sends a response head and body chain: what it can now, the rest when
- * the socket allows.  Both must live in the request's arena. */
-void conn_send(struct conn *c, struct str head, struct out_seg *body);
+/* Queues one piece of the response: head, then chain, then tail (each may
+ * be empty), which must stay valid until it is sent.  When it has gone,
+ * the response is done (last) or the handler is asked for the next piece
+ * (resp_proceed). */
+void conn_send(struct conn *c, struct str head, struct out_seg *chain, struct str tail, bool last);
+
+/* The writer's readiness (conn_write.c), and its state after a response. */
+void conn_write(struct conn *c);
+void conn_out_reset(struct conn *c);
+
+/* The piece queued last has gone (conn_write.c to conn.c). */
+void conn_sent(struct conn *c);
+
+/* The handler answers later: watch for the client, and time out after ms
+ * (0: no timeout) (req_wait). */
+void conn_wait(struct conn *c, long ms);
+
+/* The body reader's states (body.c): reading (body timer), writing the
+ * interim "100 Continue", paused for the handler or the pool, and done. */
+void conn_body_read(struct conn *c);
+void conn_body_write(struct conn *c);
+void conn_body_pause(struct conn *c);
+void conn_body_end(struct conn *c);
+
+/* Appends bytes to the read buffer (bytes read past the request's body);
+ * -1 when out of memory. */
+int conn_append(struct conn *c, const char *p, size_t len);
 
 /* For log lines: ", client: 1.2.3.4, server: x, request: "GET / HTTP/1.1"". */
 int conn_log_context(const struct conn *c, char *buf, size_t cap);

@@ -197,6 +197,8 @@ struct http_conf {
     struct conf_port *ports;   /* sockets to bind */
     size_t nports;             /* how many */
     long open_file_cache_max;  /* largest open_file_cache max= anywhere */
+    char **temp_paths;         /* every client_body_temp_path, once each */
+    size_t ntemp_paths;        /* how many */
 };
 
 /* The http block of a configuration, or NULL. */

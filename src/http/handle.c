@@ -15,6 +15,7 @@
 #include "http/uri.h"
 
 #define HANDLE_MAX_REDIRECTS 10
+#define HANDLE_MAX_HOOKS 32
 
 /* Settings that depend on the location: nginx checks the body size once
  * the location is known. */
@@ -29,35 +30,58 @@ static int handle_location_checks(struct req *r)
     return 0;
 }
 
-/* Runs one phase: the hook at `offset` of every http module, in order,
- * until one takes the request.  Returns whether one did. */
-static bool handle_phase(struct req *r, size_t offset)
+/* The hooks of each phase, in module order, gathered once: the modules
+ * are fixed when the program is linked, and a request should not walk
+ * every descriptor in every phase. */
+enum handle_phase_id { HP_REWRITE, HP_ACCESS, HP_PRECONTENT, HP_CONTENT, HP_COUNT };
+
+static const size_t handle_phase_offsets[HP_COUNT] = {
+    offsetof(struct http_hooks, rewrite),
+    offsetof(struct http_hooks, access),
+    offsetof(struct http_hooks, precontent),
+    offsetof(struct http_hooks, content),
+};
+
+static struct {
+    phase_cb hooks[HP_COUNT][HANDLE_MAX_HOOKS]; /* each phase's hooks */
+    unsigned n[HP_COUNT];                       /* how many */
+    bool built;                                 /* gathered */
+} handle_phases;
+
+static void handle_gather(void)
 {
     for (size_t i = 0; i < nmodules; i++) {
         const struct http_hooks *h = modules[i]->http;
-        phase_cb hook;
-        if (h == NULL)
-            continue;
-        memcpy(&hook, (const char *)h + offset, sizeof(hook));
-        if (hook != NULL && hook(r) == PHASE_TAKEN)
-            return true;
+        for (unsigned ph = 0; h != NULL && ph < HP_COUNT; ph++) {
+            phase_cb hook;
+            memcpy(&hook, (const char *)h + handle_phase_offsets[ph], sizeof(hook));
+            if (hook != NULL && handle_phases.n[ph] < HANDLE_MAX_HOOKS)
+                handle_phases.hooks[ph][handle_phases.n[ph]++] = hook;
+        }
     }
-    return false;
+    handle_phases.built = true;
 }
 
-#define HANDLE_PHASE(r, hook) handle_phase((r), offsetof(struct http_hooks, hook))
+/* Runs one phase until a hook takes the request; returns whether one did. */
+static bool handle_phase(struct req *r, enum handle_phase_id ph)
+{
+    for (unsigned i = 0; i < handle_phases.n[ph]; i++)
+        if (handle_phases.hooks[ph][i](r) == PHASE_TAKEN)
+            return true;
+    return false;
+}
 
 /* The phases from the location's rewrite on, as nginx runs them after a
  * location is found (and after an internal redirect). */
 static void handle_content(struct req *r)
 {
-    if (HANDLE_PHASE(r, rewrite) || HANDLE_PHASE(r, access) || HANDLE_PHASE(r, precontent))
+    if (handle_phase(r, HP_REWRITE) || handle_phase(r, HP_ACCESS) || handle_phase(r, HP_PRECONTENT))
         return;
     if (r->loc->content != NULL) {
         r->loc->content(r);
         return;
     }
-    if (!HANDLE_PHASE(r, content))
+    if (!handle_phase(r, HP_CONTENT))
         resp_error(r, 404);
 }
 
@@ -69,11 +93,13 @@ static void handle_find_location(struct req *r)
 
 void handle_request(struct req *r)
 {
+    if (!handle_phases.built)
+        handle_gather();
     r->srv = route_server(r->c->addr, r->host);
     r->loc = r->srv->loc;
     /* The server's own rewrite directives run before any location is
      * chosen. */
-    if (HANDLE_PHASE(r, rewrite))
+    if (handle_phase(r, HP_REWRITE))
         return;
     handle_find_location(r);
     int status = handle_location_checks(r);
@@ -118,6 +144,7 @@ void handle_redirect(struct req *r, struct str uri)
     r->out_hdrs = NULL;
     r->out_tail = &r->out_hdrs;
     r->gzip_done = r->gzip_vary = false; /* the new target decides again */
+    r->ctx = NULL;                       /* every module starts afresh (nginx) */
     if (uri.len > 0 && uri.p[0] == '@') {
         handle_named(r, uri);
         return;

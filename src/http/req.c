@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/module.h"
+#include "http/body.h"
 #include "http/conn.h"
 #include "http/uri.h"
 
@@ -114,12 +116,13 @@ static int req_on_headers_complete(http_parser *p)
     return 0;
 }
 
+/* Decoded body bytes: to the handler reading them, or dropped. */
 static int req_on_body(http_parser *p, const char *at, size_t len)
 {
-    (void)p;
-    (void)at;
-    (void)len;
-    return 0; /* no handler reads bodies yet: they are discarded */
+    struct req *r = req_of(p);
+    if (r->body != NULL)
+        body_on_data(r, at, len);
+    return 0;
 }
 
 static int req_on_message_complete(http_parser *p)
@@ -149,6 +152,7 @@ struct req *req_new(struct conn *c)
     r->c = c;
     r->out_tail = &r->out_hdrs;
     r->content_length = -1;
+    r->resp_length = -1;
     r->status_override = -1;
     r->last_modified = -1;
     out_init(&r->out);
@@ -157,10 +161,35 @@ struct req *req_new(struct conn *c)
 
 void req_free(struct req *r)
 {
-    if (r->cleanup != NULL)
-        r->cleanup(r);
+    for (struct req_cleanup *cl = r->cleanups; cl != NULL; cl = cl->next)
+        cl->fn(cl->data);
     struct mpool pool = r->pool;
     mpool_destroy(&pool);
+}
+
+void *req_ctx(const struct req *r, const struct module *m)
+{
+    return r->ctx != NULL ? r->ctx[m->index] : NULL;
+}
+
+int req_set_ctx(struct req *r, const struct module *m, void *data)
+{
+    if (r->ctx == NULL && (r->ctx = mpool_calloc(&r->pool, sizeof(void *) * nmodules)) == NULL)
+        return -1;
+    r->ctx[m->index] = data;
+    return 0;
+}
+
+int req_cleanup_add(struct req *r, void (*fn)(void *data), void *data)
+{
+    struct req_cleanup *cl = mpool_alloc(&r->pool, sizeof(*cl));
+    if (cl == NULL)
+        return -1;
+    cl->fn = fn;
+    cl->data = data;
+    cl->next = r->cleanups;
+    r->cleanups = cl;
+    return 0;
 }
 
 static struct str req_view(const char *buf, struct req_span s)

@@ -17,11 +17,30 @@
 #include "http/route.h"
 #include "core/str.h"
 
+struct body_reader;
 struct conn;
 struct conf_addr;
+struct module;
 struct srv_conf;
 struct loc_conf;
+struct req;
 
+/* How the handler that answers a request hears from the connection.  A
+ * handler that waits (req_wait) or streams (resp_start) gives one. */
+struct resp_gen {
+    /* The piece written last has gone to the socket: send the next. */
+    void (*proceed)(struct req *r);
+    /* The request is over: its response was sent whole (complete), or the
+     * client went away or timed out first.  Called once. */
+    void (*done)(struct req *r, bool complete);
+};
+
+/* Something a request holds until it ends (files, upstream state). */
+struct req_cleanup {
+    void (*fn)(void *data);   /* releases it */
+    void *data;               /* what */
+    struct req_cleanup *next; /* the one registered before */
+};
 /* A slice of the read buffer while parsing. */
 struct req_span {
     uint32_t off; /* offset in conn->buf */
@@ -83,19 +102,28 @@ struct req {
     int err_status;                 /* status an error_page redirect answers for, or 0 */
     int status_override;            /* error_page =code: -1 keep err_status, 0 target's, N */
     /* response */
-    int status;                     /* status code sent */
-    struct resp_hdr *out_hdrs;      /* extra response headers */
-    struct resp_hdr **out_tail;     /* where the next one goes */
-    struct str content_type;        /* Content-Type, or empty */
-    time_t last_modified;           /* Last-Modified, or -1 */
-    struct out out;                 /* the body */
-    size_t header_len;              /* bytes of the response head */
-    uint64_t bytes_sent;            /* head and body bytes written */
-    void (*cleanup)(struct req *r); /* releases what a handler holds (files) */
-    void *handler_data;             /* the handler's per-request state */
-    void *handler_scratch;          /* a handler's state across one async step */
-    bool gzip_done;                 /* the body is already encoded (gzip_static) */
-    bool gzip_vary;                 /* Vary: Accept-Encoding is due */
+    int status;                   /* status code sent */
+    struct resp_hdr *out_hdrs;    /* extra response headers */
+    struct resp_hdr **out_tail;   /* where the next one goes */
+    struct str content_type;      /* Content-Type, or empty */
+    time_t last_modified;         /* Last-Modified, or -1 */
+    struct out out;               /* the body */
+    size_t header_len;            /* bytes of the response head */
+    uint64_t bytes_sent;          /* head and body bytes written */
+    int64_t resp_length;          /* body length to announce, -1 unknown (chunked) */
+    const struct resp_gen *gen;   /* the answering handler's callbacks, or NULL */
+    struct str resp_head;         /* a streamed response's head, until its first piece */
+    char chunk_line[24];          /* a chunk's size line, while it is sent */
+    bool resp_started;            /* the head is made: status and headers are final */
+    bool resp_body;               /* the response carries a body */
+    bool resp_chunked;            /* ... in chunked framing */
+    bool resp_last;               /* the last piece is queued */
+    bool gen_done;                /* gen->done has been called */
+    void **ctx;                   /* each module's per-request state, by index */
+    struct req_cleanup *cleanups; /* run in reverse order when the request ends */
+    struct body_reader *body;     /* reading the body for a handler, or NULL */
+    bool gzip_done;               /* the body is already encoded (gzip_static) */
+    bool gzip_vary;               /* Vary: Accept-Encoding is due */
 };
 
 extern const http_parser_settings req_parser_settings;
@@ -128,5 +156,19 @@ int req_set_body(struct req *r, struct str body);
 
 /* Adds a response header; both strings must outlive the response. */
 int req_add_header(struct req *r, struct str name, struct str value);
+
+/* Module m's state for this request, or NULL.  An internal redirect
+ * starts every module afresh, as in nginx. */
+void *req_ctx(const struct req *r, const struct module *m);
+int req_set_ctx(struct req *r, const struct module *m, void *data);
+
+/* Registers fn(data) to run when the request ends, whatever happens;
+ * -1 when out of memory (then fn has not run). */
+int req_cleanup_add(struct req *r, void (*fn)(void *data), void *data);
+
+/* The handler answers later (a pool job, an upstream).  Meanwhile the
+ * connection watches for the client to close and, when timeout_ms > 0,
+ * for that timeout; either ends the request with gen->done(r, false). */
+void req_wait(struct req *r, const struct resp_gen *gen, long timeout_ms);
 
 #endif

@@ -125,9 +125,10 @@ static void resp_add_headers(struct req *r, const struct loc_conf *loc)
     }
 }
 
+/* Room for the head, and for a first chunk's size line right after it. */
 static size_t resp_head_size(const struct req *r)
 {
-    size_t cap = 512 + r->content_type.len;
+    size_t cap = 512 + sizeof(r->chunk_line) + r->content_type.len;
     for (const struct resp_hdr *h = r->out_hdrs; h != NULL; h = h->next)
         cap += h->name.len + h->value.len + 4;
     return cap;
@@ -166,10 +167,12 @@ static char *resp_head_core(struct req *r, const struct loc_conf *loc, char *p)
     p = RESP_HEADER(p, "Date", str_make(date, strlen(date)));
     if (r->content_type.len)
         p = RESP_HEADER(p, "Content-Type", r->content_type);
-    if (r->status >= 200 && r->status != 204 && r->status != 304) {
+    if (r->status >= 200 && r->status != 204 && r->status != 304 && r->resp_length >= 0) {
         p = fmt_lit(p, "Content-Length: ");
-        p = fmt_u64(p, r->out.len);
+        p = fmt_u64(p, (uint64_t)r->resp_length);
         p = fmt_lit(p, "\r\n");
+    } else if (r->resp_chunked) {
+        p = fmt_lit(p, "Transfer-Encoding: chunked\r\n");
     }
     if (r->last_modified >= 0) {
         p = fmt_lit(p, "Last-Modified: ");
@@ -207,34 +210,131 @@ static void resp_final_status(struct req *r)
     r->status = r->status_override > 0 ? r->status_override : r->err_status;
 }
 
-/* The modules' response filters, in order; one that takes the response
- * sends it again through resp_send when it is ready. */
+#define RESP_MAX_FILTERS 16
+
+/* The modules' response filters in module order, gathered once (the
+ * modules are fixed when the program is linked). */
+static struct {
+    resp_filter_cb filters[RESP_MAX_FILTERS]; /* in order */
+    unsigned n;                               /* how many */
+    bool built;                               /* gathered */
+} resp_filters;
+
+static void resp_gather(void)
+{
+    for (size_t i = 0; i < nmodules && resp_filters.n < RESP_MAX_FILTERS; i++) {
+        const struct http_hooks *h = modules[i]->http;
+        if (h != NULL && h->resp_filter != NULL)
+            resp_filters.filters[resp_filters.n++] = h->resp_filter;
+    }
+    resp_filters.built = true;
+}
+
+/* One that takes the response sends it again through resp_send when it is
+ * ready. */
 static bool resp_filtered(struct req *r)
 {
-    for (size_t i = 0; i < nmodules; i++) {
-        const struct http_hooks *h = modules[i]->http;
-        if (h != NULL && h->resp_filter != NULL && h->resp_filter(r) == FILTER_TAKEN)
+    if (!resp_filters.built)
+        resp_gather();
+    for (unsigned i = 0; i < resp_filters.n; i++)
+        if (resp_filters.filters[i](r) == FILTER_TAKEN)
             return true;
-    }
     return false;
+}
+
+/* A body of unknown length goes chunked to an HTTP/1.1 client; to an
+ * HTTP/1.0 one, the close of the connection ends it. */
+static void resp_frame(struct req *r)
+{
+    r->resp_body = resp_has_body(r);
+    bool http11 = r->http_major > 1 || (r->http_major == 1 && r->http_minor >= 1);
+    r->resp_chunked = r->resp_body && r->resp_length < 0 && http11;
+    if (r->resp_body && r->resp_length < 0 && !http11)
+        r->keepalive = false;
+}
+
+/* Status, framing and headers are final: the head is made. */
+static int resp_begin(struct req *r)
+{
+    const struct loc_conf *loc = resp_loc(r);
+    resp_final_status(r);
+    r->keepalive = resp_keepalive(r, loc);
+    resp_frame(r);
+    resp_add_headers(r, loc);
+    r->resp_head = resp_head(r, loc);
+    if (r->resp_head.p == NULL)
+        return -1;
+    r->header_len = r->resp_head.len;
+    r->resp_started = true;
+    return 0;
 }
 
 void resp_send(struct req *r)
 {
-    struct conn *c = r->c;
-    const struct loc_conf *loc = resp_loc(r);
     if (resp_filtered(r))
         return;
-    resp_final_status(r);
-    r->keepalive = resp_keepalive(r, loc);
-    resp_add_headers(r, loc);
-    struct str head = resp_head(r, loc);
-    if (head.p == NULL) {
-        conn_close(c);
+    r->resp_length = (int64_t)r->out.len;
+    if (resp_begin(r) < 0) {
+        conn_close(r->c);
         return;
     }
-    r->header_len = head.len;
-    conn_send(c, head, resp_has_body(r) ? r->out.head : NULL);
+    resp_write(r, r->out.head, true);
+}
+
+int resp_start(struct req *r, const struct resp_gen *gen)
+{
+    r->gen = gen;
+    if (resp_begin(r) < 0) {
+        conn_close(r->c);
+        return -1;
+    }
+    return 0;
+}
+
+static uint64_t resp_chain_len(const struct out_seg *s)
+{
+    uint64_t n = 0;
+    for (; s != NULL; s = s->next)
+        n += s->len;
+    return n;
+}
+
+/* The chunk's size line goes right after the head on the first piece
+ * (the head has room for it), else in the request's own small buffer. */
+static struct str resp_chunk_head(struct req *r, uint64_t len)
+{
+    char *line = r->resp_head.len ? (char *)r->resp_head.p + r->resp_head.len : r->chunk_line;
+    char *p = fmt_hex(line, len);
+    p = fmt_lit(p, "\r\n");
+    size_t n = (size_t)(p - line);
+    return r->resp_head.len ? str_make(r->resp_head.p, r->resp_head.len + n)
+                            : str_make(r->chunk_line, n);
+}
+
+void resp_write(struct req *r, struct out_seg *chain, bool last)
+{
+    static const struct str crlf = STR_LIT("\r\n");
+    static const struct str crlf_end = STR_LIT("\r\n0\r\n\r\n");
+    static const struct str end = STR_LIT("0\r\n\r\n");
+    struct str head = r->resp_head, tail = {"", 0};
+    if (!r->resp_body)
+        chain = NULL;
+    uint64_t len = resp_chain_len(chain);
+    if (r->resp_chunked && len > 0) {
+        head = resp_chunk_head(r, len);
+        tail = last ? crlf_end : crlf;
+    } else if (r->resp_chunked && last) {
+        tail = end;
+    }
+    r->resp_head = str_make("", 0);
+    r->resp_last = last;
+    conn_send(r->c, head, chain, tail, last);
+}
+
+void resp_proceed(struct req *r)
+{
+    if (r->gen != NULL && r->gen->proceed != NULL)
+        r->gen->proceed(r);
 }
 
 static bool resp_error_closes(int status)
@@ -266,6 +366,11 @@ static const struct error_page *resp_error_page(const struct req *r, int status)
 
 void resp_error(struct req *r, int status)
 {
+    if (r->resp_started) {
+        /* The head has gone: all that is left is to cut the response. */
+        conn_close(r->c);
+        return;
+    }
     const struct error_page *e = resp_error_page(r, status);
     if (resp_error_closes(status))
         r->keepalive = false;

@@ -2,16 +2,37 @@
 #ifndef TP_RESP_H
 #define TP_RESP_H
 
+#include <stdbool.h>
+
+#include "core/out.h"
 #include "core/str.h"
 
 struct req;
+struct resp_gen;
 struct loc_conf;
 
-/* Sends r->status with r->content_type and r->body.  Decides keep-alive. */
+/* Sends r->status with r->content_type and the whole body r->out, after
+ * the modules' response filters (gzip).  Decides keep-alive. */
 void resp_send(struct req *r);
 
+/* A response whose body comes in pieces (the proxy's).  resp_start makes
+ * the head for r->status and headers, with Content-Length when
+ * r->resp_length >= 0, chunked framing when it is unknown (HTTP/1.1) or
+ * the connection's close (HTTP/1.0).  Each resp_write queues one piece;
+ * the chain must stay valid until gen->proceed asks for the next, and
+ * only one piece is out at a time (backpressure).  The head goes with
+ * the first piece (an empty one sends just the head).  gen->done tells
+ * how the response ended.  A HEAD response drops the pieces' bytes.
+ * Streamed responses do not pass the response filters. */
+int resp_start(struct req *r, const struct resp_gen *gen);
+void resp_write(struct req *r, struct out_seg *chain, bool last);
+
+/* The piece written last has gone (the connection's writer). */
+void resp_proceed(struct req *r);
+
 /* Sends nginx's built-in page for status (the one way errors reach a
- * client).  400, 413, 414, 500 and 501 also close the connection. */
+ * client).  400, 413, 414, 500 and 501 also close the connection.  Once a
+ * response's head has gone, an error can only cut the connection. */
 void resp_error(struct req *r, int status);
 
 /* absolute_redirect: makes "/x" into "http://host:port/x" for Location. */

@@ -15,6 +15,7 @@
 
 #include "http/alog.h"
 #include "conf/conf.h"
+#include "conf/module.h"
 #include "proc/daemon.h"
 #include "proc/listen.h"
 #include "core/log.h"
@@ -373,6 +374,7 @@ static void master_reload(void)
     }
     if (listen_sync(&M.ls, next, next->nworkers, err, sizeof(err)) < 0 ||
         alog_open(next, next->uid, next->gid, err, sizeof(err)) < 0 ||
+        modules_master_open(next, err, sizeof(err)) < 0 ||
         log_open(next->error_logs, next->nerror_logs, next->uid, next->gid, err, sizeof(err)) < 0) {
         master_reload_failed(next, err);
         return;
@@ -583,7 +585,8 @@ static int master_start(struct conf *conf)
     if (log_open(conf->error_logs, conf->nerror_logs, conf->uid, conf->gid, err, sizeof(err)) < 0 ||
         (inherited = upgrade_inherit(&M.ls, err, sizeof(err))) < 0 ||
         listen_sync(&M.ls, conf, conf->nworkers, err, sizeof(err)) < 0 ||
-        alog_open(conf, conf->uid, conf->gid, err, sizeof(err)) < 0) {
+        alog_open(conf, conf->uid, conf->gid, err, sizeof(err)) < 0 ||
+        modules_master_open(conf, err, sizeof(err)) < 0) {
         log_msg(LL_EMERG, 0, 0, "%s", err);
         return -1;
     }
