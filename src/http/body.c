@@ -309,14 +309,14 @@ void body_on_data(struct req *r, const char *p, size_t len)
         conn_logf(r->c, LL_ERR, 0, "client intended to send too large chunked body: %llu+ bytes",
                   (unsigned long long)rd->total);
         rd->fail = 413;
-        http_parser_pause(&r->c->parser, 1);
+        http_parser_pause(&r->parser, 1);
         return;
     }
     rd->held = p;
     rd->held_len = len;
     /* The parser stops after this piece, so the bytes it points at stay
      * put until the handler (or the file) has taken them. */
-    http_parser_pause(&r->c->parser, 1);
+    http_parser_pause(&r->parser, 1);
 }
 
 /* The parser stopped on a piece: where it goes. */
@@ -342,10 +342,10 @@ static void body_take_held(struct req *r)
 static ssize_t body_feed(struct req *r, const char *p, size_t len)
 {
     struct conn *c = body_conn(r);
-    http_parser_pause(&c->parser, 0);
-    size_t n = http_parser_execute(&c->parser, &req_parser_settings, p, len);
+    http_parser_pause(&c->req->parser, 0);
+    size_t n = http_parser_execute(&c->req->parser, &req_parser_settings, p, len);
     r->request_length += n;
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->req->parser);
     if (e == HPE_PAUSED || (e == HPE_OK && n == len))
         return (ssize_t)n;
     conn_logf(c, LL_INFO, 0, "client sent invalid body");

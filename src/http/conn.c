@@ -54,9 +54,10 @@ static void conn_arm(struct conn *c, long ms)
 static void conn_free(struct sock *s)
 {
     struct conn *c = conn_of_sock(s);
-    if (c->req != NULL)
+    if (c->req != NULL) {
+        conn_out_reset(c);
         req_free(c->req);
-    conn_out_reset(c);
+    }
     free(c->buf);
     free(c);
 }
@@ -201,12 +202,12 @@ static int conn_finish_bodiless(struct conn *c)
     struct req *r = c->req;
     if (r->chunked || r->content_length > 0 || r->upgrade)
         return 0;
-    http_parser_pause(&c->parser, 0);
-    size_t n = http_parser_execute(&c->parser, &req_parser_settings, c->buf + c->parsed,
+    http_parser_pause(&c->req->parser, 0);
+    size_t n = http_parser_execute(&c->req->parser, &req_parser_settings, c->buf + c->parsed,
                                    c->buf_len - c->parsed);
     c->parsed += (uint32_t)n;
     r->request_length += n;
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->req->parser);
     if (e == HPE_PAUSED && r->body_done)
         return 0;
     conn_bad_request(c, conn_status_for(r, e));
@@ -244,12 +245,12 @@ static void conn_parse(struct conn *c)
         conn_close(c);
         return;
     }
-    size_t n = http_parser_execute(&c->parser, &req_parser_settings, c->buf + c->parsed,
+    size_t n = http_parser_execute(&c->req->parser, &req_parser_settings, c->buf + c->parsed,
                                    c->buf_len - c->parsed);
     c->parsed += (uint32_t)n;
     if (c->req != NULL)
         c->req->request_length += n;
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->req->parser);
     if (e == HPE_PAUSED) {
         if (c->state != CS_HEAD) {
             conn_request_done(c);
@@ -302,6 +303,8 @@ static int conn_start_request(struct conn *c)
     c->req = req_new(c);
     if (c->req == NULL)
         return -1;
+    http_parser_init(&c->req->parser, HTTP_REQUEST);
+    c->req->parser.data = c;
     c->req->start = ev_now(c->sk.rx->loop);
     c->req->line_max = (uint32_t)conn_loc(c)->large_header_buffer_size;
     c->nrequests++;
@@ -396,6 +399,18 @@ static void conn_watch_client(struct conn *c)
     case PROBE_NOTHING:
         break;
     }
+}
+
+void conn_hand_over(struct conn *c, void (*ready)(void *data), void (*timeout)(void *data),
+                    void *data)
+{
+    struct req *r = c->req;
+    r->tunnel_ready = ready;
+    r->tunnel_timeout = timeout;
+    r->tunnel_data = data;
+    r->keepalive = false;
+    c->state = CS_TUNNEL;
+    timer_disarm(&c->sk.timer);
 }
 
 void conn_body_read(struct conn *c)
@@ -495,7 +510,7 @@ static void conn_response_done(struct conn *c);
  * next one. */
 void conn_sent(struct conn *c)
 {
-    if (c->out.last) {
+    if (c->req->wout.last) {
         conn_response_done(c);
         return;
     }
@@ -531,7 +546,7 @@ static void conn_response_done(struct conn *c)
         return;
     }
     c->state = CS_DISCARD;
-    http_parser_pause(&c->parser, 0);
+    http_parser_pause(&c->req->parser, 0);
     conn_discard(c);
 }
 
@@ -561,7 +576,6 @@ static void conn_request_done(struct conn *c)
     }
     req_free(r);
     c->req = NULL;
-    http_parser_pause(&c->parser, 0);
     memmove(c->buf, c->buf + c->parsed, c->buf_len - c->parsed);
     c->buf_len -= c->parsed;
     c->parsed = 0;
@@ -595,7 +609,7 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
         body_io(c->req);
         break;
     case CS_WRITE:
-        if (c->out.queued)
+        if (c->req->wout.queued)
             conn_write(c);
         else
             conn_watch_client(c);
@@ -605,6 +619,9 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
         break;
     case CS_LINGER:
         conn_linger_read(c);
+        break;
+    case CS_TUNNEL:
+        c->req->tunnel_ready(c->req->tunnel_data);
         break;
     default:
         break;
@@ -616,6 +633,10 @@ static void conn_timeout(struct timer_node *node)
     struct conn *c = (struct conn *)((char *)node - offsetof(struct conn, sk.timer));
     if (c->state == CS_BODY) {
         body_timeout(c->req);
+        return;
+    }
+    if (c->state == CS_TUNNEL) {
+        c->req->tunnel_timeout(c->req->tunnel_data);
         return;
     }
     if (c->state == CS_HEAD && c->buf_len > 0)
@@ -676,8 +697,6 @@ void conn_accept(struct reactor *rx, int fd, const union sockaddr_any *peer, con
     c->addr = conn_addr_of(port, fd);
     c->local_port = (uint16_t)sockaddr_port(&port->addr);
     c->state = CS_HEAD;
-    http_parser_init(&c->parser, HTTP_REQUEST);
-    c->parser.data = c;
     ev_io_start(rx->loop, &c->sk.io);
     conn_arm(c, c->addr->default_srv->loc->client_header_timeout);
 }

@@ -12,7 +12,6 @@
 #define TP_HTTP_CONN_H
 
 #include <ev.h>
-#include <http_parser.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -36,24 +35,8 @@ enum conn_state {
     CS_WRITE,   /* sending the response: send timer */
     CS_DISCARD, /* response sent; reading and dropping the rest of the body */
     CS_LINGER,  /* error sent, writes shut: draining input briefly */
+    CS_TUNNEL,  /* no longer HTTP (after a 101): a handler moves the bytes */
     CS_CLOSED,  /* closed; memory goes with the last reference */
-};
-
-/* What the connection is sending: one piece of the response at a time
- * (h2o's model), made of a head (the response head, a chunk's size line),
- * a chain of body segments, and a tail (a chunk's CRLF, the last chunk). */
-struct conn_out {
-    struct str head;     /* bytes before the chain */
-    struct out_seg *seg; /* segment being sent, or NULL */
-    size_t off;          /* bytes of seg already sent */
-    struct str tail;     /* bytes after the chain */
-    char *fbuf;          /* file bytes read for a transport without sendfile */
-    uint32_t flen;       /* bytes in fbuf */
-    uint32_t fsent;      /* of those, sent */
-    bool queued;         /* a piece is waiting to be written */
-    bool last;           /* the response ends with this piece */
-    bool writing;        /* inside the write loop: a piece queued meanwhile waits for it */
-    bool file_wait;      /* a pool job is reading file bytes into fbuf */
 };
 
 struct conn {
@@ -66,9 +49,7 @@ struct conn {
     uint32_t buf_len;             /* bytes held */
     uint32_t parsed;              /* bytes handed to the parser */
     uint32_t nrequests;           /* requests started, this one included */
-    http_parser parser;           /* kept across pipelined requests */
     struct req *req;              /* request in progress, or NULL */
-    struct conn_out out;          /* the piece of the response being sent */
     uint16_t local_port;          /* port the client connected to */
     uint8_t state;                /* enum conn_state */
     bool nopush;                  /* tcp_nopush: MSG_MORE before file data */
@@ -104,6 +85,14 @@ void conn_sent(struct conn *c);
 /* The handler answers later: watch for the client, and time out after ms
  * (0: no timeout) (req_wait). */
 void conn_wait(struct conn *c, long ms);
+
+/* After a 101 Switching Protocols has gone out, the connection stops being
+ * HTTP: its readiness and timer go to ready(data) and timeout(data) until
+ * the handler ends the response (resp_write(r, NULL, true)), which closes
+ * it.  A draining worker keeps it open until then (or
+ * worker_shutdown_timeout); the client's own socket is c->sk. */
+void conn_hand_over(struct conn *c, void (*ready)(void *data), void (*timeout)(void *data),
+                    void *data);
 
 /* The body reader's states (body.c): reading (body timer), writing the
  * interim "100 Continue", paused for the handler or the pool, and done. */

@@ -75,7 +75,7 @@ static bool conn_out_pending(const struct conn_out *o)
  * without two TCP_CORK syscalls. */
 static ssize_t conn_write_mem(struct conn *c)
 {
-    struct conn_out *o = &c->out;
+    struct conn_out *o = &c->req->wout;
     struct iovec iov[CONN_IOV_MAX];
     const struct out_seg *s = o->seg;
     int n = 0;
@@ -97,7 +97,8 @@ static ssize_t conn_write_mem(struct conn *c)
 /* A pool job reading the next file bytes into the connection's buffer. */
 struct conn_read_job {
     struct tpool_job job; /* the pool's part; first */
-    struct conn *c;       /* held by the job: fbuf and the file stay valid */
+    struct conn *c;       /* held by the job: the buffer and the file stay valid */
+    char *buf;            /* the connection's file buffer, which the job fills */
     int fd;               /* the file */
     off_t off;            /* where to read */
     size_t len;           /* how much */
@@ -109,7 +110,7 @@ static void conn_read_work(struct tpool_job *job)
 {
     struct conn_read_job *j = (struct conn_read_job *)job;
     do
-        j->n = pread(j->fd, j->c->out.fbuf, j->len, j->off);
+        j->n = pread(j->fd, j->buf, j->len, j->off);
     while (j->n < 0 && errno == EINTR);
     j->err = errno;
 }
@@ -120,7 +121,7 @@ static void conn_read_done(struct tpool_job *job)
 {
     struct conn_read_job *j = (struct conn_read_job *)job;
     struct conn *c = j->c;
-    c->out.file_wait = false;
+    c->req->wout.file_wait = false;
     if (conn_filled(c, j->n, j->err) == 0)
         conn_write(c);
 }
@@ -138,8 +139,8 @@ static int conn_filled(struct conn *c, ssize_t n, int err)
         conn_close(c);
         return -1;
     }
-    c->out.flen = (uint32_t)n;
-    c->out.fsent = 0;
+    c->req->wout.flen = (uint32_t)n;
+    c->req->wout.fsent = 0;
     return 0;
 }
 
@@ -154,6 +155,7 @@ static int conn_read_in_pool(struct conn *c, int fd, off_t off, size_t len)
                                 .owner = &c->sk.own,
                                 .cls = TPOOL_FILE};
     j->c = c;
+    j->buf = c->req->wout.fbuf;
     j->fd = fd;
     j->off = off;
     j->len = len;
@@ -161,7 +163,7 @@ static int conn_read_in_pool(struct conn *c, int fd, off_t off, size_t len)
         free(j);
         return -1;
     }
-    c->out.file_wait = true;
+    c->req->wout.file_wait = true;
     return 0;
 }
 
@@ -169,7 +171,7 @@ static int conn_read_in_pool(struct conn *c, int fd, off_t off, size_t len)
  * 0 when a pool job will fill it, -1 when the connection closed. */
 static int conn_fill(struct conn *c)
 {
-    struct conn_out *o = &c->out;
+    struct conn_out *o = &c->req->wout;
     const struct out_seg *s = o->seg;
     off_t off = s->off + (off_t)o->off;
     size_t len = s->len - o->off;
@@ -190,7 +192,7 @@ static int conn_fill(struct conn *c)
 
 static ssize_t conn_write_buffered(struct conn *c)
 {
-    struct conn_out *o = &c->out;
+    struct conn_out *o = &c->req->wout;
     struct iovec iov = {o->fbuf + o->fsent, o->flen - o->fsent};
     ssize_t n = c->sk.tp->writev(&c->sk, &iov, 1, false);
     if (n > 0)
@@ -203,7 +205,7 @@ static ssize_t conn_write_buffered(struct conn *c)
  * being filled in the pool or the connection closed. */
 static ssize_t conn_write_file(struct conn *c)
 {
-    struct conn_out *o = &c->out;
+    struct conn_out *o = &c->req->wout;
     const struct out_seg *s = o->seg;
     if (conn_write_loc(c)->sendfile && c->sk.tp->sendfile != NULL) {
         off_t off = s->off + (off_t)o->off;
@@ -220,7 +222,7 @@ static ssize_t conn_write_file(struct conn *c)
  * wait (or closed), 0 when the piece has gone. */
 static int conn_write_piece(struct conn *c)
 {
-    struct conn_out *o = &c->out;
+    struct conn_out *o = &c->req->wout;
     while (conn_out_pending(o)) {
         bool mem = o->head.len > 0 || o->seg == NULL || o->seg->kind == OUT_MEM;
         ssize_t n = mem ? conn_write_mem(c) : conn_write_file(c);
@@ -245,10 +247,12 @@ static int conn_write_piece(struct conn *c)
 }
 
 /* A handler asked for more from inside its proceed callback is served by
- * this loop, not by recursion, so a fast producer cannot grow the stack. */
+ * this loop, not by recursion, so a fast producer cannot grow the stack.
+ * The last piece ends the response, which may free the request and with
+ * it this state: nothing here is touched after that. */
 void conn_write(struct conn *c)
 {
-    struct conn_out *o = &c->out;
+    struct conn_out *o = &c->req->wout;
     if (o->writing || o->file_wait)
         return;
     o->writing = true;
@@ -257,6 +261,11 @@ void conn_write(struct conn *c)
             break;
         o->queued = false;
         timer_disarm(&c->sk.timer);
+        if (o->last) {
+            o->writing = false;
+            conn_sent(c);
+            return;
+        }
         conn_sent(c);
     }
     o->writing = false;
@@ -264,7 +273,7 @@ void conn_write(struct conn *c)
 
 void conn_send(struct conn *c, struct str head, struct out_seg *chain, struct str tail, bool last)
 {
-    struct conn_out *o = &c->out;
+    struct conn_out *o = &c->req->wout;
     const struct loc_conf *loc = conn_write_loc(c);
     c->state = CS_WRITE;
     o->head = head;
@@ -280,7 +289,7 @@ void conn_send(struct conn *c, struct str head, struct out_seg *chain, struct st
 
 void conn_out_reset(struct conn *c)
 {
-    struct conn_out *o = &c->out;
+    struct conn_out *o = &c->req->wout;
     free(o->fbuf);
     *o = (struct conn_out){0};
 }

@@ -13,6 +13,7 @@
 
 #include "core/mpool.h"
 #include "core/out.h"
+#include "http/conn_out.h"
 #include "http/req_check.h"
 #include "http/route.h"
 #include "core/str.h"
@@ -63,9 +64,11 @@ struct resp_hdr {
 };
 
 struct req {
-    struct mpool pool; /* everything this request allocates */
-    struct conn *c;    /* its connection */
-    double start;      /* ev_now when its first byte arrived */
+    struct mpool pool;    /* everything this request allocates */
+    struct conn *c;       /* its connection */
+    http_parser parser;   /* its head and body (a new one per request) */
+    struct conn_out wout; /* the writer: the piece of its response being sent */
+    double start;         /* ev_now when its first byte arrived */
     /* parsed */
     struct req_span target_span; /* request-target while parsing */
     struct str target;           /* request-target as sent */
@@ -102,28 +105,31 @@ struct req {
     int err_status;                 /* status an error_page redirect answers for, or 0 */
     int status_override;            /* error_page =code: -1 keep err_status, 0 target's, N */
     /* response */
-    int status;                   /* status code sent */
-    struct resp_hdr *out_hdrs;    /* extra response headers */
-    struct resp_hdr **out_tail;   /* where the next one goes */
-    struct str content_type;      /* Content-Type, or empty */
-    time_t last_modified;         /* Last-Modified, or -1 */
-    struct out out;               /* the body */
-    size_t header_len;            /* bytes of the response head */
-    uint64_t bytes_sent;          /* head and body bytes written */
-    int64_t resp_length;          /* body length to announce, -1 unknown (chunked) */
-    const struct resp_gen *gen;   /* the answering handler's callbacks, or NULL */
-    struct str resp_head;         /* a streamed response's head, until its first piece */
-    char chunk_line[24];          /* a chunk's size line, while it is sent */
-    bool resp_started;            /* the head is made: status and headers are final */
-    bool resp_body;               /* the response carries a body */
-    bool resp_chunked;            /* ... in chunked framing */
-    bool resp_last;               /* the last piece is queued */
-    bool gen_done;                /* gen->done has been called */
-    void **ctx;                   /* each module's per-request state, by index */
-    struct req_cleanup *cleanups; /* run in reverse order when the request ends */
-    struct body_reader *body;     /* reading the body for a handler, or NULL */
-    bool gzip_done;               /* the body is already encoded (gzip_static) */
-    bool gzip_vary;               /* Vary: Accept-Encoding is due */
+    int status;                     /* status code sent */
+    struct resp_hdr *out_hdrs;      /* extra response headers */
+    struct resp_hdr **out_tail;     /* where the next one goes */
+    struct str content_type;        /* Content-Type, or empty */
+    time_t last_modified;           /* Last-Modified, or -1 */
+    struct out out;                 /* the body */
+    size_t header_len;              /* bytes of the response head */
+    uint64_t bytes_sent;            /* head and body bytes written */
+    int64_t resp_length;            /* body length to announce, -1 unknown (chunked) */
+    const struct resp_gen *gen;     /* the answering handler's callbacks, or NULL */
+    struct str resp_head;           /* a streamed response's head, until its first piece */
+    char chunk_line[24];            /* a chunk's size line, while it is sent */
+    bool resp_started;              /* the head is made: status and headers are final */
+    bool resp_body;                 /* the response carries a body */
+    bool resp_chunked;              /* ... in chunked framing */
+    bool resp_last;                 /* the last piece is queued */
+    bool gen_done;                  /* gen->done has been called */
+    void **ctx;                     /* each module's per-request state, by index */
+    struct req_cleanup *cleanups;   /* run in reverse order when the request ends */
+    struct body_reader *body;       /* reading the body for a handler, or NULL */
+    void (*tunnel_ready)(void *);   /* CS_TUNNEL: the handler's readiness callback */
+    void (*tunnel_timeout)(void *); /* ... and its timeout callback */
+    void *tunnel_data;              /* ... and their argument */
+    bool gzip_done;                 /* the body is already encoded (gzip_static) */
+    bool gzip_vary;                 /* Vary: Accept-Encoding is due */
 };
 
 extern const http_parser_settings req_parser_settings;

@@ -220,9 +220,10 @@ static void fuzz_chunked(struct conn *c, size_t from, size_t size)
         fuzz_require(fuzz_chunk_steps(body, blen, steps[i]) == whole,
                      "chunk_check depends on how the body is split");
 
-    http_parser_pause(&c->parser, 0);
-    size_t n = http_parser_execute(&c->parser, &req_parser_settings, c->buf + from, size - from);
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    http_parser_pause(&c->req->parser, 0);
+    size_t n =
+        http_parser_execute(&c->req->parser, &req_parser_settings, c->buf + from, size - from);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->req->parser);
     if (whole == -1 || (e != HPE_OK && e != HPE_PAUSED))
         return; /* one of the two refuses: the connection closes */
     bool parser_done = e == HPE_PAUSED && c->req->body_done;
@@ -295,13 +296,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(c.buf, data, size);
     c.buf_len = c.buf_cap = (uint32_t)size;
     fuzz_uri_raw(c.buf, size);
-    http_parser_init(&c.parser, HTTP_REQUEST);
-    c.parser.data = &c;
     c.req = req_new(&c);
     if (c.req != NULL) {
+        http_parser_init(&c.req->parser, HTTP_REQUEST);
+        c.req->parser.data = &c;
         c.req->line_max = FUZZ_LINE_MAX;
-        size_t n = http_parser_execute(&c.parser, &req_parser_settings, c.buf, size);
-        if (HTTP_PARSER_ERRNO(&c.parser) == HPE_PAUSED && c.req->head_done) {
+        size_t n = http_parser_execute(&c.req->parser, &req_parser_settings, c.buf, size);
+        if (HTTP_PARSER_ERRNO(&c.req->parser) == HPE_PAUSED && c.req->head_done) {
             fuzz_require(n < size, "head paused past the input");
             fuzz_head(&c, n, size);
         }

@@ -466,8 +466,8 @@ static struct outcome judge_body(struct conn *c, size_t head_len, size_t len)
 static struct outcome judge(struct conn *c, size_t len)
 {
     struct req *r = c->req;
-    size_t n = http_parser_execute(&c->parser, &req_parser_settings, c->buf, len);
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    size_t n = http_parser_execute(&c->req->parser, &req_parser_settings, c->buf, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->req->parser);
     if (e != HPE_PAUSED) {
         assert_int_not_equal(e, HPE_OK); /* a row with an incomplete head */
         /* The status and reason the connection gives http-parser's error. */
@@ -519,10 +519,10 @@ static struct outcome run_request(const char *raw, size_t len)
     assert_non_null(c.buf);
     memcpy(c.buf, raw, len);
     c.buf_len = c.buf_cap = (uint32_t)len;
-    http_parser_init(&c.parser, HTTP_REQUEST);
-    c.parser.data = &c;
     c.req = req_new(&c);
     assert_non_null(c.req);
+    http_parser_init(&c.req->parser, HTTP_REQUEST);
+    c.req->parser.data = &c;
     c.req->line_max = 8192;
     struct outcome o = judge(&c, len);
     o.alone = parser_alone(c.buf, len);
