@@ -78,7 +78,7 @@ def test_install_layout(build, tmp_path):
     assert re.search(r"^ExecStart=/usr/sbin/turnpike ", service, re.M)
     assert re.search(r"^ExecStartPre=/usr/sbin/turnpike -t -q", service, re.M)
     assert re.search(r"^PIDFile=/run/turnpike.pid$", service, re.M)
-    assert re.search(r"^ReadWritePaths=/var/log/turnpike /run$", service, re.M)
+    assert re.search(r"^ReadWritePaths=/var/log/turnpike /run /var/lib/turnpike$", service, re.M)
     conf = (dest / "etc/turnpike/turnpike.conf").read_text()
     assert re.search(r"^pid /run/turnpike.pid;$", conf, re.M)
     assert "/var/log/turnpike/error.log" in conf

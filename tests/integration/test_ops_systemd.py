@@ -157,7 +157,8 @@ def _units(tmp_path, sbindir):
     d = tmp_path / "units"
     d.mkdir()
     subst = {"@sbindir@": sbindir, "@logdir@": str(tmp_path / "log"),
-             "@runstatedir@": str(tmp_path / "run"), "@htmldir@": str(tmp_path / "html")}
+             "@runstatedir@": str(tmp_path / "run"), "@htmldir@": str(tmp_path / "html"),
+             "@statedir@": str(tmp_path / "lib")}
     for name in ("turnpike.service", "turnpike.socket"):
         with open(os.path.join(SRC, "systemd", name + ".in")) as f:
             text = f.read()
@@ -165,7 +166,7 @@ def _units(tmp_path, sbindir):
             text = text.replace(k, v)
         assert not re.search(r"@[a-z]+@", text), "unsubstituted variable in %s" % name
         (d / name).write_text(text)
-    for sub in ("log", "run", "html"):
+    for sub in ("log", "run", "html", "lib"):
         (tmp_path / sub).mkdir()
     return d
 
