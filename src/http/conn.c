@@ -155,21 +155,15 @@ static void conn_linger_read(struct conn *c)
 static void conn_dispatch(struct conn *c);
 static void conn_request_done(struct conn *c);
 
-static int conn_status_for(const struct req *r, enum http_errno e)
+static int conn_status_for(struct req *r, enum http_errno e)
 {
-    if (r != NULL && r->parse_status != 0)
-        return r->parse_status;
-    if (e == HPE_HEADER_OVERFLOW)
-        return 431;
-    if (e == HPE_INVALID_VERSION)
-        return 505;
-    return 400;
+    return r != NULL ? req_refuse_parse(r, e) : 400;
 }
 
 static void conn_bad_request(struct conn *c, int status)
 {
     struct req *r = c->req;
-    conn_log(c, LL_INFO, 0, "client sent invalid request");
+    conn_log(c, LL_INFO, 0, req_refusal(r, status));
     c->state = CS_HANDLE;
     timer_disarm(&c->sk.timer);
     r->keepalive = false;
@@ -186,9 +180,9 @@ static int conn_check_head(struct conn *c)
     struct req *r = c->req;
     r->head_len = c->parsed + 1 <= c->buf_len ? c->parsed + 1 : c->parsed;
     req_set_views(r, c->buf);
-    int status = req_check_head(c->buf, r->head_len);
+    int status = req_check_head(c->buf, r->head_len, &r->refusal);
     if (status == 0)
-        status = req_check_semantics(r);
+        status = req_check_semantics(r, &r->refusal);
     if (status == 0 && r->chunked) {
         chunk_check_init(&r->chunk);
         r->chunk_fed = r->head_len;
@@ -230,7 +224,7 @@ static int conn_check_chunks_now(struct conn *c)
         return 0;
     ssize_t k = chunk_check_feed(&r->chunk, c->buf + r->chunk_fed, c->buf_len - r->chunk_fed);
     if (k < 0) {
-        conn_log(c, LL_INFO, 0, "client sent invalid chunked body");
+        r->refusal = "client sent invalid chunked body";
         return -1;
     }
     r->chunk_fed += (uint32_t)k;
@@ -239,9 +233,10 @@ static int conn_check_chunks_now(struct conn *c)
 
 static int conn_check_chunks(struct conn *c)
 {
-    if (c->state == CS_HEAD || c->req == NULL)
+    if (c->state == CS_HEAD || c->req == NULL || conn_check_chunks_now(c) == 0)
         return 0;
-    return conn_check_chunks_now(c);
+    conn_log(c, LL_INFO, 0, c->req->refusal);
+    return -1;
 }
 
 /* Runs the parser over buffered bytes and acts on where it stopped. */
@@ -473,7 +468,7 @@ static void conn_dispatch(struct conn *c)
     conn_watch(c, 0);
     int status = req_finish_head(r);
     if (status != 0) {
-        conn_log(c, LL_INFO, 0, "client sent invalid request");
+        conn_log(c, LL_INFO, 0, req_refusal(r, status));
         r->keepalive = false;
         resp_error(r, status);
         return;

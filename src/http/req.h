@@ -89,6 +89,7 @@ struct req {
     bool body_done;           /* on_message_complete has run */
     bool keepalive;           /* the connection may serve another request */
     int parse_status;         /* status for a head the checks refused, or 0 */
+    const char *refusal;      /* why the head was refused, in nginx's words, or NULL */
     int64_t content_length;   /* request body length, -1 if none/chunked */
     bool chunked;             /* request body is chunked */
     bool upgrade;             /* the parser saw an Upgrade/CONNECT request */
@@ -144,6 +145,14 @@ void req_set_views(struct req *r, const char *buf);
 /* Derives path, args, host and Expect from the views.  Returns 0, or an
  * HTTP status for a request that must be refused. */
 int req_finish_head(struct req *r);
+
+/* The status for a head http-parser stopped on with error e; the reason
+ * goes to r->refusal (a callback's own refusal is kept). */
+int req_refuse_parse(struct req *r, enum http_errno e);
+
+/* What the error log says about refusing r with status: r->refusal, or
+ * the reason a refusal of the connection's own (buffers) implies. */
+const char *req_refusal(const struct req *r, int status);
 
 /* First header with this name (case-insensitive), or NULL. */
 const struct str *req_header(const struct req *r, const char *name);

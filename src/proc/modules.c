@@ -8,9 +8,10 @@
 #include "http/alog.h"
 #include "http/core_conf.h"
 #include "http/ssl_conf.h"
+#include "proxy/upstream.h"
 
 struct module *const modules[] = {
-    &mod_core,    &mod_events, &mod_http_core, &mod_http_ssl, &mod_http_log,
+    &mod_core,    &mod_events, &mod_http_core, &mod_http_ssl, &mod_upstream, &mod_http_log,
     &mod_rewrite, &mod_index,  &mod_autoindex, &mod_gzip,     &mod_static,
 };
 
