@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include <mbedtls/platform.h>
 
@@ -217,15 +220,31 @@ static int tls_step(struct tls_conn *t)
     return rc;
 }
 
-/* Pool thread: the rest of this flight, until the client must speak.
- * The thread runs it as SCHED_IDLE: the loop's thread, woken by a request
- * on an established connection, then takes the CPU at once instead of
- * waiting for its share behind a flood of handshakes. */
+/* A pool thread running handshakes must not take the CPU from the loop,
+ * whose established connections want answers now.  Where the process may
+ * come back from SCHED_IDLE (root, or the RLIMIT_NICE the master set), the
+ * job runs at SCHED_IDLE and the thread returns after it; elsewhere (a
+ * container without CAP_SYS_RESOURCE) the thread goes to nice 19 for good:
+ * an unprivileged thread cannot lower its nice value again, and the pool's
+ * other jobs, waiting on disks or compressing, should yield to the loop
+ * as well. */
+static bool tls_job_background(void)
+{
+    static __thread bool reniced;
+    struct sched_param sp = {0};
+    if (tls_lib_idle_jobs())
+        return pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) == 0;
+    if (!reniced)
+        reniced = setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19) == 0;
+    return false;
+}
+
+/* Pool thread: the rest of this flight, until the client must speak. */
 static void tls_job_work(struct tpool_job *job)
 {
     struct tls_conn *t = (struct tls_conn *)((char *)job - offsetof(struct tls_conn, job));
     struct sched_param sp = {0};
-    bool idle = tls_lib_idle_jobs() && pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) == 0;
+    bool idle = tls_job_background();
     int rc;
     do
         rc = tls_step(t);
