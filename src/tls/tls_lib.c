@@ -41,12 +41,17 @@ static size_t tls_page(void)
  * them (malloc would put its chunk header and neighbours in the page
  * before one), so giving their pages back frees every byte.  Their sizes
  * are kept here by address, for munmap; any thread may allocate. */
+#define BIG_SPARE 64 /* freed mappings kept for the next connections */
+
 static struct {
-    pthread_mutex_t lock; /* guards the table */
-    uintptr_t *addr;      /* open addressing, 0 = empty */
-    size_t *len;          /* each mapping's length */
-    size_t cap;           /* slots, a power of two */
-    size_t n;             /* used */
+    pthread_mutex_t lock;        /* guards everything here */
+    uintptr_t *addr;             /* open addressing, 0 = empty */
+    size_t *len;                 /* each mapping's length */
+    size_t cap;                  /* slots, a power of two */
+    size_t n;                    /* used */
+    void *spare[BIG_SPARE];      /* freed mappings, not in the table */
+    size_t spare_len[BIG_SPARE]; /* their lengths */
+    size_t nspare;               /* how many */
 } big = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static size_t big_home(uintptr_t a, size_t cap)
@@ -130,8 +135,41 @@ static size_t big_take(void *p)
     return l;
 }
 
-/* Small objects come from malloc as usual; record buffers get fresh pages
- * (zero already, and only the ones a handshake writes become resident). */
+/* A spare mapping of exactly len bytes, zeroed, or NULL.  Reusing one
+ * costs a memset; a fresh mapping costs a page fault per page and an
+ * munmap with its TLB flush, for every connection. */
+static void *big_reuse(size_t len)
+{
+    void *p = NULL;
+    pthread_mutex_lock(&big.lock);
+    for (size_t i = big.nspare; p == NULL && i-- > 0;)
+        if (big.spare_len[i] == len) {
+            p = big.spare[i];
+            big.nspare--;
+            big.spare[i] = big.spare[big.nspare];
+            big.spare_len[i] = big.spare_len[big.nspare];
+        }
+    pthread_mutex_unlock(&big.lock);
+    if (p != NULL)
+        memset(p, 0, len);
+    return p;
+}
+
+/* Keeps a freed mapping for reuse; false when there are enough. */
+static bool big_keep(void *p, size_t len)
+{
+    pthread_mutex_lock(&big.lock);
+    bool kept = big.nspare < BIG_SPARE;
+    if (kept) {
+        big.spare[big.nspare] = p;
+        big.spare_len[big.nspare++] = len;
+    }
+    pthread_mutex_unlock(&big.lock);
+    return kept;
+}
+
+/* Small objects come from malloc as usual; record buffers are mappings
+ * (a spare one, or fresh pages, zero already). */
 static void *tls_calloc(size_t n, size_t size)
 {
     if (size != 0 && n > SIZE_MAX / size)
@@ -140,7 +178,9 @@ static void *tls_calloc(size_t n, size_t size)
     if (len < TLS_LIB_BIG)
         return calloc(n, size);
     size_t page = tls_page(), rounded = (len + page - 1) & ~(page - 1);
-    void *p = mmap(NULL, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *p = big_reuse(rounded);
+    if (p == NULL)
+        p = mmap(NULL, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
     if (big_put(p, rounded) < 0) {
@@ -157,9 +197,9 @@ static void tls_free(void *p)
     size_t l = 0;
     if (p != NULL && ((uintptr_t)p & (tls_page() - 1)) == 0)
         l = big_take(p);
-    if (l > 0)
+    if (l > 0 && !big_keep(p, l))
         munmap(p, l);
-    else
+    else if (l == 0)
         free(p);
 }
 
