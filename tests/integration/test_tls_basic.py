@@ -12,7 +12,7 @@ import time
 
 from helpers import get, proc_ids
 from tls_helpers import (
-    TlsConn, cert_lines, client_ctx, curl, gnutls, http_request, info, pki_path, resolve,
+    TlsConn, peer_cn, cert_lines, client_ctx, curl, gnutls, http_request, info, pki_path, resolve,
     s_client, server_random, tls_server)
 
 
@@ -39,17 +39,6 @@ def two_names(srv, extra_default="", extra=""):
            cert_lines("b"), extra))
     srv.start()
     return tls
-
-
-def peer_cn(port, sni):
-    ctx = client_ctx(verify=False)
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-        with ctx.wrap_socket(raw, server_hostname=sni) as s:
-            der = s.getpeercert(binary_form=True)
-    import subprocess
-    out = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-subject"], input=der,
-                         capture_output=True).stdout.decode()
-    return re.search(r"CN = ([^,\n]+)", out).group(1)
 
 
 def test_curl_gets_a_page_over_https(server):
@@ -288,3 +277,16 @@ def test_pool_threads_return_from_sched_idle(server):
     time.sleep(0.2)
     for w in server.workers():
         assert set(thread_policies(w).values()) == {0}, thread_policies(w)
+
+
+def test_gzip_over_tls(server):
+    import gzip as gz
+    tls = tls_server(server, server_extra="location /files/ { alias %s/; gzip on;"
+                     " gzip_types text/plain; gzip_min_length 1; }" % server.dir)
+    text = b"turnpike over TLS, compressed. " * 2000
+    with open(server.dir + "/t.txt", "wb") as f:
+        f.write(text)
+    with TlsConn(tls) as c:
+        r = c.get("/files/t.txt", headers=(("Accept-Encoding", "gzip"),))
+        assert r.status == 200 and r.header("Content-Encoding") == "gzip"
+        assert gz.decompress(r.body) == text

@@ -4,7 +4,7 @@ broken key that keeps the old generation serving."""
 import os
 import shutil
 
-from tls_helpers import cert_lines, info, pki_path, tls_server
+from tls_helpers import cert_lines, info, peer_cn, pki_path, tls_server
 
 
 def conf_with(srv, server_body, extra=""):
@@ -142,6 +142,18 @@ def test_reload_with_a_broken_key_keeps_serving(server):
     shutil.copy(pki_path("a-ec.key"), key)
     old = server.reload()
     assert int(info_pid(tls)) not in old
+    # New certificate and key files at the same paths: a reload serves them.
+    assert peer_cn(tls, "a.test") == "a.test"
+    server.stop()
+    crt = os.path.join(server.dir, "c.pem")
+    shutil.copy(pki_path("a-ec.pem"), crt)
+    server.text = server.text.replace(pki_path("a-ec.pem"), crt)
+    server.write(server.text)
+    server.start()
+    shutil.copy(pki_path("b.pem"), crt)
+    shutil.copy(pki_path("b.key"), key)
+    server.reload()
+    assert peer_cn(tls, "a.test") == "b.test"
 
 
 def info_pid(port):

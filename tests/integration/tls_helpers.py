@@ -244,6 +244,17 @@ def info(port, **kw):
         return d
 
 
+def peer_cn(port, sni):
+    """The CN of the certificate the server presents for sni."""
+    ctx = client_ctx(verify=False)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=sni) as s:
+            der = s.getpeercert(binary_form=True)
+    out = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-subject"], input=der,
+                         capture_output=True).stdout.decode()
+    return re.search(r"CN = ([^,\n]+)", out).group(1)
+
+
 def curl(*args, timeout=60):
     return subprocess.run(["curl", "-sS", "--max-time", str(int(timeout))] + list(args),
                           capture_output=True, text=True, timeout=timeout + 10)
