@@ -20,6 +20,7 @@
 #include "http/range.h"
 #include "http/req.h"
 #include "http/resp.h"
+#include "http/uri.h"
 
 #define STATIC_MAX_RANGES 64
 
@@ -136,17 +137,25 @@ int static_errno_status(int err)
     }
 }
 
-/* A directory asked for without its slash: 301 to the slash. */
+/* A directory asked for without its slash: 301 to the slash.  The path
+ * is decoded by now, so it is escaped again (a raw space or '?' would
+ * make another URI); the arguments go back as they came. */
 static void static_dir_redirect(struct req *r)
 {
-    char *loc = r->args.len ? mpool_printf(&r->pool, "%.*s/?%.*s", (int)r->path.len, r->path.p,
-                                           (int)r->args.len, r->args.p)
-                            : mpool_printf(&r->pool, "%.*s/", (int)r->path.len, r->path.p);
+    size_t plen = uri_escape(r->path, NULL);
+    char *loc = mpool_alloc(&r->pool, plen + 2 + r->args.len + 1);
     if (loc == NULL) {
         resp_error(r, 500);
         return;
     }
-    req_add_header(r, STR_LIT("Location"), resp_absolute(r, str_make(loc, strlen(loc))));
+    size_t n = uri_escape(r->path, loc);
+    loc[n++] = '/';
+    if (r->args.len > 0) {
+        loc[n++] = '?';
+        memcpy(loc + n, r->args.p, r->args.len);
+        n += r->args.len;
+    }
+    req_add_header(r, STR_LIT("Location"), resp_absolute(r, str_make(loc, n)));
     resp_error(r, 301);
 }
 

@@ -89,10 +89,10 @@ int conn_log_context(const struct conn *c, char *buf, size_t cap)
     int n = snprintf(buf, cap, ", client: %s", addr);
     if (r != NULL && r->srv != NULL && r->srv->nnames > 0 && n >= 0 && (size_t)n < cap)
         n += snprintf(buf + n, cap - (size_t)n, ", server: %s", r->srv->names[0].text);
+    struct str m = r != NULL ? req_method_sent(r) : str_make("", 0);
     if (r != NULL && r->head_done && n >= 0 && (size_t)n < cap)
-        n += snprintf(buf + n, cap - (size_t)n, ", request: \"%s %.*s HTTP/%u.%u\"",
-                      http_method_str(r->method), (int)r->target.len, r->target.p, r->http_major,
-                      r->http_minor);
+        n += snprintf(buf + n, cap - (size_t)n, ", request: \"%.*s %.*s HTTP/%u.%u\"", (int)m.len,
+                      m.p, (int)r->target.len, r->target.p, r->http_major, r->http_minor);
     if (r != NULL && r->host.len > 0 && n >= 0 && (size_t)n < cap)
         n += snprintf(buf + n, cap - (size_t)n, ", host: \"%.*s\"", (int)r->host.len, r->host.p);
     return n;
@@ -196,10 +196,15 @@ static int conn_check_head(struct conn *c)
 
 /* A request without a body is complete at the end of its head: let the
  * parser take the head's last byte now, so the response can tell that
- * nothing more belongs to this request. */
+ * nothing more belongs to this request.  A chunked body is decoded by the
+ * chunk decoder, not the parser: it starts right after that byte. */
 static int conn_finish_bodiless(struct conn *c)
 {
     struct req *r = c->req;
+    if (r->chunked && c->parsed < r->head_len) {
+        r->request_length += r->head_len - c->parsed;
+        c->parsed = r->head_len;
+    }
     if (r->chunked || r->content_length > 0 || r->upgrade)
         return 0;
     http_parser_pause(&c->req->parser, 0);
@@ -238,6 +243,20 @@ static int conn_check_chunks(struct conn *c)
     return -1;
 }
 
+/* Body bytes nobody reads (after the response): through the framing to
+ * find where the next request starts. */
+static void conn_parse_body(struct conn *c)
+{
+    ssize_t n = req_feed_body(c->req, c->buf + c->parsed, c->buf_len - c->parsed);
+    if (n < 0) {
+        conn_close(c);
+        return;
+    }
+    c->parsed += (uint32_t)n;
+    if (c->req->body_done)
+        conn_request_done(c);
+}
+
 /* Runs the parser over buffered bytes and acts on where it stopped. */
 static void conn_parse(struct conn *c)
 {
@@ -245,12 +264,11 @@ static void conn_parse(struct conn *c)
         conn_close(c);
         return;
     }
-    size_t n = http_parser_execute(&c->req->parser, &req_parser_settings, c->buf + c->parsed,
-                                   c->buf_len - c->parsed);
-    c->parsed += (uint32_t)n;
-    if (c->req != NULL)
-        c->req->request_length += n;
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->req->parser);
+    if (c->state != CS_HEAD) {
+        conn_parse_body(c);
+        return;
+    }
+    enum http_errno e = req_parse_head(c->req, c->buf, c->buf_len, &c->parsed);
     if (e == HPE_PAUSED) {
         if (c->state != CS_HEAD) {
             conn_request_done(c);
@@ -265,12 +283,8 @@ static void conn_parse(struct conn *c)
             conn_dispatch(c);
         return;
     }
-    if (e != HPE_OK) {
-        if (c->state == CS_HEAD)
-            conn_bad_request(c, conn_status_for(c->req, e));
-        else
-            conn_close(c);
-    }
+    if (e != HPE_OK)
+        conn_bad_request(c, conn_status_for(c->req, e));
 }
 
 /* Makes room for more head bytes, doubling up to the large buffers' total.

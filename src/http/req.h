@@ -81,21 +81,25 @@ struct req {
     uint32_t head_len;           /* bytes of the head, request line included */
     uint64_t request_length;     /* bytes received: head, body and framing */
     uint32_t line_max;           /* longest request line or header line allowed */
-    unsigned method;             /* enum http_method */
+    unsigned method;             /* enum http_method, or REQ_METHOD_UNKNOWN */
+    struct str method_name;      /* the method as sent (its own copy) */
+    struct req_span method_span; /* a method http-parser does not know, while parsing */
     uint8_t http_major;          /* version */
     uint8_t http_minor;
-    bool in_value;            /* the parser is inside a header value */
-    bool head_done;           /* on_headers_complete has run */
-    bool body_done;           /* on_message_complete has run */
-    bool keepalive;           /* the connection may serve another request */
-    int parse_status;         /* status for a head the checks refused, or 0 */
-    const char *refusal;      /* why the head was refused, in nginx's words, or NULL */
-    int64_t content_length;   /* request body length, -1 if none/chunked */
-    bool chunked;             /* request body is chunked */
-    bool upgrade;             /* the parser saw an Upgrade/CONNECT request */
-    struct chunk_check chunk; /* framing check of a chunked body */
-    uint32_t chunk_fed;       /* buffer offset the check has seen up to */
-    bool expect_continue;     /* "Expect: 100-continue" */
+    bool in_value;                /* the parser is inside a header value */
+    bool head_done;               /* on_headers_complete has run */
+    bool body_done;               /* on_message_complete has run */
+    bool keepalive;               /* the connection may serve another request */
+    int parse_status;             /* status for a head the checks refused, or 0 */
+    const char *refusal;          /* why the head was refused, in nginx's words, or NULL */
+    int64_t content_length;       /* request body length, -1 if none/chunked */
+    bool chunked;                 /* request body is chunked */
+    bool upgrade;                 /* the parser saw an Upgrade/CONNECT request */
+    struct chunk_check chunk;     /* framing check of a chunked body, ahead of use */
+    struct chunk_check chunk_dec; /* decoding of that body (same machine, behind) */
+    uint32_t chunk_fed;           /* buffer offset the check has seen up to */
+    bool expect_continue;         /* "Expect: 100-continue" */
+    bool no_continue;             /* an error response: no "100 Continue" before it (nginx) */
     /* routed */
     const struct srv_conf *srv;     /* chosen server */
     const struct loc_conf *loc;     /* chosen location settings */
@@ -132,7 +136,33 @@ struct req {
     bool gzip_vary;                 /* Vary: Accept-Encoding is due */
 };
 
+/* r->method of a method http-parser does not know but nginx accepts (any
+ * word of A-Z, "_" and "-"): handlers answer 405 as nginx's do. */
+#define REQ_METHOD_UNKNOWN 255u
+
 extern const http_parser_settings req_parser_settings;
+
+/* Parses head bytes buf[*parsed, len) with r's parser, advancing *parsed
+ * and r->request_length; returns http-parser's error (HPE_PAUSED once the
+ * head is complete, HPE_OK when more bytes are needed).  A method
+ * http-parser does not know is parsed as if it were GET and recorded as
+ * REQ_METHOD_UNKNOWN with its name, so that it reaches a handler. */
+enum http_errno req_parse_head(struct req *r, const char *buf, uint32_t len, uint32_t *parsed);
+
+/* Feeds body bytes to r's framing: http-parser for a Content-Length body,
+ * the chunk decoder (req_check.h) for a chunked one, which takes a bare LF
+ * as a line end as nginx does.  Decoded bytes go to body_on_data when a
+ * handler reads the body; a piece or the message's end pauses r->parser,
+ * as http-parser's callbacks do.  Returns the bytes taken, or -1 when the
+ * framing is bad. */
+ssize_t req_feed_body(struct req *r, const char *p, size_t len);
+
+/* The method's name: what a handler sees ($request_method), GET after an
+ * error_page redirect as in nginx. */
+struct str req_method_name(const struct req *r);
+
+/* The method as the request line had it ($request, log lines). */
+struct str req_method_sent(const struct req *r);
 
 /* Creates the request for connection c (its arena included). */
 struct req *req_new(struct conn *c);

@@ -82,13 +82,19 @@ static bool resp_has_body(const struct req *r)
     return r->method != HTTP_HEAD && r->status != 204 && r->status != 304 && r->status >= 200;
 }
 
+/* nginx sends "100 Continue" when it discards a body the client still
+ * waits to send, so that the client sends it and the connection stays
+ * usable; never before an error response (ngx_http_special_response_handler
+ * marks the expectation tested), where the body is discarded if it comes. */
+static bool resp_continue_due(const struct req *r)
+{
+    return r->expect_continue && !r->body_done && r->body == NULL && !r->no_continue &&
+           r->c->buf_len <= r->head_len;
+}
+
 static bool resp_keepalive(const struct req *r, const struct loc_conf *loc)
 {
     const struct conn *c = r->c;
-    /* A client waiting for "100 Continue" may never send the body nobody
-     * asked for; closing is the only unambiguous end. */
-    if (r->expect_continue && !r->body_done)
-        return false;
     return r->keepalive && !c->sk.rx->draining && loc->keepalive_timeout > 0 &&
            c->nrequests < (uint32_t)loc->keepalive_requests;
 }
@@ -192,10 +198,14 @@ static char *resp_head_core(struct req *r, const struct loc_conf *loc, char *p)
 /* Writes the head into the request's arena. */
 static struct str resp_head(struct req *r, const struct loc_conf *loc)
 {
-    char *buf = mpool_alloc(&r->pool, resp_head_size(r));
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    char *buf = mpool_alloc(&r->pool, resp_head_size(r) + sizeof(cont));
     if (buf == NULL)
         return str_make(NULL, 0);
-    char *p = resp_head_core(r, loc, buf);
+    char *p = buf;
+    if (resp_continue_due(r))
+        p = fmt_mem(p, cont, sizeof(cont) - 1);
+    p = resp_head_core(r, loc, p);
     for (const struct resp_hdr *h = r->out_hdrs; h != NULL; h = h->next)
         p = resp_header(p, h->name.p, h->name.len, h->value);
     p = fmt_lit(p, "\r\n");
@@ -372,6 +382,7 @@ void resp_error(struct req *r, int status)
         return;
     }
     const struct error_page *e = resp_error_page(r, status);
+    r->no_continue = true;
     if (resp_error_closes(status))
         r->keepalive = false;
     if (e != NULL) {

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 static void uri_split_query(const char *p, size_t len, struct uri_parts *out)
@@ -161,4 +162,38 @@ int uri_host(struct mpool *p, struct str raw, struct str *out)
     h[len] = '\0';
     *out = str_make(h, len);
     return 0;
+}
+
+/* nginx's NGX_ESCAPE_URI set (1.21.1 on): controls, space, '"', '#', '%',
+ * '<', '>', '?', '\\', '^', '`', '{', '|', '}', DEL and every byte over
+ * 0x7f, one bit per byte. */
+static const uint32_t uri_escape_set[8] = {
+    0xffffffff, 0xd000002d, 0x50000000, 0xb8000001, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
+};
+
+static bool uri_escaped(unsigned char c)
+{
+    return (uri_escape_set[c >> 5] >> (c & 31)) & 1;
+}
+
+size_t uri_escape(struct str in, char *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (size_t i = 0; i < in.len; i++) {
+        unsigned char c = (unsigned char)in.p[i];
+        if (!uri_escaped(c)) {
+            if (out != NULL)
+                out[n] = (char)c;
+            n++;
+            continue;
+        }
+        if (out != NULL) {
+            out[n] = '%';
+            out[n + 1] = hex[c >> 4];
+            out[n + 2] = hex[c & 15];
+        }
+        n += 3;
+    }
+    return n;
 }

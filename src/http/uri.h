@@ -26,4 +26,9 @@ int uri_normalize(struct mpool *p, struct str raw, struct str *out);
  * host with characters no host name or address has. */
 int uri_host(struct mpool *p, struct str raw, struct str *out);
 
+/* Percent-encodes a decoded path for a Location header as nginx does
+ * (NGX_ESCAPE_URI: space, '%', '?', '#', controls, non-ASCII, '"<>\\^`{|}').
+ * Writes to out (NULL: only measures) and returns the length. */
+size_t uri_escape(struct str in, char *out);
+
 #endif

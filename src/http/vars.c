@@ -147,7 +147,7 @@ static void var_scheme(struct req *r, const struct cval_part *p, struct str *out
 static void var_request_method(struct req *r, const struct cval_part *p, struct str *out)
 {
     (void)p;
-    *out = vars_dup(r, http_method_str(r->method));
+    *out = req_method_name(r);
 }
 
 static void var_server_protocol(struct req *r, const struct cval_part *p, struct str *out)
@@ -328,8 +328,9 @@ static void var_request(struct req *r, const struct cval_part *p, struct str *ou
         *out = STR_LIT("");
         return;
     }
-    char *line = mpool_printf(&r->pool, "%s %.*s HTTP/%u.%u", http_method_str(r->method),
-                              (int)r->target.len, r->target.p, r->http_major, r->http_minor);
+    struct str m = req_method_sent(r);
+    char *line = mpool_printf(&r->pool, "%.*s %.*s HTTP/%u.%u", (int)m.len, m.p, (int)r->target.len,
+                              r->target.p, r->http_major, r->http_minor);
     *out = line ? str_make(line, strlen(line)) : STR_LIT("");
 }
 
