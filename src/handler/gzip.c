@@ -6,9 +6,12 @@
  * Small bodies are deflated on the loop, where a handoff to the pool would
  * cost more than the work; large ones in the worker's thread pool.
  *
+ * A HEAD response gets GET's Content-Encoding, Vary and weak ETag but no
+ * length, as in nginx (its header filter runs; nothing is compressed).
+ *
  * Deliberate differences from nginx 1.22:
- *  - HEAD responses are compressed too (nginx skips them), so their head
- *    matches GET's: Content-Encoding, Vary and the compressed length.
+ *  - A 304 carries the Vary its 200 would (RFC 9110 15.4.5); nginx's gzip
+ *    filter does not see 304s, so caches revalidating lose it.
  *  - Bodies over GZIP_MAX_BODY go out uncompressed (gzip_wanted says no,
  *    like for a body under gzip_min_length): without streaming, the whole
  *    output is held in memory.
@@ -159,27 +162,6 @@ bool gzip_accepts(const struct req *r)
 
 /* ---- response headers ------------------------------------------------- */
 
-static struct resp_hdr *gzip_find_header(const struct req *r, const char *name)
-{
-    for (struct resp_hdr *h = r->out_hdrs; h != NULL; h = h->next)
-        if (str_case_eq(h->name, name))
-            return h;
-    return NULL;
-}
-
-/* Unlinks every header called name, leaving out_tail on the last link. */
-static void gzip_remove_header(struct req *r, const char *name)
-{
-    struct resp_hdr **pp = &r->out_hdrs;
-    while (*pp != NULL) {
-        if (str_case_eq((*pp)->name, name))
-            *pp = (*pp)->next;
-        else
-            pp = &(*pp)->next;
-    }
-    r->out_tail = pp;
-}
-
 /* Whether a Vary header already lists Accept-Encoding.  The list is checked
  * rather than r->gzip_vary because an internal redirect empties out_hdrs
  * without clearing the flag. */
@@ -213,11 +195,11 @@ void gzip_add_vary(struct req *r)
  * anything that is not a quoted tag is dropped.  -1 when out of memory. */
 static int gzip_weak_etag(struct req *r)
 {
-    struct resp_hdr *h = gzip_find_header(r, "ETag");
+    struct resp_hdr *h = req_out_header(r, "ETag");
     if (h == NULL || (h->value.len > 2 && h->value.p[0] == 'W' && h->value.p[1] == '/'))
         return 0;
     if (h->value.len == 0 || h->value.p[0] != '"') {
-        gzip_remove_header(r, "ETag");
+        req_del_header(r, "ETag");
         return 0;
     }
     char *weak = mpool_alloc(&r->pool, h->value.len + 2);
@@ -253,27 +235,33 @@ static bool gzip_type_ok(const struct gzip_loc *loc, struct str type)
     return false;
 }
 
-/* The checks of nginx's gzip header filter that decide whether the
- * response varies by Accept-Encoding at all. */
-static bool gzip_response_ok(const struct req *r)
+/* The checks of nginx's gzip header filter that decide whether a
+ * response of `len` bytes varies by Accept-Encoding at all. */
+static bool gzip_response_ok(const struct req *r, int status, uint64_t len)
 {
     const struct gzip_loc *loc = gzip_loc_of(r);
-    const struct resp_hdr *ce = gzip_find_header(r, "Content-Encoding");
+    const struct resp_hdr *ce = req_out_header(r, "Content-Encoding");
     uint64_t min = loc->min_length > 0 ? (uint64_t)loc->min_length : 0;
     if (!loc->gzip || r->gzip_done)
         return false;
-    if (r->status != 200 && r->status != 403 && r->status != 404)
+    if (status != 200 && status != 403 && status != 404)
         return false;
     /* Too large to hold in memory compressed counts like too short: such a
      * response does not vary, and static.c may serve its ranges. */
-    if ((ce != NULL && ce->value.len > 0) || r->out.len < min || r->out.len > GZIP_MAX_BODY)
+    if ((ce != NULL && ce->value.len > 0) || len < min || len > GZIP_MAX_BODY)
         return false;
     return gzip_type_ok(loc, r->content_type);
 }
 
+void gzip_vary_304(struct req *r, uint64_t len)
+{
+    if (r->loc != NULL && gzip_response_ok(r, 200, len))
+        gzip_add_vary(r);
+}
+
 bool gzip_wanted(struct req *r)
 {
-    if (r->loc == NULL || !gzip_response_ok(r))
+    if (r->loc == NULL || !gzip_response_ok(r, r->status, r->out.len))
         return false;
     gzip_add_vary(r);
     /* gzip_http_version 1.1: an HTTP/1.0 client may be behind a proxy that
@@ -460,8 +448,8 @@ static int gzip_apply(struct req *r, const struct gzip_res *res)
         return -1;
     /* resp.c writes the length of the new body itself; ranges of the
      * original bytes mean nothing for the compressed ones. */
-    gzip_remove_header(r, "Content-Length");
-    gzip_remove_header(r, "Accept-Ranges");
+    req_del_header(r, "Content-Length");
+    req_del_header(r, "Accept-Ranges");
     r->out = body;
     r->gzip_done = true;
     return 0;
@@ -562,11 +550,30 @@ static int gzip_inline(struct req *r, void (*next)(struct req *r))
     return 0;
 }
 
+/* HEAD: the head GET would get, compressed, without compressing anything
+ * (nginx's gzip header filter runs, its body filter has nothing to do):
+ * Content-Encoding and a weak ETag, and no length, which is unknown. */
+static int gzip_head(struct req *r)
+{
+    if (gzip_weak_etag(r) < 0 ||
+        req_add_header(r, STR_LIT("Content-Encoding"), STR_LIT("gzip")) < 0)
+        return -1;
+    req_del_header(r, "Content-Length");
+    req_del_header(r, "Accept-Ranges");
+    out_init(&r->out);
+    r->resp_length = -1;
+    if (resp_start(r, NULL) == 0)
+        resp_write(r, NULL, true);
+    return 0;
+}
+
 int gzip_response(struct req *r, void (*next)(struct req *r))
 {
     /* Whatever happens now, this response is not offered to gzip again
      * (resp_error's page and next both come back through resp_send). */
     r->gzip_done = true;
+    if (r->method == HTTP_HEAD)
+        return gzip_head(r);
     if (r->out.len > GZIP_MAX_BODY)
         return -1;
     if (r->out.len > GZIP_INLINE_MAX)

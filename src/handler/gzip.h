@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf/module.h"
 #include "core/str.h"
@@ -39,9 +40,14 @@ bool gzip_wanted(struct req *r);
 
 /* Compresses r->out (memory and file segments) into a new in-memory body:
  * on the loop when small, in the thread pool when large.  Sets
- * Content-Encoding, Vary and a weak ETag, then calls next(r).  Returns -1
+ * Content-Encoding, Vary and a weak ETag, then calls next(r).  A HEAD
+ * response gets those headers and no length, and is sent here.  Returns -1
  * if it could not start (then next is not called). */
 int gzip_response(struct req *r, void (*next)(struct req *r));
+
+/* A 304 for a representation of `len` bytes that gzip would compress for
+ * some client: the Vary its 200 would carry (gzip_vary). */
+void gzip_vary_304(struct req *r, uint64_t len);
 
 /* Adds "Vary: Accept-Encoding" if gzip_vary is on (gzip_static uses it). */
 void gzip_add_vary(struct req *r);

@@ -245,6 +245,9 @@ static void static_serve(struct req *r, struct ofile *f)
             return;
         }
         if (status == 304) {
+            /* nginx's not_modified filter drops the encoding with the body */
+            gzip_vary_304(r, (uint64_t)f->st.st_size);
+            req_del_header(r, "Content-Encoding");
             r->status = 304;
             r->content_type = str_make("", 0);
             out_init(&r->out);
@@ -350,15 +353,12 @@ static void static_index_found(struct req *r, int found, bool is_dir, int err)
     }
     if (found >= 0 && (size_t)found < il->n) {
         struct str name = il->names[found];
-        char *uri = r->args.len
-                        ? mpool_printf(&r->pool, "%.*s%.*s?%.*s", (int)r->path.len, r->path.p,
-                                       (int)name.len, name.p, (int)r->args.len, r->args.p)
-                        : mpool_printf(&r->pool, "%.*s%.*s", (int)r->path.len, r->path.p,
-                                       (int)name.len, name.p);
+        char *uri =
+            mpool_printf(&r->pool, "%.*s%.*s", (int)r->path.len, r->path.p, (int)name.len, name.p);
         if (uri == NULL)
             resp_error(r, 500);
         else
-            handle_redirect(r, str_make(uri, strlen(uri)));
+            handle_redirect_path(r, str_make(uri, strlen(uri)), r->args);
         return;
     }
     struct str dir = static_ctx(r)->paths[il->n];

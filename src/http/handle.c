@@ -136,15 +136,24 @@ static void handle_named(struct req *r, struct str name)
     handle_content(r);
 }
 
+/* What an internal redirect resets: the new target decides again, and
+ * every module starts afresh (nginx). */
+static int handle_restart(struct req *r, struct str uri)
+{
+    if (handle_cycle(r, uri) < 0)
+        return -1;
+    r->out_hdrs = NULL;
+    r->out_tail = &r->out_hdrs;
+    r->gzip_done = r->gzip_vary = false;
+    r->ctx = NULL;
+    return 0;
+}
+
 void handle_redirect(struct req *r, struct str uri)
 {
     struct uri_parts parts;
-    if (handle_cycle(r, uri) < 0)
+    if (handle_restart(r, uri) < 0)
         return;
-    r->out_hdrs = NULL;
-    r->out_tail = &r->out_hdrs;
-    r->gzip_done = r->gzip_vary = false; /* the new target decides again */
-    r->ctx = NULL;                       /* every module starts afresh (nginx) */
     if (uri.len > 0 && uri.p[0] == '@') {
         handle_named(r, uri);
         return;
@@ -155,6 +164,16 @@ void handle_redirect(struct req *r, struct str uri)
         return;
     }
     r->args = parts.args; /* nginx: the new URI's arguments, or none */
+    handle_find_location(r);
+    handle_content(r);
+}
+
+void handle_redirect_path(struct req *r, struct str path, struct str args)
+{
+    if (handle_restart(r, path) < 0)
+        return;
+    r->path = path;
+    r->args = args;
     handle_find_location(r);
     handle_content(r);
 }

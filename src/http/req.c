@@ -373,6 +373,26 @@ int req_set_body(struct req *r, struct str body)
     return body.len == 0 ? 0 : out_mem(&r->pool, &r->out, body.p, body.len);
 }
 
+struct resp_hdr *req_out_header(const struct req *r, const char *name)
+{
+    for (struct resp_hdr *h = r->out_hdrs; h != NULL; h = h->next)
+        if (str_case_eq(h->name, name))
+            return h;
+    return NULL;
+}
+
+void req_del_header(struct req *r, const char *name)
+{
+    struct resp_hdr **pp = &r->out_hdrs;
+    while (*pp != NULL) {
+        if (str_case_eq((*pp)->name, name))
+            *pp = (*pp)->next;
+        else
+            pp = &(*pp)->next;
+    }
+    r->out_tail = pp;
+}
+
 int req_add_header(struct req *r, struct str name, struct str value)
 {
     struct resp_hdr *h = mpool_alloc(&r->pool, sizeof(*h));

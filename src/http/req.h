@@ -193,6 +193,12 @@ int req_set_body(struct req *r, struct str body);
 /* Adds a response header; both strings must outlive the response. */
 int req_add_header(struct req *r, struct str name, struct str value);
 
+/* The first response header called name (case-insensitive), or NULL. */
+struct resp_hdr *req_out_header(const struct req *r, const char *name);
+
+/* Removes every response header called name. */
+void req_del_header(struct req *r, const char *name);
+
 /* Module m's state for this request, or NULL.  An internal redirect
  * starts every module afresh, as in nginx. */
 void *req_ctx(const struct req *r, const struct module *m);

@@ -263,11 +263,15 @@ static void resp_frame(struct req *r)
         r->keepalive = false;
 }
 
-/* Status, framing and headers are final: the head is made. */
+/* Status, framing and headers are final: the head is made.  Like nginx's
+ * header filter, Last-Modified goes only with 200, 206 and 304 (an error
+ * page served from a file does not date the error). */
 static int resp_begin(struct req *r)
 {
     const struct loc_conf *loc = resp_loc(r);
     resp_final_status(r);
+    if (r->status != 200 && r->status != 206 && r->status != 304)
+        r->last_modified = -1;
     r->keepalive = resp_keepalive(r, loc);
     resp_frame(r);
     resp_add_headers(r, loc);
@@ -395,6 +399,12 @@ void resp_error(struct req *r, int status)
     r->err_status = 0;
     r->last_modified = -1;
     r->content_type = str_make("", 0);
+    /* The built-in page is not the file the validators and the encoding
+     * described (nginx's ngx_http_send_special_response clears them, and
+     * its page never carries a gzip_static file's encoding). */
+    req_del_header(r, "ETag");
+    req_del_header(r, "Accept-Ranges");
+    req_del_header(r, "Content-Encoding");
     out_init(&r->out);
     if (reason != NULL && status >= 300 && status != 304) {
         const char *sig = loc->server_tokens ? TP_NAME "/" TP_VERSION : TP_NAME;
