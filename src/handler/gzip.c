@@ -18,8 +18,8 @@
  *  - The compressed body is sent with Content-Length, never chunked.
  *  - "*" with q > 0 in Accept-Encoding counts as accepting gzip, and every
  *    Accept-Encoding line is read, not only the first.
- *  - gzip_proxied and gzip_disable (msie6) do not exist: a request with Via
- *    is compressed like any other (gzip_proxied any). */
+ *  - gzip_buffers is checked and accepted but sizes nothing: the output is
+ *    one buffer of deflateBound's size. */
 #include "handler/gzip.h"
 
 #include <errno.h>
@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -35,11 +36,13 @@
 #include "core/ofile.h"
 #include "core/tpool.h"
 #include "event/reactor.h"
+#include "http/cond.h"
 #include "http/conn.h"
 #include "http/core_conf.h"
 #include "http/req.h"
 #include "http/req_job.h"
 #include "http/resp.h"
+#include "http/route.h"
 
 /* Bodies up to this size are deflated on the loop.  On the 2-core test VM,
  * 32 KB of HTML takes about 0.4 ms at level 1 and 1 ms at level 9 (0.1 ms
@@ -160,6 +163,91 @@ bool gzip_accepts(const struct req *r)
     return gzip_q >= 0 ? gzip_q > 0 : star_q > 0;
 }
 
+/* ---- who gets gzip (ngx_http_gzip_ok) ------------------------------------ */
+
+/* nginx's msie6 test (ngx_http_process_user_agent): "MSIE 4." and "MSIE
+ * 5.", and "MSIE 6." without "SV1" (XP SP2's fixed version) after it. */
+static bool gzip_msie6(struct str ua)
+{
+    const char *m = ua.len >= 5 ? memmem(ua.p, ua.len, "MSIE ", 5) : NULL;
+    if (m == NULL || m + 7 >= ua.p + ua.len || m[6] != '.')
+        return false;
+    if (m[5] == '4' || m[5] == '5')
+        return true;
+    return m[5] == '6' && memmem(m + 8, (size_t)(ua.p + ua.len - (m + 8)), "SV1", 3) == NULL;
+}
+
+static bool gzip_disabled(const struct req *r, const struct gzip_loc *gz)
+{
+    const struct str *ua = req_header(r, "User-Agent");
+    if (ua == NULL)
+        return false;
+    if (gz->disable_msie6 && gzip_msie6(*ua))
+        return true;
+    for (size_t i = 0; i < gz->ndisable; i++)
+        if (route_regex_match(gz->disable[i], *ua))
+            return true;
+    return false;
+}
+
+/* A token of a comma-separated response header ("no-cache" in
+ * "private, no-cache"), in any Cache-Control line. */
+static bool gzip_cc_has(const struct req *r, const char *token)
+{
+    size_t n = strlen(token);
+    for (const struct resp_hdr *h = r->out_hdrs; h != NULL; h = h->next) {
+        if (!str_case_eq(h->name, "Cache-Control"))
+            continue;
+        for (size_t i = 0; i + n <= h->value.len; i++) {
+            bool start = i == 0 || strchr(" ,\t", h->value.p[i - 1]) != NULL;
+            bool end = i + n == h->value.len || strchr(" ,;=\t", h->value.p[i + n]) != NULL;
+            if (start && end && strncasecmp(h->value.p + i, token, n) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* gzip_proxied expired: the response's Expires is before its Date. */
+static bool gzip_expired(const struct req *r, struct str expires)
+{
+    time_t t = cond_parse_date(expires);
+    time_t now = r->c->sk.rx != NULL ? (time_t)ev_now(r->c->sk.rx->loop) : time(NULL);
+    return t != (time_t)-1 && t < now;
+}
+
+/* The part of ngx_http_gzip_ok after "Via": what gzip_proxied allows. */
+static bool gzip_proxied_ok(const struct req *r, long p)
+{
+    if (req_header(r, "Via") == NULL)
+        return true;
+    if (p & (GZP_OFF | GZP_ANY))
+        return !(p & GZP_OFF);
+    if ((p & GZP_AUTH) && req_header(r, "Authorization") != NULL)
+        return true;
+    const struct resp_hdr *e = req_out_header(r, "Expires");
+    if (e != NULL)
+        return (p & GZP_EXPIRED) && gzip_expired(r, e->value);
+    if (req_out_header(r, "Cache-Control") != NULL)
+        return ((p & GZP_NO_CACHE) && gzip_cc_has(r, "no-cache")) ||
+               ((p & GZP_NO_STORE) && gzip_cc_has(r, "no-store")) ||
+               ((p & GZP_PRIVATE) && gzip_cc_has(r, "private"));
+    /* nginx looks at a Last-Modified header (an upstream's), not at the
+     * time a file gives, which its header filter writes later. */
+    if ((p & GZP_NO_LM) && req_out_header(r, "Last-Modified") != NULL)
+        return false;
+    return !((p & GZP_NO_ETAG) && req_out_header(r, "ETag") != NULL);
+}
+
+bool gzip_ok(const struct req *r)
+{
+    const struct gzip_loc *gz = gzip_loc_of(r);
+    unsigned version = (unsigned)r->http_major * 10 + r->http_minor;
+    if (!gzip_accepts(r) || version < (unsigned)gz->http_version)
+        return false;
+    return gzip_proxied_ok(r, gz->proxied) && !gzip_disabled(r, gz);
+}
+
 /* ---- response headers ------------------------------------------------- */
 
 /* Whether a Vary header already lists Accept-Encoding.  The list is checked
@@ -264,11 +352,7 @@ bool gzip_wanted(struct req *r)
     if (r->loc == NULL || !gzip_response_ok(r, r->status, r->out.len))
         return false;
     gzip_add_vary(r);
-    /* gzip_http_version 1.1: an HTTP/1.0 client may be behind a proxy that
-     * would cache the compressed body for everyone. */
-    if (r->http_major < 1 || (r->http_major == 1 && r->http_minor < 1))
-        return false;
-    return gzip_accepts(r);
+    return gzip_ok(r);
 }
 
 /* ---- deflating ---------------------------------------------------------- */

@@ -296,13 +296,14 @@ static void static_opened(struct req *r, const struct ofile_result *res)
 
 /* ---- gzip_static ------------------------------------------------------ */
 
-/* nginx looks for file.gz also for clients without gzip when gzip_vary is
- * on: if it exists, the response varies by Accept-Encoding either way. */
+/* nginx looks for file.gz also for clients that do not get gzip when
+ * gzip_vary is on: if it exists, the response varies by Accept-Encoding
+ * either way. */
 static bool static_want_gz(const struct req *r)
 {
     const struct gzip_loc *gz = loc_part(r->loc, &mod_gzip);
     return gz->gzip_static && (r->method == HTTP_GET || r->method == HTTP_HEAD) &&
-           (r->http_major > 1 || r->http_minor >= 1) && (gz->vary || gzip_accepts(r));
+           (gz->vary || gzip_ok(r));
 }
 
 /* file.gz next to file: served as is, with Content-Encoding; otherwise
@@ -313,7 +314,7 @@ static void static_gz_opened(struct req *r, const struct ofile_result *res)
     bool exists = res->file != NULL && S_ISREG(res->file->st.st_mode);
     if (exists)
         gzip_add_vary(r);
-    if (exists && gzip_accepts(r)) {
+    if (exists && gzip_ok(r)) {
         if (static_hold(r, res->file) < 0) {
             resp_error(r, 500);
             return;

@@ -142,8 +142,7 @@ static int handle_restart(struct req *r, struct str uri)
 {
     if (handle_cycle(r, uri) < 0)
         return -1;
-    r->out_hdrs = NULL;
-    r->out_tail = &r->out_hdrs;
+    req_reset_headers(r);
     r->gzip_done = r->gzip_vary = false;
     r->ctx = NULL;
     return 0;
@@ -198,8 +197,7 @@ void handle_error_page(struct req *r, const struct error_page *e, int status)
     }
     bool redirect_code = e->overwrite >= 301 && e->overwrite <= 308 && e->overwrite != 304 &&
                          e->overwrite != 305 && e->overwrite != 306;
-    r->out_hdrs = NULL;
-    r->out_tail = &r->out_hdrs;
+    req_reset_headers(r);
     req_add_header(r, STR_LIT("Location"), uri);
     resp_error(r, redirect_code ? e->overwrite : 302);
 }

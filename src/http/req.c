@@ -373,6 +373,13 @@ int req_set_body(struct req *r, struct str body)
     return body.len == 0 ? 0 : out_mem(&r->pool, &r->out, body.p, body.len);
 }
 
+void req_reset_headers(struct req *r)
+{
+    r->out_hdrs = NULL;
+    r->out_tail = &r->out_hdrs;
+    r->head_filtered = false; /* the new target's filters decide again */
+}
+
 struct resp_hdr *req_out_header(const struct req *r, const char *name)
 {
     for (struct resp_hdr *h = r->out_hdrs; h != NULL; h = h->next)

@@ -112,6 +112,8 @@ struct req {
     int status;                     /* status code sent */
     struct resp_hdr *out_hdrs;      /* extra response headers */
     struct resp_hdr **out_tail;     /* where the next one goes */
+    struct resp_hdr *head_first;    /* the first header the head filters added, or NULL */
+    bool head_filtered;             /* the head filters and add_header have run */
     struct str content_type;        /* Content-Type, or empty */
     time_t last_modified;           /* Last-Modified, or -1 */
     struct out out;                 /* the body */
@@ -192,6 +194,9 @@ int req_set_body(struct req *r, struct str body);
 
 /* Adds a response header; both strings must outlive the response. */
 int req_add_header(struct req *r, struct str name, struct str value);
+
+/* Drops every response header (an internal redirect starts afresh). */
+void req_reset_headers(struct req *r);
 
 /* The first response header called name (case-insensitive), or NULL. */
 struct resp_hdr *req_out_header(const struct req *r, const char *name);

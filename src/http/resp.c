@@ -99,8 +99,7 @@ static bool resp_keepalive(const struct req *r, const struct loc_conf *loc)
            c->nrequests < (uint32_t)loc->keepalive_requests;
 }
 
-/* add_header applies to these unless "always" is given (nginx's list). */
-static bool resp_add_header_applies(int status)
+bool resp_headers_apply(int status)
 {
     switch (status) {
     case 200:
@@ -121,7 +120,7 @@ static bool resp_add_header_applies(int status)
 
 static void resp_add_headers(struct req *r, const struct loc_conf *loc)
 {
-    bool applies = resp_add_header_applies(r->status);
+    bool applies = resp_headers_apply(r->status);
     for (size_t i = 0; i < loc->nadd_headers; i++) {
         const struct add_header *h = &loc->add_headers[i];
         struct str value;
@@ -222,22 +221,67 @@ static void resp_final_status(struct req *r)
 
 #define RESP_MAX_FILTERS 16
 
-/* The modules' response filters in module order, gathered once (the
- * modules are fixed when the program is linked). */
+/* The modules' response and head filters in module order, gathered once
+ * (the modules are fixed when the program is linked). */
 static struct {
     resp_filter_cb filters[RESP_MAX_FILTERS]; /* in order */
     unsigned n;                               /* how many */
+    head_filter_cb heads[RESP_MAX_FILTERS];   /* in order */
+    unsigned nheads;                          /* how many */
     bool built;                               /* gathered */
 } resp_filters;
 
 static void resp_gather(void)
 {
-    for (size_t i = 0; i < nmodules && resp_filters.n < RESP_MAX_FILTERS; i++) {
+    for (size_t i = 0; i < nmodules; i++) {
         const struct http_hooks *h = modules[i]->http;
-        if (h != NULL && h->resp_filter != NULL)
+        if (h != NULL && h->resp_filter != NULL && resp_filters.n < RESP_MAX_FILTERS)
             resp_filters.filters[resp_filters.n++] = h->resp_filter;
+        if (h != NULL && h->head_filter != NULL && resp_filters.nheads < RESP_MAX_FILTERS)
+            resp_filters.heads[resp_filters.nheads++] = h->head_filter;
     }
     resp_filters.built = true;
+}
+
+/* The headers a response gets from its location once its status is
+ * known, in nginx's filter order: the modules' head filters (expires,
+ * charset), then add_header, all before the response filters, so that
+ * gzip_proxied sees the Expires and Cache-Control they give.  Once per
+ * response: resp_error takes back what they added (resp_unfilter). */
+static void resp_head_filters(struct req *r)
+{
+    if (!resp_filters.built)
+        resp_gather();
+    if (r->head_filtered)
+        return;
+    struct resp_hdr **mark = r->out_tail;
+    resp_final_status(r);
+    r->head_filtered = true;
+    *mark = NULL;
+    for (unsigned i = 0; r->loc != NULL && i < resp_filters.nheads; i++)
+        resp_filters.heads[i](r);
+    resp_add_headers(r, resp_loc(r));
+    r->head_first = *mark;
+}
+
+/* A response that becomes an error page loses the headers its location
+ * gave it (expires, add_header), which the error's status decides anew:
+ * the list is cut where the first of them is (found by identity, since a
+ * filter may have unlinked headers before it).  A header they replaced
+ * (expires over an upstream's Cache-Control) does not come back. */
+static void resp_unfilter(struct req *r)
+{
+    if (!r->head_filtered)
+        return;
+    r->head_filtered = false;
+    for (struct resp_hdr **pp = &r->out_hdrs; r->head_first != NULL && *pp != NULL;
+         pp = &(*pp)->next) {
+        if (*pp == r->head_first) {
+            *pp = NULL;
+            r->out_tail = pp;
+            return;
+        }
+    }
 }
 
 /* One that takes the response sends it again through resp_send when it is
@@ -274,7 +318,7 @@ static int resp_begin(struct req *r)
         r->last_modified = -1;
     r->keepalive = resp_keepalive(r, loc);
     resp_frame(r);
-    resp_add_headers(r, loc);
+    resp_head_filters(r); /* a response made without resp_send or resp_start */
     r->resp_head = resp_head(r, loc);
     if (r->resp_head.p == NULL)
         return -1;
@@ -285,6 +329,7 @@ static int resp_begin(struct req *r)
 
 void resp_send(struct req *r)
 {
+    resp_head_filters(r);
     if (resp_filtered(r))
         return;
     r->resp_length = (int64_t)r->out.len;
@@ -298,6 +343,7 @@ void resp_send(struct req *r)
 int resp_start(struct req *r, const struct resp_gen *gen)
 {
     r->gen = gen;
+    resp_head_filters(r);
     if (resp_begin(r) < 0) {
         conn_close(r->c);
         return -1;
@@ -386,6 +432,7 @@ void resp_error(struct req *r, int status)
         return;
     }
     const struct error_page *e = resp_error_page(r, status);
+    resp_unfilter(r);
     r->no_continue = true;
     if (resp_error_closes(status))
         r->keepalive = false;

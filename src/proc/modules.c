@@ -2,6 +2,8 @@
  * phases and the response filters follow (nginx's ngx_modules). */
 #include "conf/conf_table.h"
 #include "handler/autoindex.h"
+#include "handler/charset.h"
+#include "handler/expires.h"
 #include "handler/gzip.h"
 #include "handler/ret.h"
 #include "handler/static.h"
@@ -9,8 +11,18 @@
 #include "http/core_conf.h"
 
 struct module *const modules[] = {
-    &mod_core,  &mod_events,    &mod_http_core, &mod_http_log, &mod_rewrite,
-    &mod_index, &mod_autoindex, &mod_gzip,      &mod_static,
+    &mod_core,
+    &mod_events,
+    &mod_http_core,
+    &mod_http_log,
+    &mod_rewrite,
+    &mod_index,
+    &mod_autoindex,
+    &mod_gzip,
+    &mod_static,
+    /* nginx drop-in extras */
+    &mod_expires,
+    &mod_charset,
 };
 
 const size_t nmodules = sizeof(modules) / sizeof(modules[0]);
