@@ -8,6 +8,7 @@
 #include "conf/module.h"
 #include "core/str.h"
 
+struct cval;
 struct req;
 
 extern struct module mod_static;
@@ -15,8 +16,8 @@ extern struct module mod_index;
 
 /* The index module's part of a level. */
 struct index_loc {
-    struct str *names; /* index file names */
-    size_t n;          /* how many; 0 = inherit */
+    struct cval *names; /* index file names, variables allowed; the last may be absolute */
+    size_t n;           /* how many; 0 = inherit */
 };
 
 /* Serves r->path from the location's root or alias. */

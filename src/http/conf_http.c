@@ -503,6 +503,14 @@ static int conf_set_body_temp_path(struct conf_loader *cl, const struct conf_nod
     return loc->client_body_temp_path != NULL ? 0 : conf_err_nomem(cl, n);
 }
 
+/* server_tokens: nginx's words (build adds configure's build name). */
+static const struct conf_enum conf_server_tokens_words[] = {
+    {"off", 0},
+    {"on", 1},
+    {"build", 2},
+    {NULL, 0},
+};
+
 #define LOC_F(f) CS_PART, offsetof(struct loc_conf, f)
 #define CUSTOM CT_CUSTOM, CS_MAIN, 0, NULL
 #define HSL (CTX_HTTP | CTX_SRV | CTX_LOC)
@@ -531,7 +539,8 @@ static const struct conf_cmd http_core_cmds[] = {
      NULL},
     {"client_body_temp_path", HSL, ARGS(1) | ARGS(2) | ARGS(3) | ARGS(4), CUSTOM,
      conf_set_body_temp_path, NULL},
-    {"server_tokens", HSL, ARGS(1), CT_FLAG, LOC_F(server_tokens), "on", NULL, NULL},
+    {"server_tokens", HSL, ARGS(1), CT_ENUM, LOC_F(server_tokens), "on", NULL,
+     conf_server_tokens_words},
     {"absolute_redirect", HSL, ARGS(1), CT_FLAG, LOC_F(absolute_redirect), "on", NULL, NULL},
     {"port_in_redirect", HSL, ARGS(1), CT_FLAG, LOC_F(port_in_redirect), "on", NULL, NULL},
     {"root", HSL, ARGS(1), CUSTOM, conf_set_root, NULL},

@@ -21,6 +21,7 @@
 #include "http/alog.h"
 #include "http/body.h"
 #include "http/core_conf.h"
+#include "http/core_extra.h"
 #include "http/handle.h"
 #include "http/req.h"
 #include "http/req_check.h"
@@ -69,6 +70,16 @@ static void conn_gen_done(struct req *r, bool complete)
         return;
     r->gen_done = true;
     r->gen->done(r, complete);
+}
+
+void conn_abort(struct conn *c)
+{
+    /* SO_LINGER 0: close() sends RST and frees the socket's buffers at
+     * once instead of waiting out FIN_WAIT with unsent data. */
+    struct linger reset = {.l_onoff = 1, .l_linger = 0};
+    if (http_extra(conn_loc(c))->reset_timedout_connection)
+        (void)setsockopt(sock_fd(&c->sk), SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    conn_close(c);
 }
 
 void conn_close(struct conn *c)
@@ -479,7 +490,9 @@ static void conn_dispatch(struct conn *c)
     c->state = CS_HANDLE;
     timer_disarm(&c->sk.timer);
     conn_watch(c, 0);
-    int status = req_finish_head(r);
+    /* As in nginx, the path is parsed before Host picks the server: the
+     * address's default server says whether slashes merge. */
+    int status = req_finish_head(r, http_extra(c->addr->default_srv->loc)->merge_slashes);
     if (status != 0) {
         conn_log(c, LL_INFO, 0, req_refusal(r, status));
         r->keepalive = false;
@@ -653,11 +666,18 @@ static void conn_timeout(struct timer_node *node)
         c->req->tunnel_timeout(c->req->tunnel_data);
         return;
     }
+    /* As in nginx, a connection that timed out in a request is reset
+     * under reset_timedout_connection; an idle one just closes. */
+    bool in_request =
+        (c->state == CS_HEAD && c->buf_len > 0) || c->state == CS_WRITE || c->state == CS_DISCARD;
     if (c->state == CS_HEAD && c->buf_len > 0)
         conn_log(c, LL_INFO, ETIMEDOUT, "client timed out while reading request head");
     else if (c->state == CS_WRITE || c->state == CS_DISCARD)
         conn_log(c, LL_INFO, ETIMEDOUT, "client timed out");
-    conn_close(c);
+    if (in_request)
+        conn_abort(c);
+    else
+        conn_close(c);
 }
 
 /* The worker began draining: idle connections close after the grace

@@ -64,6 +64,10 @@ void conn_accept(struct reactor *rx, int fd, const union sockaddr_any *peer, con
  * gen->done(r, false).  Safe from inside the connection's callbacks. */
 void conn_close(struct conn *c);
 
+/* Closes a connection that is given up on (timed out in a request, or
+ * `return 444`): with reset_timedout_connection on, with a reset. */
+void conn_abort(struct conn *c);
+
 static inline struct conn *conn_of_sock(struct sock *s)
 {
     return (struct conn *)s;

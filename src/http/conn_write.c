@@ -19,6 +19,7 @@
 #include "event/transport.h"
 #include "http/conn.h"
 #include "http/core_conf.h"
+#include "http/core_extra.h"
 #include "http/req.h"
 #include "http/resp.h"
 
@@ -209,7 +210,11 @@ static ssize_t conn_write_file(struct conn *c)
     const struct out_seg *s = o->seg;
     if (conn_write_loc(c)->sendfile && c->sk.tp->sendfile != NULL) {
         off_t off = s->off + (off_t)o->off;
-        return c->sk.tp->sendfile(&c->sk, s->file->fd, &off, s->len - o->off);
+        size_t len = s->len - o->off;
+        long max = http_extra(conn_write_loc(c))->sendfile_max_chunk;
+        if (max > 0 && len > (size_t)max)
+            len = (size_t)max;
+        return c->sk.tp->sendfile(&c->sk, s->file->fd, &off, len);
     }
     if (o->fsent == o->flen && conn_fill(c) <= 0)
         return -2;
@@ -218,12 +223,27 @@ static ssize_t conn_write_file(struct conn *c)
 
 /* ---- the loop ------------------------------------------------------------- */
 
+/* sendfile_max_chunk: after that many file bytes, wait for the next
+ * round of the loop (the socket's readiness), so that one fast client on
+ * a big file does not hold the worker while others wait (nginx 1.21.4+
+ * posts its write event to the next iteration the same way). */
+static int conn_write_yield(struct conn *c)
+{
+    sock_watch(&c->sk, EV_WRITE);
+    sock_arm(&c->sk, conn_write_loc(c)->send_timeout);
+    return -1;
+}
+
 /* Writes until the piece is out or the socket is full; -1 when it must
  * wait (or closed), 0 when the piece has gone. */
 static int conn_write_piece(struct conn *c)
 {
     struct conn_out *o = &c->req->wout;
+    long max = http_extra(conn_write_loc(c))->sendfile_max_chunk;
+    uint64_t file_bytes = 0;
     while (conn_out_pending(o)) {
+        if (max > 0 && file_bytes >= (uint64_t)max)
+            return conn_write_yield(c);
         bool mem = o->head.len > 0 || o->seg == NULL || o->seg->kind == OUT_MEM;
         ssize_t n = mem ? conn_write_mem(c) : conn_write_file(c);
         if (n == -2)
@@ -241,6 +261,7 @@ static int conn_write_piece(struct conn *c)
             return -1;
         }
         c->req->bytes_sent += (uint64_t)n;
+        file_bytes += mem ? 0 : (uint64_t)n;
         conn_advance(o, (size_t)n);
     }
     return 0;

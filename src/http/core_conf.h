@@ -104,7 +104,7 @@ struct loc_conf {
     long client_header_buffer_size; /* first read buffer for a request head */
     long large_header_buffers;      /* large_client_header_buffers number */
     long large_header_buffer_size;  /* ... size: longest request line or header */
-    int server_tokens;              /* flag */
+    long server_tokens;             /* 0 off, 1 on, 2 build */
     int absolute_redirect;          /* flag */
     int port_in_redirect;           /* flag */
     int disable_symlinks;           /* flag */

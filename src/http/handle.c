@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "http/conn.h"
 #include "http/core_conf.h"
+#include "http/core_extra.h"
 #include "http/phases.h"
 #include "http/req.h"
 #include "http/resp.h"
@@ -157,7 +158,8 @@ void handle_redirect(struct req *r, struct str uri)
         handle_named(r, uri);
         return;
     }
-    if (uri_split(uri, &parts) < 0 || uri_normalize(&r->pool, parts.path, &r->path) < 0) {
+    bool merge = http_extra(r->srv->loc)->merge_slashes;
+    if (uri_split(uri, &parts) < 0 || uri_normalize(&r->pool, parts.path, merge, &r->path) < 0) {
         r->error_page_used = true;
         resp_error(r, 500);
         return;
@@ -185,6 +187,10 @@ void handle_error_page(struct req *r, const struct error_page *e, int status)
         resp_error(r, 500);
         return;
     }
+    /* nginx decides in the location of the first error: with
+     * recursive_error_pages, the page's own error may find an error_page
+     * too, until the limit of internal redirects gives 500. */
+    r->error_page_used = !http_extra(r->loc)->recursive_error_pages;
     /* nginx: a URI or @name is an internal redirect whatever the code;
      * anything else goes to the client as a redirect (302 unless =3xx). */
     if (uri.len > 0 && (uri.p[0] == '/' || uri.p[0] == '@')) {

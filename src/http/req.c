@@ -343,10 +343,11 @@ static int req_refuse(struct req *r, const char *why, int status)
     return status;
 }
 
-int req_finish_head(struct req *r)
+int req_finish_head(struct req *r, bool merge)
 {
     struct uri_parts parts;
-    if (uri_split(r->target, &parts) < 0 || uri_normalize(&r->pool, parts.path, &r->path) < 0)
+    if (uri_split(r->target, &parts) < 0 ||
+        uri_normalize(&r->pool, parts.path, merge, &r->path) < 0)
         return req_refuse(r, "client sent invalid request", 400);
     r->args = parts.args;
     const struct str *host = req_header(r, "Host");

@@ -174,9 +174,10 @@ void req_free(struct req *r);
  * whitespace). */
 void req_set_views(struct req *r, const char *buf);
 
-/* Derives path, args, host and Expect from the views.  Returns 0, or an
- * HTTP status for a request that must be refused. */
-int req_finish_head(struct req *r);
+/* Derives path, args, host and Expect from the views; merge says whether
+ * "//" in the path merges (merge_slashes).  Returns 0, or an HTTP status
+ * for a request that must be refused. */
+int req_finish_head(struct req *r, bool merge);
 
 /* The status for a head http-parser stopped on with error e; the reason
  * goes to r->refusal (a callback's own refusal is kept). */

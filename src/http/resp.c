@@ -11,6 +11,7 @@
 #include "http/cond.h"
 #include "http/conn.h"
 #include "http/core_conf.h"
+#include "http/core_extra.h"
 #include "http/handle.h"
 #include "http/phases.h"
 #include "http/req.h"
@@ -161,13 +162,20 @@ static char *resp_header(char *p, const char *name, size_t nlen, struct str valu
 
 #define RESP_HEADER(p, name, value) resp_header((p), (name), sizeof(name) - 1, (value))
 
+/* server_tokens: off, on, or build (nginx's build name, when configure
+ * was given one). */
+static struct str resp_server_name(const struct loc_conf *loc)
+{
+    static const struct str names[] = {STR_LIT(TP_NAME), STR_LIT(TP_NAME "/" TP_VERSION),
+                                       STR_LIT(TP_VERSION_BUILD)};
+    return names[loc->server_tokens >= 0 && loc->server_tokens <= 2 ? loc->server_tokens : 1];
+}
+
 /* Status line and the headers nginx writes itself, in nginx's order. */
 static char *resp_head_core(struct req *r, const struct loc_conf *loc, char *p)
 {
-    static const struct str server_full = STR_LIT(TP_NAME "/" TP_VERSION);
-    static const struct str server_short = STR_LIT(TP_NAME);
     p = resp_status_line(p, r->status);
-    p = RESP_HEADER(p, "Server", loc->server_tokens ? server_full : server_short);
+    p = RESP_HEADER(p, "Server", resp_server_name(loc));
     const char *date = reactor_date(r->c->sk.rx);
     p = RESP_HEADER(p, "Date", str_make(date, strlen(date)));
     if (r->content_type.len)
@@ -454,12 +462,12 @@ void resp_error(struct req *r, int status)
     req_del_header(r, "Content-Encoding");
     out_init(&r->out);
     if (reason != NULL && status >= 300 && status != 304) {
-        const char *sig = loc->server_tokens ? TP_NAME "/" TP_VERSION : TP_NAME;
+        struct str sig = resp_server_name(loc);
         char *page = mpool_printf(&r->pool,
                                   "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n"
-                                  "<center><h1>%d %s</h1></center>\r\n<hr><center>%s</center>\r\n"
-                                  "</body>\r\n</html>\r\n",
-                                  status, reason, status, reason, sig);
+                                  "<center><h1>%d %s</h1></center>\r\n<hr><center>%.*s</center>"
+                                  "\r\n</body>\r\n</html>\r\n",
+                                  status, reason, status, reason, (int)sig.len, sig.p);
         if (page != NULL) {
             req_set_body(r, str_make(page, strlen(page)));
             r->content_type = STR_LIT("text/html");
@@ -468,20 +476,33 @@ void resp_error(struct req *r, int status)
     resp_send(r);
 }
 
+/* The host of an absolute redirect: with server_name_in_redirect the
+ * server's first name (nginx's cscf->server_name, without a leading dot),
+ * else the request's. */
+static struct str resp_redirect_host(const struct req *r, const struct loc_conf *loc)
+{
+    if (!http_extra(loc)->server_name_in_redirect || r->srv == NULL)
+        return r->host;
+    const char *name = r->srv->nnames > 0 ? r->srv->names[0].text : "";
+    name += name[0] == '.';
+    return str_make(name, strlen(name));
+}
+
 /* absolute_redirect: "/path" becomes "scheme://host[:port]/path", the host
- * taken from the request (server_name_in_redirect is off), the scheme and
- * the port the listener's. */
+ * taken from the request or the server (server_name_in_redirect), the
+ * scheme and the port the listener's. */
 struct str resp_absolute(struct req *r, struct str url)
 {
     const struct loc_conf *loc = resp_loc(r);
     if (!loc->absolute_redirect || url.len == 0 || url.p[0] != '/')
         return url;
-    struct str host = r->host;
+    bool by_name = http_extra(loc)->server_name_in_redirect && r->srv != NULL;
+    struct str host = resp_redirect_host(r, loc);
     char addr[64];
-    if (host.len == 0 && r->srv != NULL && r->srv->nnames > 0 && r->srv->names[0].len > 0 &&
-        r->srv->names[0].kind == NK_EXACT)
+    if (host.len == 0 && !by_name && r->srv != NULL && r->srv->nnames > 0 &&
+        r->srv->names[0].len > 0 && r->srv->names[0].kind == NK_EXACT)
         host = str_make(r->srv->names[0].text, strlen(r->srv->names[0].text));
-    if (host.len == 0) {
+    if (host.len == 0 && !by_name) {
         /* No Host and no name: the address the client connected to. */
         union sockaddr_any local;
         socklen_t len = sizeof(local);

@@ -110,7 +110,7 @@ static bool uri_ends_dir(const char *dec, size_t dlen)
            (seg == 2 && dec[i] == '.' && dec[i + 1] == '.');
 }
 
-int uri_normalize(struct mpool *p, struct str raw, struct str *out)
+int uri_normalize(struct mpool *p, struct str raw, bool merge, struct str *out)
 {
     size_t dlen, len = 0;
     char *dec = mpool_alloc(p, raw.len + 1), *res = mpool_alloc(p, raw.len + 2);
@@ -119,12 +119,17 @@ int uri_normalize(struct mpool *p, struct str raw, struct str *out)
     if (uri_decode(raw.p, raw.len, dec, &dlen) < 0)
         return -1;
     for (size_t i = 0; i < dlen;) {
-        while (i < dlen && dec[i] == '/')
-            i++;
+        if (merge)
+            while (i < dlen && dec[i] == '/')
+                i++;
+        else
+            i++; /* the one "/" before this segment */
         size_t start = i;
         while (i < dlen && dec[i] != '/')
             i++;
-        if (i > start && uri_segment(res, &len, dec + start, i - start) < 0)
+        /* merge_slashes off: "//" holds an empty segment, kept as "/" */
+        bool empty_kept = !merge && i == start && i < dlen;
+        if ((i > start || empty_kept) && uri_segment(res, &len, dec + start, i - start) < 0)
             return -1;
     }
     if (len == 0 || uri_ends_dir(dec, dlen))

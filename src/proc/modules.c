@@ -9,6 +9,7 @@
 #include "handler/static.h"
 #include "http/alog.h"
 #include "http/core_conf.h"
+#include "http/core_extra.h"
 
 struct module *const modules[] = {
     &mod_core,
@@ -21,6 +22,7 @@ struct module *const modules[] = {
     &mod_gzip,
     &mod_static,
     /* nginx drop-in extras */
+    &mod_http_extra,
     &mod_expires,
     &mod_charset,
 };

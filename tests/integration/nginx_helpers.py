@@ -21,7 +21,7 @@ class Nginx:
     """One nginx instance: master and one worker, in a temp dir, on a free
     loopback port that the http block gets as %(port)d."""
 
-    def __init__(self, http, main=""):
+    def __init__(self, http, main="", env=None):
         self.dir = tempfile.mkdtemp(prefix="turnpike-nginx-", dir="/tmp")
         os.chmod(self.dir, 0o755)
         os.mkdir(os.path.join(self.dir, "logs"))
@@ -34,7 +34,7 @@ class Nginx:
                     % (self.dir, self.dir, main, http % {"port": self.port}))
         self.proc = subprocess.Popen([NGINX, "-p", self.dir + "/", "-c", self.conf],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     start_new_session=True)
+                                     start_new_session=True, env=env)
         wait_for(lambda: self._up(), what="nginx to answer")
 
     def _up(self):
@@ -59,8 +59,8 @@ def nginx():
     """Factory: nginx(http_block) -> a running Nginx, stopped at teardown."""
     started = []
 
-    def make(http, main=""):
-        n = Nginx(http, main)
+    def make(http, main="", env=None):
+        n = Nginx(http, main, env)
         started.append(n)
         return n
     yield make

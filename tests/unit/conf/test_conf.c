@@ -561,7 +561,8 @@ static void test_err_values(void **state)
         /* flags */
         {NULL, "daemon yes; #!\n" EV, FLAG("yes", "daemon"), AT_MARK},
         {NULL, "master_process 1; #!\n" EV, FLAG("1", "master_process"), AT_MARK},
-        {NULL, HTTP(" server_tokens maybe; #!\n"), FLAG("maybe", "server_tokens"), AT_MARK},
+        {NULL, HTTP(" tcp_nodelay maybe; #!\n"), FLAG("maybe", "tcp_nodelay"), AT_MARK},
+        {NULL, HTTP(" server_tokens maybe; #!\n"), INV("maybe", "server_tokens"), AT_MARK},
         {NULL, LOC("   port_in_redirect \"\"; #!\n"), FLAG("", "port_in_redirect"), AT_MARK},
         {"daemon maybe;", EV, FLAG("maybe", "daemon"), AT_CMDLINE},
         /* numbers */

@@ -52,7 +52,7 @@ static void assert_html_entry(struct autoindex_entry e, const char *want_line)
     char *want = malloc(sizeof(head) + strlen(want_line) + sizeof(tail));
     assert_non_null(want);
     sprintf(want, "%s%s%s", head, want_line, tail);
-    autoindex_html(&b, str_make("/", 1), &e, 1);
+    autoindex_html(&b, str_make("/", 1), &e, 1, NULL);
     assert_buf(&b, want);
     free(want);
     autoindex_buf_free(&b);
@@ -273,7 +273,7 @@ static void test_html_title(void **state)
     (void)state;
     struct autoindex_buf b = {0};
     const char *uri = "/t&<\"x> \xc3\xbc/";
-    autoindex_html(&b, str_make(uri, strlen(uri)), NULL, 0);
+    autoindex_html(&b, str_make(uri, strlen(uri)), NULL, 0, NULL);
     assert_buf(&b, "<html>\r\n"
                    "<head><title>Index of /t&amp;&lt;&quot;x&gt; \xc3\xbc/</title></head>\r\n"
                    "<body>\r\n"
@@ -570,7 +570,7 @@ static void test_golden_html(void **state)
     make_gold(*state);
     read_sorted(*state, &l, &rec);
     assert_int_equal(rec.calls, 0);
-    autoindex_html(&b, str_make("/gold/", 6), l.v, l.n);
+    autoindex_html(&b, str_make("/gold/", 6), l.v, l.n, NULL);
     assert_buf(&b, gold_html);
     autoindex_buf_free(&b);
     autoindex_list_free(&l);
