@@ -144,10 +144,13 @@ struct server_name {
 
 /* One `listen` directive. */
 struct listen_conf {
-    union sockaddr_any addr; /* address and port */
-    char text[64];           /* "127.0.0.1:8080" */
+    union sockaddr_any addr; /* address and port (AF_UNIX only for a unix socket) */
+    char *path;              /* a unix socket's path, or NULL */
+    char text[128];          /* "127.0.0.1:8080", "unix:/run/x.sock" */
     bool default_server;     /* default_server given */
     int backlog;             /* backlog=, or -1 */
+    struct listen_opts opts; /* ipv6only=, deferred, so_keepalive=, fastopen= */
+    bool opts_set;           /* one of those was given */
     const char *file;        /* where written */
     int line;                /* its line */
 };
@@ -170,6 +173,9 @@ struct srv_conf {
 /* One listen address and the servers that share it. */
 struct conf_addr {
     union sockaddr_any addr;      /* address (wildcard or specific) */
+    const char *path;             /* a unix socket's path, or NULL */
+    struct listen_opts opts;      /* socket options, from the listen that gave them */
+    bool opts_set;                /* a listen here gave them */
     struct srv_conf *default_srv; /* default_server, else the first */
     struct srv_conf **servers;    /* every server listening here */
     size_t nservers;              /* how many */
@@ -181,7 +187,10 @@ struct conf_addr {
  * addresses of that port, or a specific address alone. */
 struct conf_port {
     union sockaddr_any addr; /* what to bind */
-    char text[64];           /* "*:8080" */
+    const char *path;        /* a unix socket's path, or NULL */
+    char text[128];          /* "*:8080", "unix:/run/x.sock" */
+    struct listen_opts opts; /* socket options */
+    bool opts_set;           /* a listen of one of its addresses gave them */
     const char *scheme;      /* "http": $scheme and absolute redirects */
     unsigned default_port;   /* the scheme's port, left out of redirects */
     int backlog;             /* listen() backlog */

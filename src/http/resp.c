@@ -517,7 +517,7 @@ struct str resp_absolute(struct req *r, struct str url)
     }
     char port[8] = "";
     const struct conf_port *lp = r->c->port;
-    if (loc->port_in_redirect && r->c->local_port != lp->default_port)
+    if (loc->port_in_redirect && r->c->local_port != lp->default_port && r->c->local_port != 0)
         snprintf(port, sizeof(port), ":%u", r->c->local_port);
     char *abs = mpool_printf(&r->pool, "%s://%.*s%s%.*s", lp->scheme, (int)host.len, host.p, port,
                              (int)url.len, url.p);

@@ -126,6 +126,10 @@ static void var_remote_port(struct req *r, const struct cval_part *p, struct str
 {
     char buf[8];
     (void)p;
+    if (r->c->peer.sa.sa_family == AF_UNIX) { /* nginx: empty for a unix client */
+        *out = STR_LIT("");
+        return;
+    }
     snprintf(buf, sizeof(buf), "%u", sockaddr_port(&r->c->peer));
     *out = vars_dup(r, buf);
 }
@@ -134,6 +138,10 @@ static void var_server_port(struct req *r, const struct cval_part *p, struct str
 {
     char buf[8];
     (void)p;
+    if (r->c->local_port == 0) { /* a unix socket has none (nginx: empty) */
+        *out = STR_LIT("");
+        return;
+    }
     snprintf(buf, sizeof(buf), "%u", r->c->local_port);
     *out = vars_dup(r, buf);
 }
