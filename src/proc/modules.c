@@ -10,6 +10,7 @@
 #include "http/alog.h"
 #include "http/core_conf.h"
 #include "http/core_extra.h"
+#include "proc/process_conf.h"
 
 struct module *const modules[] = {
     &mod_core,
@@ -25,6 +26,7 @@ struct module *const modules[] = {
     &mod_http_extra,
     &mod_expires,
     &mod_charset,
+    &mod_process, /* last: pcre_jit compiles every module's regexes */
 };
 
 const size_t nmodules = sizeof(modules) / sizeof(modules[0]);

@@ -1,5 +1,6 @@
 /* procinit.h - what a freshly forked worker does before its loop runs:
- * file limit, CPU pinning, then dropping to the configured user. */
+ * its environment (env), priority, file limit, CPU pinning, dropping to
+ * the configured user, then its working directory. */
 #ifndef TP_PROCINIT_H
 #define TP_PROCINIT_H
 
