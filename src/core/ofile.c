@@ -7,6 +7,7 @@
 #include <linux/openat2.h>
 #include <sys/syscall.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -359,4 +360,36 @@ int ofile_exists(const char *path, bool nofollow, bool *is_dir)
     int rc = fstat(fd, &st) == 0 && (want_dir ? S_ISDIR(st.st_mode) : !S_ISDIR(st.st_mode));
     close(fd);
     return rc;
+}
+
+/* ---- canonical paths ($realpath_root) --------------------------------------- */
+
+/* The kernel's own name for an open path: /proc/self/fd holds it, with
+ * every symlink and ".." resolved, as realpath() would give. */
+static int ofile_fd_path(int fd, char *out, size_t cap)
+{
+    char link[32];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, out, cap - 1);
+    int saved = errno;
+    close(fd);
+    if (n < 0 || (size_t)n >= cap - 1)
+        return errno = n < 0 ? saved : ENAMETOOLONG, -1;
+    out[n] = '\0';
+    return 0;
+}
+
+int ofile_realpath_cached(const char *path, char *out, size_t cap)
+{
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_CACHED};
+    int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+    if (fd < 0)
+        return errno == ENOSYS || errno == EINVAL ? (errno = EAGAIN, -1) : -1;
+    return ofile_fd_path(fd, out, cap);
+}
+
+int ofile_realpath_sync(const char *path, char *out, size_t cap)
+{
+    int fd = ofile_openat2_path(path);
+    return fd < 0 ? -1 : ofile_fd_path(fd, out, cap);
 }

@@ -90,4 +90,11 @@ int ofile_cache_lookup(struct str path, const struct ofile_policy *pol, double n
 void ofile_cache_note(struct str path, const struct ofile_result *res,
                       const struct ofile_policy *pol, double now);
 
+/* path with every symlink and "." or ".." resolved (realpath(3)), into
+ * out: the loop's version answers only from the kernel's caches (-1 with
+ * EAGAIN when the disk would be read), the pool's may block.  -1 with
+ * errno on failure. */
+int ofile_realpath_cached(const char *path, char *out, size_t cap);
+int ofile_realpath_sync(const char *path, char *out, size_t cap);
+
 #endif

@@ -518,10 +518,42 @@ static void gzip_copy_chain(const struct out *o, struct gzip_src *dst)
     }
 }
 
+/* The sizes $gzip_ratio compares (req_ctx). */
+struct gzip_ctx {
+    uint64_t in;  /* bytes before compressing */
+    uint64_t out; /* bytes after */
+};
+
+static void gzip_note_ratio(struct req *r, uint64_t in, uint64_t out)
+{
+    struct gzip_ctx *ctx = mpool_calloc(&r->pool, sizeof(*ctx));
+    if (ctx == NULL || req_set_ctx(r, &mod_gzip, ctx) < 0)
+        return;
+    ctx->in = in;
+    ctx->out = out;
+}
+
+struct str gzip_ratio(struct req *r)
+{
+    const struct gzip_ctx *ctx = req_ctx(r, &mod_gzip);
+    if (ctx == NULL || ctx->out == 0)
+        return STR_LIT("");
+    /* nginx's rounding: 2.125 gives 2.13 */
+    uint64_t whole = ctx->in / ctx->out, frac = ctx->in * 100 / ctx->out % 100;
+    if (ctx->in * 1000 / ctx->out % 10 > 4 && ++frac > 99) {
+        whole++;
+        frac = 0;
+    }
+    char *text =
+        mpool_printf(&r->pool, "%llu.%02llu", (unsigned long long)whole, (unsigned long long)frac);
+    return text != NULL ? str_make(text, strlen(text)) : STR_LIT("");
+}
+
 /* Makes the compressed bytes the body and fixes the headers to match. */
 static int gzip_apply(struct req *r, const struct gzip_res *res)
 {
     struct out body;
+    gzip_note_ratio(r, r->out.len, res->len);
     char *p = mpool_alloc(&r->pool, res->len);
     if (p == NULL)
         return -1;

@@ -77,6 +77,10 @@ int gzip_response(struct req *r, void (*next)(struct req *r));
  * some client: the Vary its 200 would carry (gzip_vary). */
 void gzip_vary_304(struct req *r, uint64_t len);
 
+/* $gzip_ratio: the compression ratio of r's response ("3.12"), or empty
+ * when it was not compressed. */
+struct str gzip_ratio(struct req *r);
+
 /* Adds "Vary: Accept-Encoding" if gzip_vary is on (gzip_static uses it). */
 void gzip_add_vary(struct req *r);
 

@@ -172,6 +172,16 @@ static const struct conf_cmd gzip_cmds[] = {
     {"gzip_buffers", HSL, ARGS(2), CT_CUSTOM, CS_MAIN, 0, NULL, conf_set_gzip_buffers, NULL},
 };
 
+static void var_gzip_ratio(struct req *r, const struct cval_part *p, struct str *out)
+{
+    (void)p;
+    *out = gzip_ratio(r);
+}
+
+static const struct var_def gzip_vars[] = {
+    {"gzip_ratio", false, var_gzip_ratio},
+};
+
 static const struct http_hooks gzip_hooks = {.resp_filter = gzip_filter};
 
 struct module mod_gzip = {
@@ -183,4 +193,6 @@ struct module mod_gzip = {
     .part_merge = gzip_merge,
     .part_defaults = gzip_defaults,
     .http = &gzip_hooks,
+    .vars = gzip_vars,
+    .nvars = sizeof(gzip_vars) / sizeof(gzip_vars[0]),
 };

@@ -120,6 +120,11 @@ static int static_map(struct req *r, struct str uri, struct str *out)
     return 0;
 }
 
+int static_map_path(struct req *r, struct str uri, struct str *out)
+{
+    return static_map(r, uri, out);
+}
+
 static void static_log_open_error(struct req *r, struct str path, int err, enum log_level lvl)
 {
     conn_logf(r->c, lvl, err, "open() \"%.*s\" failed", (int)path.len, path.p);

@@ -27,6 +27,11 @@ void static_handle(struct req *r);
  * otherwise the last parameter's URI or =code. */
 void static_try_files(struct req *r);
 
+/* The file a URI maps to under r's location: root (or alias) then the
+ * URI; nginx's ngx_http_map_uri_to_path ($request_filename).  -1 when out
+ * of memory. */
+int static_map_path(struct req *r, struct str uri, struct str *out);
+
 /* The status for a failed open: 404 for a missing path, 403 for a refused
  * one (permissions, a symlink under disable_symlinks), else 500. */
 int static_errno_status(int err);

@@ -356,10 +356,12 @@ static void conn_read_head(struct conn *c)
 {
     if (c->parsed < c->buf_len) {
         /* Pipelined bytes are already here. */
+        bool fresh = c->req == NULL;
         if (conn_start_request(c) < 0) {
             conn_close(c);
             return;
         }
+        c->req->pipelined |= fresh && c->nrequests > 1;
         conn_parse(c);
         return;
     }
@@ -727,6 +729,9 @@ void conn_accept(struct reactor *rx, int fd, const union sockaddr_any *peer, con
     }
     sock_open(&c->sk, rx, fd, SOCK_CLIENT, &conn_sock_ops, conn_io_cb, conn_timeout);
     c->peer = *peer;
+    /* 32 bits of milliseconds wrap after 49 days; a difference stays right
+     * for connections younger than that (in the padding after peer). */
+    c->start_ms = (uint32_t)(uint64_t)(ev_now(rx->loop) * 1000.0);
     c->port = port;
     c->addr = conn_addr_of(port, fd);
     c->local_port = (uint16_t)sockaddr_port(&port->addr);

@@ -44,6 +44,7 @@ struct conn {
     const struct conf_port *port; /* the listening socket it came from */
     const struct conf_addr *addr; /* listen address: its servers */
     union sockaddr_any peer;      /* client address */
+    uint32_t start_ms;            /* ev_now in ms at accept, wrapping ($connection_time) */
     char *buf;                    /* read buffer, NULL while idle */
     uint32_t buf_cap;             /* its size */
     uint32_t buf_len;             /* bytes held */

@@ -86,6 +86,11 @@ static void handle_content(struct req *r)
         resp_error(r, 404);
 }
 
+void handle_resume(struct req *r)
+{
+    handle_content(r);
+}
+
 static void handle_find_location(struct req *r)
 {
     const struct loc_conf *loc = route_location(r->srv, r->path, &r->captures);

@@ -21,6 +21,11 @@ void handle_redirect(struct req *r, struct str uri);
  * strings must live as long as the request. */
 void handle_redirect_path(struct req *r, struct str path, struct str args);
 
+/* Runs the location's phases again from its rewrite phase: for a hook
+ * that took the request to prepare something in the pool (and declines
+ * the second time). */
+void handle_resume(struct req *r);
+
 /* Applies an error_page entry for status; called by resp_error. */
 void handle_error_page(struct req *r, const struct error_page *e, int status);
 

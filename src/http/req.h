@@ -100,6 +100,8 @@ struct req {
     uint32_t chunk_fed;           /* buffer offset the check has seen up to */
     bool expect_continue;         /* "Expect: 100-continue" */
     bool no_continue;             /* an error response: no "100 Continue" before it (nginx) */
+    bool pipelined;               /* its bytes came with the request before ($pipe) */
+    const char *request_id;       /* $request_id once asked for (kept across redirects) */
     /* routed */
     const struct srv_conf *srv;     /* chosen server */
     const struct loc_conf *loc;     /* chosen location settings */

@@ -240,14 +240,18 @@ static void var_pid(struct req *r, const struct cval_part *p, struct str *out)
     *out = vars_dup(r, buf);
 }
 
+/* Read once per process and lower-cased, as nginx does at startup. */
 static void var_hostname(struct req *r, const struct cval_part *p, struct str *out)
 {
-    char buf[256];
+    static char name[256];
+    static size_t len;
+    (void)r;
     (void)p;
-    if (gethostname(buf, sizeof(buf)) < 0)
-        buf[0] = '\0';
-    buf[sizeof(buf) - 1] = '\0';
-    *out = vars_dup(r, buf);
+    if (len == 0 && gethostname(name, sizeof(name) - 1) == 0) {
+        for (len = 0; name[len] != '\0'; len++)
+            name[len] = (char)tolower((unsigned char)name[len]);
+    }
+    *out = str_make(name, len);
 }
 
 /* ---- the response and its log line ------------------------------------ */
@@ -474,6 +478,30 @@ static const struct var_def *var_find(const char *name, size_t len, const char *
 
 /* ---- compiled values --------------------------------------------------- */
 
+/* Every variable some value refers to, so that a module can prepare one in
+ * advance only when it is used ($realpath_root).  Compiling happens in the
+ * master, so the workers inherit the set; a reload only adds to it (a
+ * variable no longer used costs a little work, nothing more). */
+static const struct var_def *vars_used[64];
+static size_t vars_nused;
+
+static void vars_note_use(const struct var_def *v)
+{
+    for (size_t i = 0; i < vars_nused; i++)
+        if (vars_used[i] == v)
+            return;
+    if (vars_nused < sizeof(vars_used) / sizeof(vars_used[0]))
+        vars_used[vars_nused++] = v;
+}
+
+bool var_used(const struct var_def *v)
+{
+    for (size_t i = 0; i < vars_nused; i++)
+        if (vars_used[i] == v)
+            return true;
+    return false;
+}
+
 static bool vars_name_char(char ch)
 {
     return isalnum((unsigned char)ch) || ch == '_';
@@ -534,6 +562,7 @@ int cval_compile(struct mpool *p, const char *text, size_t len, struct cval *out
         if (part->var == NULL)
             return snprintf(err, errlen, "unknown \"%.*s\" variable", (int)nlen, text + start), -1;
         part->arg = part->var->is_prefix ? mpool_strndup(p, part->arg, part->arglen) : NULL;
+        vars_note_use(part->var);
         out->has_vars = true;
     }
     return 0;

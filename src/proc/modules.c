@@ -7,25 +7,19 @@
 #include "handler/gzip.h"
 #include "handler/ret.h"
 #include "handler/static.h"
+#include "handler/static_vars.h"
 #include "http/alog.h"
 #include "http/core_conf.h"
 #include "http/core_extra.h"
+#include "http/vars_extra.h"
 #include "proc/process_conf.h"
 
 struct module *const modules[] = {
-    &mod_core,
-    &mod_events,
-    &mod_http_core,
-    &mod_http_log,
-    &mod_rewrite,
-    &mod_index,
-    &mod_autoindex,
-    &mod_gzip,
-    &mod_static,
+    &mod_core, &mod_events, &mod_http_core, &mod_http_log,
+    &mod_static_vars, /* before rewrite: $realpath_root is ready for its phase */
+    &mod_rewrite, &mod_index, &mod_autoindex, &mod_gzip, &mod_static,
     /* nginx drop-in extras */
-    &mod_http_extra,
-    &mod_expires,
-    &mod_charset,
+    &mod_http_extra, &mod_http_vars, &mod_expires, &mod_charset,
     &mod_process, /* last: pcre_jit compiles every module's regexes */
 };
 

@@ -135,8 +135,10 @@ static int conf_set_pcre_jit(struct conf_loader *cl, const struct conf_node *n,
     if (pc->pcre_jit != -1)
         return conf_err_dup(cl, n, cmd);
     if (conf_parse_flag(n->args[1].s, &pc->pcre_jit) < 0)
-        return conf_err(cl, n, "invalid value \"%s\" in \"%s\" directive, it must be \"on\" or "
-                                "\"off\"", n->args[1].s, cmd->name);
+        return conf_err(cl, n,
+                        "invalid value \"%s\" in \"%s\" directive, it must be \"on\" or "
+                        "\"off\"",
+                        n->args[1].s, cmd->name);
     return 0;
 }
 
