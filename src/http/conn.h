@@ -53,7 +53,6 @@ struct conn {
     struct req *req;              /* request in progress, or NULL */
     uint16_t local_port;          /* port the client connected to */
     uint8_t state;                /* enum conn_state */
-    bool nopush;                  /* tcp_nopush: MSG_MORE before file data */
     bool nodelay;                 /* TCP_NODELAY was set */
 };
 

@@ -13,9 +13,10 @@
 #include "http/core_extra.h"
 #include "http/vars_extra.h"
 #include "proc/process_conf.h"
+#include "proxy/upstream.h"
 
 struct module *const modules[] = {
-    &mod_core, &mod_events, &mod_http_core, &mod_http_log,
+    &mod_core, &mod_events, &mod_http_core, &mod_upstream, &mod_http_log,
     &mod_static_vars, /* before rewrite: $realpath_root is ready for its phase */
     &mod_rewrite, &mod_index, &mod_autoindex, &mod_gzip, &mod_static,
     /* nginx drop-in extras */
