@@ -13,6 +13,7 @@
 #include "conf/conf.h"
 #include "core/log.h"
 #include "proc/process_conf.h"
+#include "proc/proctitle.h"
 
 extern char **environ;
 
@@ -62,7 +63,7 @@ static void procinit_directory(const struct process_conf *pc)
 }
 
 /* `env`: a worker sees only the listed variables (TZ included), as in
- * nginx.  The array lives as long as the worker. */
+ * nginx.  proctitle owns the array from now on. */
 static void procinit_environment(const struct process_conf *pc)
 {
     char **env = process_environment(pc, environ);
@@ -70,7 +71,7 @@ static void procinit_environment(const struct process_conf *pc)
         log_msg(LL_ALERT, 0, ENOMEM, "cannot set the workers' environment");
         return;
     }
-    environ = env;
+    proctitle_environ(env);
     tzset(); /* localtime_r does not look at TZ again by itself */
 }
 
