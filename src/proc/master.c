@@ -639,6 +639,7 @@ static void master_cleanup(void)
 /* master_process off: one process that is its own only worker. */
 static int master_single(void)
 {
+    procinit_environment(M.conf); /* nginx's single process takes `env` too */
     int rc = worker_run(M.conf, 0, M.gen, -1, true);
     master_cleanup();
     return rc;

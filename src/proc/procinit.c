@@ -64,8 +64,9 @@ static void procinit_directory(const struct process_conf *pc)
 
 /* `env`: a worker sees only the listed variables (TZ included), as in
  * nginx.  proctitle owns the array from now on. */
-static void procinit_environment(const struct process_conf *pc)
+void procinit_environment(const struct conf *c)
 {
+    const struct process_conf *pc = process_conf(c);
     char **env = process_environment(pc, environ);
     if (env == NULL) {
         log_msg(LL_ALERT, 0, ENOMEM, "cannot set the workers' environment");
@@ -79,7 +80,7 @@ void procinit_worker(const struct conf *c, unsigned slot)
 {
     cpu_set_t set;
     const struct process_conf *pc = process_conf(c);
-    procinit_environment(pc);
+    procinit_environment(c);
     procinit_priority(pc);
     if (c->worker_rlimit_nofile > 0) {
         struct rlimit rl = {(rlim_t)c->worker_rlimit_nofile, (rlim_t)c->worker_rlimit_nofile};

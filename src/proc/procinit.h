@@ -6,6 +6,10 @@
 
 struct conf;
 
+/* The process's environment becomes the `env` list (the workers', and a
+ * single process's with master_process off). */
+void procinit_environment(const struct conf *c);
+
 /* Exits the process (status 2) if it cannot drop privileges. */
 void procinit_worker(const struct conf *c, unsigned slot);
 

@@ -45,6 +45,13 @@ def test_env_keeps_tz_by_default(server):
     assert zone(server) == "+0900"
 
 
+def test_env_in_a_single_process(server):
+    server.write(master_process=False, main="env TZ=Asia/Tokyo;", http=http_block(
+        "server { listen 127.0.0.1:%d; return 200 \"$time_local\\n\"; }" % server.port()))
+    server.start(env=child_env(TZ="UTC"))
+    assert get(server.port()).text.split()[1] == "+0900"
+
+
 def test_env_without_tz_in_the_master(server):
     env = child_env()
     env.pop("TZ", None)
