@@ -744,9 +744,33 @@ static void test_open_status(void **state)
     assert_int_equal(autoindex_open_status(EIO), 500);
 }
 
+/* autoindex_exact_size off: nginx's rounding, at its boundaries (the
+ * same sizes as the side-by-side integration test). */
+static void test_rounded_sizes(void **state)
+{
+    static const struct {
+        long long size;   /* bytes */
+        const char *want; /* the column */
+    } cases[] = {
+        {0, "      0"},          {9999, "   9999"},       {10000, "    10K"},
+        {10751, "    10K"},      {10752, "    11K"},      {1048575, "  1024K"},
+        {1048576, "     1M"},    {1572863, "     1M"},    {1572864, "     2M"},
+        {1073741823, "  1024M"}, {1073741824, "     1G"}, {1610612735, "     1G"},
+        {1610612736, "     2G"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[32];
+        size_t n = autoindex_html_size(cases[i].size, buf, sizeof(buf));
+        if (n != strlen(cases[i].want) || memcmp(buf, cases[i].want, n) != 0)
+            fail_msg("%lld: got [%.*s], want [%s]", cases[i].size, (int)n, buf, cases[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rounded_sizes),
         cmocka_unit_test(test_escape_uri_every_byte),
         cmocka_unit_test(test_escape_uri_strings),
         cmocka_unit_test(test_escape_html),
