@@ -112,6 +112,11 @@ int conf_err_value(struct conf_loader *cl, const struct conf_node *n, const stru
 int conf_err_param(struct conf_loader *cl, const struct conf_node *n, const char *param);
 int conf_err_nomem(struct conf_loader *cl, const struct conf_node *n);
 
+/* Logs "[warn] <message> in <file>:<line>" (nginx's configuration
+ * warnings: on the terminal at startup and -t, in the log on reload). */
+void conf_warn(const struct conf_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Runs every directive of a block's children in context ctx. */
 int conf_block(struct conf_loader *cl, const struct conf_node *first, unsigned ctx);
 
@@ -142,5 +147,6 @@ int conf_part_defaults(struct conf_loader *cl, const struct module *m, void *par
 /* Main-context setters of the core module (conf_main.c). */
 extern struct module mod_core;
 extern struct module mod_events;
+extern struct module mod_compat; /* conf_compat.c: load_module, accept tuning */
 
 #endif
