@@ -144,6 +144,10 @@ void conf_part_unset(const struct module *m, void *part);
 void conf_part_inherit(const struct module *m, const void *parent, void *child);
 int conf_part_defaults(struct conf_loader *cl, const struct module *m, void *part);
 
+/* Reads `error_log file|stderr|syslog:... [level]` (n's arguments) into
+ * s, for the main level and the http ones. */
+int conf_log_sink(struct conf_loader *cl, const struct conf_node *n, struct log_sink *s);
+
 /* Main-context setters of the core module (conf_main.c). */
 extern struct module mod_core;
 extern struct module mod_events;

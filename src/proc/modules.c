@@ -9,12 +9,14 @@
 #include "http/conf_remap.h"
 #include "http/conf_tuning.h"
 #include "http/core_conf.h"
+#include "http/errlog.h"
 
 /* mod_http_remap precedes the http core, whose finish binds the listens
  * it moves; mod_http_tuning follows it, to check the merged levels. */
 struct module *const modules[] = {
-    &mod_core,     &mod_events,  &mod_compat, &mod_http_remap, &mod_http_core, &mod_http_tuning,
-    &mod_http_log, &mod_rewrite, &mod_index,  &mod_autoindex,  &mod_gzip,      &mod_static,
+    &mod_core,        &mod_events,      &mod_compat,   &mod_http_remap, &mod_http_core,
+    &mod_http_tuning, &mod_http_errlog, &mod_http_log, &mod_rewrite,    &mod_index,
+    &mod_autoindex,   &mod_gzip,        &mod_static,
 };
 
 const size_t nmodules = sizeof(modules) / sizeof(modules[0]);

@@ -346,6 +346,17 @@ static unsigned mp_contexts(const char *text)
     return ctx;
 }
 
+/* A name several modules define for different contexts (error_log in
+ * main and in http) has one section: it lists them all. */
+static unsigned cmd_contexts(const char *name)
+{
+    unsigned ctx = 0;
+    for (size_t i = 0; i < nall_cmds; i++)
+        if (strcmp(all_cmds[i]->name, name) == 0)
+            ctx |= all_cmds[i]->ctx;
+    return ctx;
+}
+
 static void test_contexts_match_the_table(void **state)
 {
     const struct mp_page *page = *state;
@@ -356,12 +367,12 @@ static void test_contexts_match_the_table(void **state)
         char value[1024];
         if (s == NULL || !mp_field(s, "Context:", value, sizeof(value)))
             continue; /* reported by the tests above */
-        unsigned ctx = mp_contexts(value);
-        if (ctx == cmd->ctx)
+        unsigned ctx = mp_contexts(value), want = cmd_contexts(cmd->name);
+        if (ctx == want)
             continue;
         print_error("%s:%d: \"%s\" says \"Context: %s\", which does not match the modules' tables "
                     "(mask 0x%x, page 0x%x)\n",
-                    page->path, s->line, cmd->name, value, cmd->ctx, ctx);
+                    page->path, s->line, cmd->name, value, want, ctx);
         bad++;
     }
     assert_int_equal(bad, 0);
