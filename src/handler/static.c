@@ -70,7 +70,7 @@ static int static_mime_cmp(const void *key, const void *elem)
     return strcmp(key, ((const struct mime_type *)elem)->ext);
 }
 
-static struct str static_mime_type(const struct loc_conf *loc, struct str name)
+struct str static_mime_type(const struct loc_conf *loc, struct str name)
 {
     char ext[32];
     const char *slash = memrchr(name.p, '/', name.len);

@@ -26,10 +26,11 @@ struct errlog_main {
     struct errlog_loc *levels; /* every level with error_log, newest first */
 };
 
+/* A level built by hand (the unit tests) may lack the module's part. */
 const struct log_set *errlog_of(const struct loc_conf *loc)
 {
-    const struct errlog_loc *e = loc_part(loc, &mod_http_errlog);
-    return e->owner != NULL ? &e->owner->set : NULL;
+    const struct errlog_loc *e = loc->parts != NULL ? loc_part(loc, &mod_http_errlog) : NULL;
+    return e != NULL && e->owner != NULL ? &e->owner->set : NULL;
 }
 
 static int errlog_set(struct conf_loader *cl, const struct conf_node *n, const struct conf_cmd *cmd)

@@ -1,22 +1,25 @@
 /* modules.c - every module, in the one order that the loader, the request
  * phases and the response filters follow (nginx's ngx_modules). */
 #include "conf/conf_table.h"
+#include "handler/access.h"
 #include "handler/autoindex.h"
 #include "handler/gzip.h"
-#include "handler/ret.h"
+#include "handler/rewrite.h"
 #include "handler/static.h"
 #include "http/alog.h"
 #include "http/conf_remap.h"
 #include "http/conf_tuning.h"
 #include "http/core_conf.h"
 #include "http/errlog.h"
+#include "http/vars_dyn.h"
 
 /* mod_http_remap precedes the http core, whose finish binds the listens
- * it moves; mod_http_tuning follows it, to check the merged levels. */
+ * it moves; mod_http_tuning follows it, to check the merged levels;
+ * mod_http_vars is last, since no value may be compiled after its finish. */
 struct module *const modules[] = {
     &mod_core,        &mod_events,      &mod_compat,   &mod_http_remap, &mod_http_core,
-    &mod_http_tuning, &mod_http_errlog, &mod_http_log, &mod_rewrite,    &mod_index,
-    &mod_autoindex,   &mod_gzip,        &mod_static,
+    &mod_http_tuning, &mod_http_errlog, &mod_http_log, &mod_rewrite,    &mod_access,
+    &mod_index,       &mod_autoindex,   &mod_gzip,     &mod_static,     &mod_http_vars,
 };
 
 const size_t nmodules = sizeof(modules) / sizeof(modules[0]);

@@ -329,19 +329,19 @@ static unsigned mp_contexts(const char *text)
     } names[] = {
         {"main", CTX_MAIN},  {"events", CTX_EVENTS}, {"http", CTX_HTTP},
         {"server", CTX_SRV}, {"location", CTX_LOC},  {"any", CTX_ANY},
+        {"if", 0}, /* an if block reads its directives in the enclosing context */
     };
     char buf[1024];
     unsigned ctx = 0;
     snprintf(buf, sizeof(buf), "%s", text);
     for (char *save = NULL, *w = strtok_r(buf, ", \t", &save); w != NULL;
          w = strtok_r(NULL, ", \t", &save)) {
-        unsigned bit = 0;
-        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-            if (strcmp(w, names[i].word) == 0)
-                bit = names[i].bit;
-        if (bit == 0)
+        size_t i = 0;
+        while (i < sizeof(names) / sizeof(names[0]) && strcmp(w, names[i].word) != 0)
+            i++;
+        if (i == sizeof(names) / sizeof(names[0]))
             return 0;
-        ctx |= bit;
+        ctx |= names[i].bit;
     }
     return ctx;
 }
