@@ -4,6 +4,7 @@
 #include "handler/access.h"
 #include "handler/autoindex.h"
 #include "handler/gzip.h"
+#include "handler/map.h"
 #include "handler/rewrite.h"
 #include "handler/static.h"
 #include "http/alog.h"
@@ -17,9 +18,10 @@
  * it moves; mod_http_tuning follows it, to check the merged levels;
  * mod_http_vars is last, since no value may be compiled after its finish. */
 struct module *const modules[] = {
-    &mod_core,        &mod_events,      &mod_compat,   &mod_http_remap, &mod_http_core,
-    &mod_http_tuning, &mod_http_errlog, &mod_http_log, &mod_rewrite,    &mod_access,
-    &mod_index,       &mod_autoindex,   &mod_gzip,     &mod_static,     &mod_http_vars,
+    &mod_core,        &mod_events,        &mod_compat,   &mod_http_remap, &mod_http_core,
+    &mod_http_tuning, &mod_http_errlog,   &mod_http_log, &mod_rewrite,    &mod_access,
+    &mod_map,         &mod_split_clients, &mod_index,    &mod_autoindex,  &mod_gzip,
+    &mod_static,      &mod_http_vars,
 };
 
 const size_t nmodules = sizeof(modules) / sizeof(modules[0]);
