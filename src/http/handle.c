@@ -125,12 +125,13 @@ static int handle_find(struct req *r)
     return 0;
 }
 
-/* A step that is not a list of hooks; returns -1 when it answered. */
-static int handle_step(struct req *r, unsigned ph)
+/* A step that is not a list of hooks (and the access phase's start, from
+ * its first hook); returns -1 when it answered. */
+static int handle_step(struct req *r, unsigned ph, unsigned from)
 {
     if (ph == HP_FIND)
         return handle_find(r);
-    if (ph == HP_ACCESS)
+    if (ph == HP_ACCESS && from == 0)
         r->access_code = 0; /* a refusal of an earlier location is not this one's */
     if (ph == HP_POST_ACCESS && r->access_code != 0) {
         if (r->access_code == 403) /* nginx says it here under satisfy any */
@@ -146,7 +147,7 @@ static void handle_run(struct req *r, unsigned ph, unsigned from)
 {
     for (; ph < HP_END; ph++, from = 0) {
         r->phase = (uint8_t)ph;
-        if (handle_step(r, ph) < 0)
+        if (handle_step(r, ph, from) < 0)
             return;
         if (ph == HP_CONTENT && r->loc->content != NULL) {
             r->loc->content(r);
@@ -201,13 +202,30 @@ static void handle_named(struct req *r, struct str name)
     handle_run(r, HP_REWRITE, 0);
 }
 
+/* An internal redirect starts the response's headers afresh, except for
+ * an auth_basic challenge: nginx keeps it, so that `error_page 401` pages
+ * still make browsers ask for a password. */
+static void handle_keep_challenge(struct req *r)
+{
+    struct resp_hdr *h = r->out_hdrs;
+    r->out_hdrs = NULL;
+    r->out_tail = &r->out_hdrs;
+    for (; h != NULL; h = h->next) {
+        if (str_case_eq(h->name, "WWW-Authenticate")) {
+            h->next = NULL;
+            *r->out_tail = h;
+            r->out_tail = &h->next;
+            return;
+        }
+    }
+}
+
 void handle_redirect(struct req *r, struct str uri)
 {
     struct uri_parts parts;
     if (handle_cycle(r, uri) < 0)
         return;
-    r->out_hdrs = NULL;
-    r->out_tail = &r->out_hdrs;
+    handle_keep_challenge(r);
     r->gzip_done = r->gzip_vary = false; /* the new target decides again */
     r->ctx = NULL;                       /* every module starts afresh (nginx) */
     if (uri.len > 0 && uri.p[0] == '@') {

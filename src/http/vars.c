@@ -10,6 +10,7 @@
 
 #include "conf/module.h"
 #include "event/reactor.h"
+#include "http/basic_auth.h"
 #include "http/cond.h"
 #include "http/conn.h"
 #include "http/core_conf.h"
@@ -339,12 +340,14 @@ static void var_request(struct req *r, const struct cval_part *p, struct str *ou
     *out = line ? str_make(line, strlen(line)) : STR_LIT("");
 }
 
-/* There is no authentication, so never a user. */
+/* nginx's: the user of a valid Basic Authorization header, whether or
+ * not auth_basic checked it. */
 static void var_remote_user(struct req *r, const struct cval_part *p, struct str *out)
 {
-    (void)r;
+    struct str password;
     (void)p;
-    *out = STR_LIT("");
+    if (basic_auth_credentials(r, out, &password) < 0)
+        *out = STR_LIT("");
 }
 
 static struct str vars_keep_alive(struct req *r)

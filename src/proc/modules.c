@@ -2,6 +2,7 @@
  * phases and the response filters follow (nginx's ngx_modules). */
 #include "conf/conf_table.h"
 #include "handler/access.h"
+#include "handler/auth_basic.h"
 #include "handler/autoindex.h"
 #include "handler/gzip.h"
 #include "handler/map.h"
@@ -18,10 +19,10 @@
  * it moves; mod_http_tuning follows it, to check the merged levels;
  * mod_http_vars is last, since no value may be compiled after its finish. */
 struct module *const modules[] = {
-    &mod_core,        &mod_events,        &mod_compat,   &mod_http_remap, &mod_http_core,
-    &mod_http_tuning, &mod_http_errlog,   &mod_http_log, &mod_rewrite,    &mod_access,
-    &mod_map,         &mod_split_clients, &mod_index,    &mod_autoindex,  &mod_gzip,
-    &mod_static,      &mod_http_vars,
+    &mod_core,        &mod_events,      &mod_compat,        &mod_http_remap, &mod_http_core,
+    &mod_http_tuning, &mod_http_errlog, &mod_http_log,      &mod_rewrite,    &mod_access,
+    &mod_auth_basic,  &mod_map,         &mod_split_clients, &mod_index,      &mod_autoindex,
+    &mod_gzip,        &mod_static,      &mod_http_vars,
 };
 
 const size_t nmodules = sizeof(modules) / sizeof(modules[0]);

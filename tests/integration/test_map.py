@@ -6,7 +6,7 @@ import os
 import pytest
 
 from helpers import get
-from http_helpers import http_block, start
+from http_helpers import config_refused, http_block, start
 
 CONF = r"""
 map $arg_k $m1 {
@@ -184,10 +184,7 @@ BAD = [
 
 @pytest.mark.parametrize("http,message", BAD, ids=[b[0][:40] for b in BAD])
 def test_bad_map(server, http, message):
-    server.write(http=http_block(http))
-    r = server.cli("-t")
-    assert r.returncode == 1
-    assert message in r.stderr, r.stderr
+    assert message in config_refused(server, http_block(http))
 
 
 def test_map_defined_after_its_use(server):
