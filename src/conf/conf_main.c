@@ -8,8 +8,9 @@
 #include "conf/conf_table.h"
 #include "core/syslog.h"
 
+/* configure sets it: relative (under the prefix) unless told where state lives. */
 #ifndef TP_PID_PATH
-#define TP_PID_PATH "/run/turnpike.pid"
+#define TP_PID_PATH "logs/turnpike.pid"
 #endif
 
 #define CONF_MAX_WORKERS 1024
@@ -222,7 +223,7 @@ static int conf_main_finish(struct conf_loader *cl)
         c->nerror_logs = 1;
     }
     if (c->pid == NULL)
-        c->pid = mpool_strdup(cl->pool, TP_PID_PATH);
+        c->pid = conf_full_path(cl->pool, c->paths.prefix, TP_PID_PATH);
     if (c->thread_pool_threads == -1)
         c->thread_pool_threads = 4;
     if (c->thread_pool_max_queue == -1)

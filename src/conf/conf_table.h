@@ -23,7 +23,8 @@
 #define CTX_HTTP (1u << 2)
 #define CTX_SRV (1u << 3)
 #define CTX_LOC (1u << 4)
-#define CTX_ANY (~0u) /* include: wherever directives may be */
+#define CTX_UPSTREAM (1u << 5) /* inside an http upstream block */
+#define CTX_ANY (~0u)          /* include: wherever directives may be */
 
 /* Argument counts (not counting the name): bit n allows n arguments. */
 #define ARGS(n) (1u << (n))

@@ -31,7 +31,11 @@
 #include "http/req.h"
 #include "http/resp.h"
 
-#define ALOG_DEFAULT_PATH "logs/access.log"
+/* configure sets the default: relative (under the prefix), as nginx's
+ * logs/access.log, unless it was told where state lives. */
+#ifndef TP_HTTP_LOG_PATH
+#define TP_HTTP_LOG_PATH "logs/access.log"
+#endif
 #define ALOG_ALERT_EVERY 60 /* seconds between alerts about one file, as nginx */
 
 /* One file, shared by every access_log naming its path. */
@@ -484,7 +488,7 @@ static int conf_set_access_log(struct conf_loader *cl, const struct conf_node *n
 
 /* nginx gives a level without access_log its parent's, and the default
  * only to a server that finds none up to http: with no server needing it,
- * logs/access.log is not even opened. */
+ * the default file is not even opened. */
 static bool alog_default_needed(const struct http_conf *h)
 {
     for (size_t i = 0; i < h->nservers; i++)
@@ -504,7 +508,7 @@ static int alog_part_defaults(struct conf_loader *cl, void *part)
         return 0;
     struct alog_set *set = mpool_calloc(cl->pool, sizeof(*set));
     if (set == NULL || (log.fmt = alog_fmt_named(cl, "combined")) == NULL ||
-        (log.file = alog_file_get(cl, ALOG_DEFAULT_PATH, &log)) == NULL ||
+        (log.file = alog_file_get(cl, TP_HTTP_LOG_PATH, &log)) == NULL ||
         alog_set_push(cl->pool, set, &log) < 0) {
         snprintf(cl->err, cl->errlen, "out of memory");
         return -1;

@@ -348,7 +348,7 @@ static ssize_t body_feed(struct req *r, const char *p, size_t len)
     enum http_errno e = HTTP_PARSER_ERRNO(&c->req->parser);
     if (e == HPE_PAUSED || (e == HPE_OK && n == len))
         return (ssize_t)n;
-    conn_logf(c, LL_INFO, 0, "client sent invalid body");
+    conn_logf(c, LL_INFO, 0, "client sent invalid chunked body");
     return -1;
 }
 

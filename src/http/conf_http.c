@@ -14,6 +14,10 @@
 #include <pcre2.h>
 
 #include "conf/conf_table.h"
+
+#ifndef TP_BODY_TEMP_PATH
+#define TP_BODY_TEMP_PATH "client_body_temp"
+#endif
 #include "core/ofile.h"
 #include "event/reactor.h"
 #include "http/conf_files.h"
@@ -482,7 +486,7 @@ static int conf_http_part_defaults(struct conf_loader *cl, void *part)
         loc->large_header_buffer_size = 8192;
     if (loc->client_body_temp_path == NULL &&
         (loc->client_body_temp_path =
-             conf_full_path(cl->pool, cl->conf->paths.prefix, "client_body_temp")) == NULL)
+             conf_full_path(cl->pool, cl->conf->paths.prefix, TP_BODY_TEMP_PATH)) == NULL)
         return -1;
     return conf_files_defaults(cl, loc);
 }

@@ -165,21 +165,15 @@ static void conn_linger_read(struct conn *c)
 static void conn_dispatch(struct conn *c);
 static void conn_request_done(struct conn *c);
 
-static int conn_status_for(const struct req *r, enum http_errno e)
+static int conn_status_for(struct req *r, enum http_errno e)
 {
-    if (r != NULL && r->parse_status != 0)
-        return r->parse_status;
-    if (e == HPE_HEADER_OVERFLOW)
-        return 431;
-    if (e == HPE_INVALID_VERSION)
-        return 505;
-    return 400;
+    return r != NULL ? req_refuse_parse(r, e) : 400;
 }
 
 static void conn_bad_request(struct conn *c, int status)
 {
     struct req *r = c->req;
-    conn_log(c, LL_INFO, 0, "client sent invalid request");
+    conn_log(c, LL_INFO, 0, req_refusal(r, status));
     c->state = CS_HANDLE;
     timer_disarm(&c->sk.timer);
     r->keepalive = false;
@@ -196,9 +190,9 @@ static int conn_check_head(struct conn *c)
     struct req *r = c->req;
     r->head_len = c->parsed + 1 <= c->buf_len ? c->parsed + 1 : c->parsed;
     req_set_views(r, c->buf);
-    int status = req_check_head(c->buf, r->head_len);
+    int status = req_check_head(c->buf, r->head_len, &r->refusal);
     if (status == 0)
-        status = req_check_semantics(r);
+        status = req_check_semantics(r, &r->refusal);
     if (status == 0 && r->chunked) {
         chunk_check_init(&r->chunk);
         r->chunk_fed = r->head_len;
@@ -240,7 +234,7 @@ static int conn_check_chunks_now(struct conn *c)
         return 0;
     ssize_t k = chunk_check_feed(&r->chunk, c->buf + r->chunk_fed, c->buf_len - r->chunk_fed);
     if (k < 0) {
-        conn_log(c, LL_INFO, 0, "client sent invalid chunked body");
+        r->refusal = "client sent invalid chunked body";
         return -1;
     }
     r->chunk_fed += (uint32_t)k;
@@ -249,9 +243,10 @@ static int conn_check_chunks_now(struct conn *c)
 
 static int conn_check_chunks(struct conn *c)
 {
-    if (c->state == CS_HEAD || c->req == NULL)
+    if (c->state == CS_HEAD || c->req == NULL || conn_check_chunks_now(c) == 0)
         return 0;
-    return conn_check_chunks_now(c);
+    conn_log(c, LL_INFO, 0, c->req->refusal);
+    return -1;
 }
 
 /* Runs the parser over buffered bytes and acts on where it stopped. */
@@ -417,6 +412,18 @@ static void conn_watch_client(struct conn *c)
     }
 }
 
+void conn_hand_over(struct conn *c, void (*ready)(void *data), void (*timeout)(void *data),
+                    void *data)
+{
+    struct req *r = c->req;
+    r->tunnel_ready = ready;
+    r->tunnel_timeout = timeout;
+    r->tunnel_data = data;
+    r->keepalive = false;
+    c->state = CS_TUNNEL;
+    timer_disarm(&c->sk.timer);
+}
+
 void conn_body_read(struct conn *c)
 {
     c->state = CS_BODY;
@@ -471,7 +478,7 @@ static void conn_dispatch(struct conn *c)
     conn_watch(c, 0);
     int status = req_finish_head(r);
     if (status != 0) {
-        conn_log(c, LL_INFO, 0, "client sent invalid request");
+        conn_log(c, LL_INFO, 0, req_refusal(r, status));
         r->keepalive = false;
         resp_error(r, status);
         return;
@@ -624,6 +631,9 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
     case CS_LINGER:
         conn_linger_read(c);
         break;
+    case CS_TUNNEL:
+        c->req->tunnel_ready(c->req->tunnel_data);
+        break;
     default:
         break;
     }
@@ -634,6 +644,10 @@ static void conn_timeout(struct timer_node *node)
     struct conn *c = (struct conn *)((char *)node - offsetof(struct conn, sk.timer));
     if (c->state == CS_BODY) {
         body_timeout(c->req);
+        return;
+    }
+    if (c->state == CS_TUNNEL) {
+        c->req->tunnel_timeout(c->req->tunnel_data);
         return;
     }
     if (c->state == CS_HEAD && c->buf_len > 0)

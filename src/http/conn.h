@@ -35,6 +35,7 @@ enum conn_state {
     CS_WRITE,   /* sending the response: send timer */
     CS_DISCARD, /* response sent; reading and dropping the rest of the body */
     CS_LINGER,  /* error sent, writes shut: draining input briefly */
+    CS_TUNNEL,  /* no longer HTTP (after a 101): a handler moves the bytes */
     CS_CLOSED,  /* closed; memory goes with the last reference */
 };
 
@@ -51,7 +52,6 @@ struct conn {
     struct req *req;              /* request in progress, or NULL */
     uint16_t local_port;          /* port the client connected to */
     uint8_t state;                /* enum conn_state */
-    bool nopush;                  /* tcp_nopush: MSG_MORE before file data */
     bool nodelay;                 /* TCP_NODELAY was set */
 };
 
@@ -84,6 +84,14 @@ void conn_sent(struct conn *c);
 /* The handler answers later: watch for the client, and time out after ms
  * (0: no timeout) (req_wait). */
 void conn_wait(struct conn *c, long ms);
+
+/* After a 101 Switching Protocols has gone out, the connection stops being
+ * HTTP: its readiness and timer go to ready(data) and timeout(data) until
+ * the handler ends the response (resp_write(r, NULL, true)), which closes
+ * it.  A draining worker keeps it open until then (or
+ * worker_shutdown_timeout); the client's own socket is c->sk. */
+void conn_hand_over(struct conn *c, void (*ready)(void *data), void (*timeout)(void *data),
+                    void *data);
 
 /* The body reader's states (body.c): reading (body timer), writing the
  * interim "100 Continue", paused for the handler or the pool, and done. */

@@ -38,6 +38,7 @@ static int req_on_url(http_parser *p, const char *at, size_t len)
     req_extend(&r->target_span, req_off(p, at), len);
     if (r->target_span.len > r->line_max) {
         r->parse_status = 414;
+        r->refusal = "client sent too long URI";
         return -1;
     }
     return 0;
@@ -49,6 +50,7 @@ static int req_check_line(struct req *r)
     const struct req_hdr *h = &r->hdrs[r->nhdrs - 1];
     if (h->name_span.len + h->value_span.len + 2 > r->line_max) {
         r->parse_status = 431;
+        r->refusal = "client sent too long header line";
         return -1;
     }
     return 0;
@@ -77,6 +79,7 @@ static int req_on_header_field(http_parser *p, const char *at, size_t len)
     if (r->nhdrs == 0 || r->in_value) {
         if (r->nhdrs == REQ_MAX_HEADERS) {
             r->parse_status = 431;
+            r->refusal = "client sent too large request";
             return -1;
         }
         if (req_new_hdr(r) == NULL)
@@ -220,22 +223,32 @@ void req_set_views(struct req *r, const char *buf)
     }
 }
 
+/* Refuses r: the status, with its reason for the error log. */
+static int req_refuse(struct req *r, const char *why, int status)
+{
+    r->refusal = why;
+    return status;
+}
+
 int req_finish_head(struct req *r)
 {
     struct uri_parts parts;
     if (uri_split(r->target, &parts) < 0 || uri_normalize(&r->pool, parts.path, &r->path) < 0)
-        return 400;
+        return req_refuse(r, "client sent invalid request", 400);
     r->args = parts.args;
     const struct str *host = req_header(r, "Host");
     struct str raw = parts.host.len ? parts.host : host ? *host : str_make("", 0);
     if (uri_host(&r->pool, raw, &r->host) < 0)
-        return 400;
+        return req_refuse(r,
+                          parts.host.len ? "client sent invalid host in request line"
+                                         : "client sent invalid host header",
+                          400);
     if (r->http_major == 1 && r->http_minor == 1 && host == NULL)
-        return 400;
+        return req_refuse(r, "client sent HTTP/1.1 request without \"Host\" header", 400);
     const struct str *expect = req_header(r, "Expect");
     if (expect != NULL) {
         if (!str_case_eq(*expect, "100-continue"))
-            return 417;
+            return req_refuse(r, "client sent unknown \"Expect\" header", 417);
         r->expect_continue = r->http_minor == 1;
     }
     return 0;
@@ -258,4 +271,65 @@ int req_add_header(struct req *r, struct str name, struct str value)
     *r->out_tail = h;
     r->out_tail = &h->next;
     return 0;
+}
+
+/* ---- why a head is refused -------------------------------------------------- */
+
+/* Whether any header line so far is named `name` (while parsing, when
+ * only offsets into the connection's buffer exist). */
+static bool req_seen_header(const struct req *r, const char *name)
+{
+    const char *buf = r->c->buf;
+    for (uint32_t i = 0; i < r->nhdrs; i++)
+        if (str_case_eq(req_view(buf, r->hdrs[i].name_span), name))
+            return true;
+    return false;
+}
+
+/* http-parser's errors in nginx's words. */
+static const char *req_parse_why(const struct req *r, enum http_errno e)
+{
+    switch (e) {
+    case HPE_HEADER_OVERFLOW:
+        return "client sent too large request";
+    case HPE_INVALID_METHOD:
+        return "client sent invalid method";
+    case HPE_INVALID_VERSION:
+        return "client sent invalid version";
+    case HPE_INVALID_CONTENT_LENGTH:
+        return "client sent invalid \"Content-Length\" header";
+    case HPE_UNEXPECTED_CONTENT_LENGTH:
+        /* A second Content-Length, or one beside Transfer-Encoding. */
+        return req_seen_header(r, "Transfer-Encoding")
+                   ? "client sent \"Content-Length\" and \"Transfer-Encoding\" headers at the "
+                     "same time"
+                   : "client sent duplicate header line";
+    case HPE_INVALID_HEADER_TOKEN:
+        return "client sent invalid header line";
+    case HPE_INVALID_CHUNK_SIZE:
+        return "client sent invalid chunked body";
+    default:
+        /* Past the request line, whatever went wrong is in a header line. */
+        return r->nhdrs > 0 ? "client sent invalid header line" : "client sent invalid request";
+    }
+}
+
+int req_refuse_parse(struct req *r, enum http_errno e)
+{
+    if (r->parse_status != 0)
+        return r->parse_status; /* a callback refused, and said why */
+    int status = e == HPE_HEADER_OVERFLOW ? 431 : e == HPE_INVALID_VERSION ? 505 : 400;
+    return req_refuse(r, req_parse_why(r, e), status);
+}
+
+const char *req_refusal(const struct req *r, int status)
+{
+    if (r->refusal != NULL)
+        return r->refusal;
+    /* The connection's own refusals: the head outgrew its buffers. */
+    if (status == 414)
+        return "client sent too long URI";
+    if (status == 431)
+        return "client sent too large request";
+    return status == 500 ? "not enough memory for the request head" : "client sent invalid request";
 }

@@ -90,6 +90,7 @@ struct req {
     bool body_done;           /* on_message_complete has run */
     bool keepalive;           /* the connection may serve another request */
     int parse_status;         /* status for a head the checks refused, or 0 */
+    const char *refusal;      /* why the head was refused, in nginx's words, or NULL */
     int64_t content_length;   /* request body length, -1 if none/chunked */
     bool chunked;             /* request body is chunked */
     bool upgrade;             /* the parser saw an Upgrade/CONNECT request */
@@ -109,29 +110,32 @@ struct req {
     int err_status;                 /* status an error_page redirect answers for, or 0 */
     int status_override;            /* error_page =code: -1 keep err_status, 0 target's, N */
     /* response */
-    int status;                   /* status code sent */
-    struct resp_hdr *out_hdrs;    /* extra response headers */
-    struct resp_hdr **out_tail;   /* where the next one goes */
-    struct str content_type;      /* Content-Type, or empty */
-    time_t last_modified;         /* Last-Modified, or -1 */
-    struct out out;               /* the body */
-    size_t header_len;            /* bytes of the response head */
-    uint64_t bytes_sent;          /* head and body bytes written */
-    int64_t resp_length;          /* body length to announce, -1 unknown (chunked) */
-    const struct resp_gen *gen;   /* the answering handler's callbacks, or NULL */
-    struct str resp_head;         /* a streamed response's head, until its first piece */
-    char chunk_line[24];          /* a chunk's size line, while it is sent */
-    bool resp_started;            /* the head is made: status and headers are final */
-    bool resp_body;               /* the response carries a body */
-    bool resp_chunked;            /* ... in chunked framing */
-    bool resp_last;               /* the last piece is queued */
-    bool gen_done;                /* gen->done has been called */
-    void **ctx;                   /* each module's per-request state, by index */
-    struct var_val *vars;         /* values of the configuration's variables, or NULL */
-    struct req_cleanup *cleanups; /* run in reverse order when the request ends */
-    struct body_reader *body;     /* reading the body for a handler, or NULL */
-    bool gzip_done;               /* the body is already encoded (gzip_static) */
-    bool gzip_vary;               /* Vary: Accept-Encoding is due */
+    int status;                     /* status code sent */
+    struct resp_hdr *out_hdrs;      /* extra response headers */
+    struct resp_hdr **out_tail;     /* where the next one goes */
+    struct str content_type;        /* Content-Type, or empty */
+    time_t last_modified;           /* Last-Modified, or -1 */
+    struct out out;                 /* the body */
+    size_t header_len;              /* bytes of the response head */
+    uint64_t bytes_sent;            /* head and body bytes written */
+    int64_t resp_length;            /* body length to announce, -1 unknown (chunked) */
+    const struct resp_gen *gen;     /* the answering handler's callbacks, or NULL */
+    struct str resp_head;           /* a streamed response's head, until its first piece */
+    char chunk_line[24];            /* a chunk's size line, while it is sent */
+    bool resp_started;              /* the head is made: status and headers are final */
+    bool resp_body;                 /* the response carries a body */
+    bool resp_chunked;              /* ... in chunked framing */
+    bool resp_last;                 /* the last piece is queued */
+    bool gen_done;                  /* gen->done has been called */
+    void **ctx;                     /* each module's per-request state, by index */
+    struct var_val *vars;           /* values of the configuration's variables, or NULL */
+    struct req_cleanup *cleanups;   /* run in reverse order when the request ends */
+    struct body_reader *body;       /* reading the body for a handler, or NULL */
+    void (*tunnel_ready)(void *);   /* CS_TUNNEL: the handler's readiness callback */
+    void (*tunnel_timeout)(void *); /* ... and its timeout callback */
+    void *tunnel_data;              /* ... and their argument */
+    bool gzip_done;                 /* the body is already encoded (gzip_static) */
+    bool gzip_vary;                 /* Vary: Accept-Encoding is due */
 };
 
 extern const http_parser_settings req_parser_settings;
@@ -147,6 +151,14 @@ void req_set_views(struct req *r, const char *buf);
 /* Derives path, args, host and Expect from the views.  Returns 0, or an
  * HTTP status for a request that must be refused. */
 int req_finish_head(struct req *r);
+
+/* The status for a head http-parser stopped on with error e; the reason
+ * goes to r->refusal (a callback's own refusal is kept). */
+int req_refuse_parse(struct req *r, enum http_errno e);
+
+/* What the error log says about refusing r with status: r->refusal, or
+ * the reason a refusal of the connection's own (buffers) implies. */
+const char *req_refusal(const struct req *r, int status);
 
 /* First header with this name (case-insensitive), or NULL. */
 const struct str *req_header(const struct req *r, const char *name);

@@ -22,6 +22,25 @@
 #define REQ_CHECK_MAX_CHUNK_LINE 4096 /* a chunk-size line with its extensions */
 #define REQ_CHECK_MAX_TRAILERS 16384  /* the whole trailer section */
 
+/* Why a request is refused, in the words of nginx's error log (so that
+ * log watchers written for nginx keep working). */
+#define WHY_METHOD "client sent invalid method"
+#define WHY_REQUEST "client sent invalid request"
+#define WHY_VERSION "client sent invalid version"
+#define WHY_HEADER_LINE "client sent invalid header line"
+#define WHY_HOST "client sent invalid host header"
+#define WHY_HOST_DUP "client sent duplicate host header"
+#define WHY_HOST_MISSING "client sent HTTP/1.1 request without \"Host\" header"
+#define WHY_HOST_IN_LINE "client sent invalid host in request line"
+#define WHY_CONNECT "client sent CONNECT method"
+#define WHY_DUP_LINE "client sent duplicate header line"
+#define WHY_TE_10 "client sent HTTP/1.0 request with \"Transfer-Encoding\" header"
+#define WHY_TE_AND_CL                                                                              \
+    "client sent \"Content-Length\" and \"Transfer-Encoding\" headers at the same time"
+#define WHY_TE_UNKNOWN "client sent unknown \"Transfer-Encoding\""
+#define WHY_TE_INVALID "client sent invalid \"Transfer-Encoding\""
+#define WHY_CL "client sent invalid \"Content-Length\" header"
+
 /* ---- character classes (RFC 9110 5.6.2, 5.5; RFC 9112 3.2) ----------------- */
 
 static bool req_check_tchar(unsigned char c)
@@ -107,14 +126,15 @@ static bool req_check_http_version(struct req_check_cur *c)
 }
 
 /* method SP request-target SP HTTP-version CRLF, single spaces only.  A
- * line without a version (HTTP/0.9) fails here. */
-static bool req_check_request_line(struct req_check_cur *c)
+ * line without a version (HTTP/0.9) fails here.  Returns the reason for a
+ * refusal, or NULL. */
+static const char *req_check_request_line(struct req_check_cur *c)
 {
     if (req_check_span(c, req_check_tchar) == 0 || !req_check_take(c, ' '))
-        return false;
+        return WHY_METHOD;
     if (req_check_span(c, req_check_target_char) == 0 || !req_check_take(c, ' '))
-        return false;
-    return req_check_http_version(c) && req_check_crlf(c);
+        return WHY_REQUEST;
+    return req_check_http_version(c) && req_check_crlf(c) ? NULL : WHY_REQUEST;
 }
 
 /* field-name ":" value CRLF.  A line starting with SP or HTAB (obs-fold, or
@@ -128,23 +148,31 @@ static bool req_check_field_line(struct req_check_cur *c)
     return req_check_crlf(c);
 }
 
-int req_check_head(const char *buf, size_t len)
+/* A refusal: the status, with its reason for the error log. */
+static int req_check_refuse(const char **why, const char *reason, int status)
+{
+    *why = reason;
+    return status;
+}
+
+int req_check_head(const char *buf, size_t len, const char **why)
 {
     struct req_check_cur c = {(const unsigned char *)buf, (const unsigned char *)buf + len};
     /* RFC 9112 2.2: empty lines before the request line are ignored (a
      * client's stray CRLF after a body); http-parser skips them too. */
     while (c.end - c.p >= 2 && c.p[0] == '\r' && c.p[1] == '\n')
         c.p += 2;
-    if (!req_check_request_line(&c))
-        return 400;
+    const char *bad = req_check_request_line(&c);
+    if (bad != NULL)
+        return req_check_refuse(why, bad, 400);
     while (c.p < c.end && *c.p != '\r')
         if (!req_check_field_line(&c))
-            return 400;
+            return req_check_refuse(why, WHY_HEADER_LINE, 400);
     /* The blank line must end exactly where the parser said the head
      * ends; anything else means the two disagree. */
-    if (!req_check_crlf(&c) || c.p != c.end)
-        return 400;
-    return 0;
+    if (!req_check_crlf(&c))
+        return req_check_refuse(why, WHY_HEADER_LINE, 400);
+    return c.p == c.end ? 0 : req_check_refuse(why, WHY_REQUEST, 400);
 }
 
 /* ---- what the head means -------------------------------------------------- */
@@ -264,26 +292,27 @@ static bool req_check_authority(struct str a)
                                             : req_check_regname(host);
 }
 
-static int req_check_sem_version(const struct req *r)
+static int req_check_sem_version(const struct req *r, const char **why)
 {
     if (r->http_major == 1 && (r->http_minor == 0 || r->http_minor == 1))
         return 0;
     /* HTTP/0.9 has no headers to frame or route by: a malformed request,
      * not a version we could answer in. */
     if (r->http_major == 0 && r->http_minor == 9)
-        return 400;
-    return 505;
+        return req_check_refuse(why, WHY_REQUEST, 400);
+    return req_check_refuse(why, WHY_VERSION, 505);
 }
 
 /* Host is required in 1.1 and never allowed twice: two Hosts let a proxy
  * in front route by one while we route by the other. */
-static int req_check_sem_host(const struct req *r, const struct req_check_seen *seen)
+static int req_check_sem_host(const struct req *r, const struct req_check_seen *seen,
+                              const char **why)
 {
     if (seen->nhost > 1)
-        return 400;
+        return req_check_refuse(why, WHY_HOST_DUP, 400);
     if (seen->nhost == 0)
-        return r->http_minor == 1 ? 400 : 0;
-    return req_check_authority(seen->host) ? 0 : 400;
+        return r->http_minor == 1 ? req_check_refuse(why, WHY_HOST_MISSING, 400) : 0;
+    return req_check_authority(seen->host) ? 0 : req_check_refuse(why, WHY_HOST, 400);
 }
 
 static bool req_check_prefix_case(struct str s, const char *lit)
@@ -293,33 +322,37 @@ static bool req_check_prefix_case(struct str s, const char *lit)
 }
 
 /* absolute-form: "http://" or "https://" authority [path-abempty] ["?" query]. */
-static int req_check_sem_absolute(struct str t)
+static int req_check_sem_absolute(struct str t, const char **why)
 {
     size_t skip = req_check_prefix_case(t, "http://")    ? 7
                   : req_check_prefix_case(t, "https://") ? 8
                                                          : 0;
     if (skip == 0)
-        return 400;
+        return req_check_refuse(why, WHY_REQUEST, 400);
     struct str rest = str_make(t.p + skip, t.len - skip);
     size_t n = 0;
     while (n < rest.len && rest.p[n] != '/' && rest.p[n] != '?')
         n++;
-    return req_check_authority(str_make(rest.p, n)) ? 0 : 400;
+    if (req_check_authority(str_make(rest.p, n)))
+        return 0;
+    return req_check_refuse(why, WHY_HOST_IN_LINE, 400);
 }
 
 /* origin-form or absolute-form; "*" only for OPTIONS; never a fragment
  * (no form has one, and a '#' would be cut by some parsers, not others). */
-static int req_check_sem_target(const struct req *r)
+static int req_check_sem_target(const struct req *r, const char **why)
 {
     struct str t = r->target;
     /* We are not a forward proxy: CONNECT and authority-form have no use. */
-    if (r->method == HTTP_CONNECT || t.len == 0 || memchr(t.p, '#', t.len) != NULL)
-        return 400;
+    if (r->method == HTTP_CONNECT)
+        return req_check_refuse(why, WHY_CONNECT, 400);
+    if (t.len == 0 || memchr(t.p, '#', t.len) != NULL)
+        return req_check_refuse(why, WHY_REQUEST, 400);
     if (t.p[0] == '/')
         return 0;
     if (str_eq(t, "*"))
-        return r->method == HTTP_OPTIONS ? 0 : 400;
-    return req_check_sem_absolute(t);
+        return r->method == HTTP_OPTIONS ? 0 : req_check_refuse(why, WHY_REQUEST, 400);
+    return req_check_sem_absolute(t, why);
 }
 
 /* Splits off the next comma-separated element, OWS-trimmed. */
@@ -338,22 +371,20 @@ static struct str req_check_next_elem(struct str *list)
  * 501.  Empty elements are refused rather than skipped.  HTAB is legal OWS,
  * but http-parser 2.9.4 then does not frame the body as chunked, and the
  * two must never disagree on where a body ends. */
-static int req_check_sem_codings(struct str te)
+static int req_check_sem_codings(struct str te, const char **why)
 {
     bool other = false;
     struct str list = te;
     if (memchr(te.p, '\t', te.len) != NULL)
-        return 400;
+        return req_check_refuse(why, WHY_TE_INVALID, 400);
     for (;;) {
         bool last = memchr(list.p, ',', list.len) == NULL;
         struct str e = req_check_next_elem(&list);
-        if (e.len == 0)
-            return 400;
         bool chunked = str_case_eq(e, "chunked");
+        if (e.len == 0 || (chunked && !last) || (last && !chunked))
+            return req_check_refuse(why, WHY_TE_INVALID, 400);
         if (last)
-            return !chunked ? 400 : other ? 501 : 0;
-        if (chunked)
-            return 400;
+            return other ? req_check_refuse(why, WHY_TE_UNKNOWN, 501) : 0;
         other = true;
     }
 }
@@ -368,46 +399,58 @@ static bool req_check_content_length(struct str cl)
     return true;
 }
 
+/* A Transfer-Encoding, with the reasons nginx gives for each refusal. */
+static int req_check_sem_te(const struct req *r, const struct req_check_seen *seen,
+                            const char **why)
+{
+    /* A 1.0 recipient may not know chunked, so a 1.0 message with
+     * Transfer-Encoding is framed differently along the chain. */
+    if (r->http_minor == 0)
+        return req_check_refuse(why, WHY_TE_10, 400);
+    if (seen->nte > 1)
+        return req_check_refuse(why, WHY_DUP_LINE, 400);
+    if (seen->ncl > 0)
+        return req_check_refuse(why, WHY_TE_AND_CL, 400);
+    return req_check_sem_codings(seen->te, why);
+}
+
 /* Exactly one way to find the body's end, written exactly one way. */
-static int req_check_sem_framing(const struct req *r, const struct req_check_seen *seen)
+static int req_check_sem_framing(const struct req *r, const struct req_check_seen *seen,
+                                 const char **why)
 {
     /* http-parser 2.9.4 flags Transfer-Encoding as soon as a name's first
      * 17 bytes match, so "Transfer-Encodingx" clears its chunked flag and
      * makes it refuse the body: a header we would ignore changes framing. */
     if (seen->te_prefix)
-        return 400;
-    if (seen->nte > 0) {
-        /* A 1.0 recipient may not know chunked, so a 1.0 message with
-         * Transfer-Encoding is framed differently along the chain. */
-        if (r->http_minor == 0 || seen->nte > 1 || seen->ncl > 0)
-            return 400;
-        return req_check_sem_codings(seen->te);
-    }
-    if (seen->ncl > 1)
-        return 400; /* nginx refuses duplicates even when they agree */
+        return req_check_refuse(why, WHY_HEADER_LINE, 400);
+    if (seen->nte > 0)
+        return req_check_sem_te(r, seen, why);
+    if (seen->ncl > 1) /* nginx refuses duplicates even when they agree */
+        return req_check_refuse(why, WHY_DUP_LINE, 400);
     if (seen->ncl == 1 && !req_check_content_length(seen->cl))
-        return 400;
+        return req_check_refuse(why, WHY_CL, 400);
     return 0;
 }
 
-int req_check_semantics(const struct req *r)
+int req_check_semantics(const struct req *r, const char **why)
 {
     struct req_check_seen seen;
-    int status = req_check_sem_version(r);
+    int status = req_check_sem_version(r, why);
     if (status != 0)
         return status;
     req_check_gather(r, &seen);
     /* Every 400 comes before the only 501, so an unknown coding never
      * masks a malformed request. */
-    if ((status = req_check_sem_target(r)) != 0 || (status = req_check_sem_host(r, &seen)) != 0)
+    if ((status = req_check_sem_target(r, why)) != 0 ||
+        (status = req_check_sem_host(r, &seen, why)) != 0)
         return status;
-    if ((status = req_check_sem_framing(r, &seen)) != 0)
+    if ((status = req_check_sem_framing(r, &seen, why)) != 0)
         return status;
     /* Whatever we accept, the parser must frame the same way: a
      * Transfer-Encoding it did not take as chunked (odd whitespace, say)
      * would leave the two disagreeing about where the body ends. */
     if (req_header(r, "Transfer-Encoding") != NULL && !r->chunked)
-        return 400;
+        return req_check_refuse(why, WHY_TE_INVALID, 400);
     return 0;
 }
 

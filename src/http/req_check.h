@@ -4,7 +4,9 @@
  * attacks rely on (obs-fold, bare LF, HTTP/0.9, duplicate Transfer-Encoding,
  * loose chunk extensions, ...).  These checks refuse them; the connection
  * then answers 400 (501 for an unknown transfer coding, 505 for a version)
- * and closes without acting on any byte that follows. */
+ * and closes without acting on any byte that follows.  Each refusal comes
+ * with its reason for the error log, in nginx's words ("client sent
+ * invalid host header", ...): a static string. */
 #ifndef TP_REQ_CHECK_H
 #define TP_REQ_CHECK_H
 
@@ -19,8 +21,8 @@ struct req;
  * "METHOD SP target SP HTTP/d.d CRLF" request line, every line ending in
  * CRLF, no NUL, bare CR, bare LF or other control byte (HTAB allowed in
  * values), no obs-fold, no whitespace before a colon or before the first
- * header.  Returns 0 or the status to answer. */
-int req_check_head(const char *buf, size_t len);
+ * header.  Returns 0, or the status to answer with its reason in *why. */
+int req_check_head(const char *buf, size_t len, const char **why);
 
 /* Checks what the parsed head means: version 1.0 or 1.1 (else 505; 0.9 is
  * 400); exactly one valid Host in HTTP/1.1 (none, empty, duplicate or
@@ -28,8 +30,8 @@ int req_check_head(const char *buf, size_t len);
  * (a list not ending in chunked is 400, an unknown coding 501); not both
  * Content-Length and Transfer-Encoding; one valid Content-Length; the target
  * in origin-form or absolute-form, "*" only for OPTIONS.  Header views in r
- * must be set.  Returns 0 or the status to answer. */
-int req_check_semantics(const struct req *r);
+ * must be set.  Returns 0, or the status to answer with its reason in *why. */
+int req_check_semantics(const struct req *r, const char **why);
 
 /* Validates chunked framing over the raw body bytes, before http-parser
  * sees them: hex size, extensions as token[=token|quoted-string] with no

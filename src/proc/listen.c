@@ -224,6 +224,14 @@ void listen_close_others(struct listen_set *ls, unsigned gen, unsigned slot)
     }
 }
 
+void listen_close_slot(struct listener *l, unsigned slot)
+{
+    if (slot >= l->nfds || l->fds[slot] < 0)
+        return;
+    close(l->fds[slot]);
+    l->fds[slot] = -1;
+}
+
 void listen_close_all(struct listen_set *ls)
 {
     while (ls->head != NULL) {

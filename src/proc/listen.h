@@ -57,6 +57,11 @@ void listen_close_others(struct listen_set *ls, unsigned gen, unsigned slot);
 
 void listen_close_all(struct listen_set *ls);
 
+/* A draining worker's (or single process's) copy of its slot's socket:
+ * once every holder has closed it, the kernel refuses new connections
+ * instead of completing handshakes nobody will accept. */
+void listen_close_slot(struct listener *l, unsigned slot);
+
 /* Takes over listening sockets handed down (binary upgrade, or systemd
  * socket activation): each fd is matched to its address by getsockname and
  * becomes the next slot of that address.  On error writes the reason. */

@@ -13,6 +13,7 @@
 #include "proc/master.h"
 #include "core/mpool.h"
 #include "proc/pidfile.h"
+#include "proc/proctitle.h"
 #include "core/signals.h"
 #include "core/version.h"
 
@@ -27,7 +28,7 @@
 #define TP_CONF_PATH "/usr/local/etc/turnpike/turnpike.conf"
 #endif
 #ifndef TP_ERROR_LOG_PATH
-#define TP_ERROR_LOG_PATH "/usr/local/var/log/turnpike/error.log"
+#define TP_ERROR_LOG_PATH "logs/error.log" /* relative: under the prefix */
 #endif
 
 static void main_usage(void)
@@ -141,6 +142,13 @@ int main(int argc, char **argv)
 {
     struct args a;
     char err[256];
+    /* Before anything reads argv or the environment: later process
+     * titles overwrite the strings they point into. */
+    argv = proctitle_init(argc, argv);
+    if (argv == NULL) {
+        fprintf(stderr, "turnpike: out of memory\n");
+        return 1;
+    }
     signals_block();
     if (args_parse(&a, argc, argv, err, sizeof(err)) < 0) {
         fprintf(stderr, "turnpike: %s\n", err);

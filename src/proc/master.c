@@ -16,10 +16,12 @@
 #include "http/alog.h"
 #include "conf/conf.h"
 #include "conf/module.h"
+#include "proc/daemon.h"
 #include "proc/listen.h"
 #include "core/log.h"
 #include "proc/notify.h"
 #include "proc/pidfile.h"
+#include "proc/proctitle.h"
 #include "proc/procinit.h"
 #include "core/signals.h"
 #include "proc/upgrade.h"
@@ -72,6 +74,7 @@ static struct {
     bool has_tty;          /* a controlling terminal: WINCH may be a resize */
     bool upgraded;         /* started by an old binary's USR2 */
     char last_error[1024]; /* last reload failure, for systemd's STATUS */
+    int exit_status;       /* what master_run returns */
 } M;
 
 static double master_now(void)
@@ -86,10 +89,12 @@ static double master_now(void)
 static void master_in_child(unsigned slot, int chan)
 {
     close(M.sigfd);
+    daemon_forget();
     for (unsigned i = 0; i < M.nkids; i++)
         if (M.kids[i].chan >= 0)
             close(M.kids[i].chan);
     listen_close_others(&M.ls, M.gen, slot);
+    proctitle_set("worker process");
     procinit_worker(M.conf, slot);
     int rc = worker_run(M.conf, slot, M.gen, chan, false);
     exit(rc);
@@ -204,6 +209,22 @@ static void master_newbin_exited(int status)
         master_restart_workers();
 }
 
+static void master_fast_stop(int sig);
+
+/* A worker of the first generation died before it accepted while the
+ * starting process waits: the start failed (the worker said why on the
+ * terminal).  Respawning would only hide that behind a daemon that
+ * serves nothing. */
+static bool master_start_failed(const struct child *k)
+{
+    if (!daemon_waiting() || k->ready || k->gen != M.gen || M.mode != MM_RUN)
+        return false;
+    log_msg(LL_EMERG, 0, 0, "worker process %d could not start", (int)k->pid);
+    M.exit_status = 1;
+    master_fast_stop(SIGTERM);
+    return true;
+}
+
 static void master_reap(void)
 {
     int status;
@@ -221,7 +242,7 @@ static void master_reap(void)
             if (k.chan >= 0)
                 close(k.chan);
             M.kids[i] = M.kids[--M.nkids];
-            if (M.mode == MM_RUN && k.gen == M.gen && !k.quitting)
+            if (!k.quitting && !master_start_failed(&k) && M.mode == MM_RUN && k.gen == M.gen)
                 master_respawn(k.slot);
             break;
         }
@@ -238,6 +259,20 @@ static void master_signal_all(int sig, bool quitting)
         if (quitting)
             M.kids[i].quitting = true;
         kill(M.kids[i].pid, sig);
+    }
+}
+
+/* A real stop: each worker drains and also closes its copies of the
+ * listening sockets, told over its channel (a plain SIGQUIT, as for a
+ * reload or WINCH, keeps them; then the master or the new generation holds
+ * them anyway, and a worker's epoll set keeps no stale registrations). */
+static void master_quit_all(void)
+{
+    for (unsigned i = 0; i < M.nkids; i++) {
+        struct child *k = &M.kids[i];
+        k->quitting = true;
+        if (k->chan < 0 || write(k->chan, WORKER_MSG_QUIT, 1) != 1)
+            kill(k->pid, SIGQUIT);
     }
 }
 
@@ -277,6 +312,7 @@ static void master_check_ready(void)
      * the next request after `systemctl reload` must see the new config. */
     if (!M.ready_notified && ready >= M.nslots && !master_old_accepting()) {
         notify_ready(M.gen, M.last_error, M.upgraded);
+        daemon_ready();
         M.ready_notified = true;
     }
 }
@@ -404,6 +440,16 @@ static void master_restart_workers(void)
 
 /* ---- the loop -------------------------------------------------------------- */
 
+/* TERM, or a failed start: workers close everything; stragglers get KILL. */
+static void master_fast_stop(int sig)
+{
+    M.mode = MM_TERM;
+    notify_stopping();
+    listen_close_all(&M.ls);
+    M.kill_at = master_now() + MASTER_KILL_AFTER;
+    master_signal_all(sig, true);
+}
+
 static void master_on_signal(int sig)
 {
     switch (sig) {
@@ -431,17 +477,17 @@ static void master_on_signal(int sig)
             log_msg(LL_NOTICE, 0, 0, "signal %d (SIGQUIT) received, shutting down", sig);
             M.mode = MM_QUIT;
             notify_stopping();
-            master_signal_all(SIGQUIT, true);
+            /* Before the workers hear it: once they close their copies
+             * too, the kernel refuses new connections. */
+            listen_close_all(&M.ls);
+            master_quit_all();
         }
         break;
     case SIGTERM:
     case SIGINT:
         if (M.mode != MM_TERM) {
             log_msg(LL_NOTICE, 0, 0, "signal %d received, exiting", sig);
-            M.mode = MM_TERM;
-            notify_stopping();
-            M.kill_at = master_now() + MASTER_KILL_AFTER;
-            master_signal_all(SIGTERM, true);
+            master_fast_stop(SIGTERM);
         }
         break;
     case SIGUSR1:
@@ -527,29 +573,6 @@ static void master_poll(void)
 
 /* ---- start and stop ----------------------------------------------------- */
 
-static int master_daemonize(void)
-{
-    pid_t pid = fork();
-    if (pid < 0) {
-        log_msg(LL_EMERG, 0, errno, "fork() failed");
-        return -1;
-    }
-    if (pid > 0)
-        _exit(0);
-    if (setsid() < 0)
-        log_msg(LL_ALERT, 0, errno, "setsid() failed");
-    umask(0);
-    int fd = open("/dev/null", O_RDWR);
-    if (fd >= 0) {
-        dup2(fd, STDIN_FILENO);
-        dup2(fd, STDOUT_FILENO);
-        if (fd > STDERR_FILENO)
-            close(fd);
-    }
-    log_redirect_stderr();
-    return 0;
-}
-
 static int master_start(struct conf *conf)
 {
     char err[1024];
@@ -572,11 +595,11 @@ static int master_start(struct conf *conf)
     if (inherited > 0)
         listen_sweep(&M.ls, M.gen, conf->nworkers);
     /* A new binary started by an old master must stay its child (nginx
-     * does not daemonize an upgraded binary either). */
-    if (conf->daemon && !upgraded && master_daemonize() < 0)
+     * does not daemonize an upgraded binary either).  A daemon keeps the
+     * terminal's stderr until it serves, so that the errors below (and
+     * its workers') still reach the operator. */
+    if (conf->daemon && !upgraded && daemon_start() < 0)
         return -1;
-    if (conf->daemon)
-        log_set_startup(false); /* stderr is the log or /dev/null now */
     if (pidfile_write(conf->pid, getpid(), err, sizeof(err)) < 0) {
         log_msg(LL_EMERG, 0, 0, "%s", err);
         return -1;
@@ -592,7 +615,8 @@ static int master_start(struct conf *conf)
         log_msg(LL_EMERG, 0, errno, "signalfd() failed");
         return -1;
     }
-    log_set_startup(false);
+    if (!daemon_waiting())
+        log_set_startup(false);
     return master_resize_slots(conf->nworkers);
 }
 
@@ -627,11 +651,12 @@ int master_run(struct conf *conf, char *const argv[])
     }
     if (!conf->master_process)
         return master_single();
+    proctitle_master();
     for (unsigned i = 0; i < M.nslots; i++)
         master_spawn(i);
     while (M.mode == MM_RUN || M.nkids > 0)
         master_poll();
     log_msg(LL_NOTICE, 0, 0, "exit");
     master_cleanup();
-    return 0;
+    return M.exit_status;
 }

@@ -14,15 +14,16 @@
 #include "http/core_conf.h"
 #include "http/errlog.h"
 #include "http/vars_dyn.h"
+#include "proxy/upstream.h"
 
 /* mod_http_remap precedes the http core, whose finish binds the listens
  * it moves; mod_http_tuning follows it, to check the merged levels;
  * mod_http_vars is last, since no value may be compiled after its finish. */
 struct module *const modules[] = {
-    &mod_core,        &mod_events,      &mod_compat,        &mod_http_remap, &mod_http_core,
-    &mod_http_tuning, &mod_http_errlog, &mod_http_log,      &mod_rewrite,    &mod_access,
-    &mod_auth_basic,  &mod_map,         &mod_split_clients, &mod_index,      &mod_autoindex,
-    &mod_gzip,        &mod_static,      &mod_http_vars,
+    &mod_core,      &mod_events,      &mod_compat,      &mod_http_remap,    &mod_http_core,
+    &mod_upstream,  &mod_http_tuning, &mod_http_errlog, &mod_http_log,      &mod_rewrite,
+    &mod_access,    &mod_auth_basic,  &mod_map,         &mod_split_clients, &mod_index,
+    &mod_autoindex, &mod_gzip,        &mod_static,      &mod_http_vars,
 };
 
 const size_t nmodules = sizeof(modules) / sizeof(modules[0]);

@@ -11,7 +11,9 @@
 #include "conf/module.h"
 #include "core/log.h"
 #include "core/signals.h"
+#include "proc/daemon.h"
 #include "proc/listen.h"
+#include "proc/proctitle.h"
 
 #define WORKER_ACCEPT_BATCH 64
 #define WORKER_ACCEPT_RETRY 0.5 /* seconds after EMFILE and friends */
@@ -133,6 +135,16 @@ static void worker_hard_stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
+/* On a real stop the master has closed its copies of these sockets and
+ * ours are the last: closed, the kernel refuses new clients at once
+ * instead of queueing them to hang until reset.  The accept watchers must
+ * be stopped first. */
+static void worker_close_listeners(struct worker *w)
+{
+    for (unsigned i = 0; i < w->nlsn; i++)
+        listen_close_slot(w->lsn[i].listen->listener, w->slot);
+}
+
 static void worker_drain(struct worker *w)
 {
     struct reactor *rx = &w->rx;
@@ -142,6 +154,8 @@ static void worker_drain(struct worker *w)
     worker_accept_stop(w);
     ev_timer_stop(rx->loop, &w->accept_retry);
     log_msg(LL_NOTICE, 0, 0, "gracefully shutting down");
+    if (!w->single)
+        proctitle_set("worker process is shutting down");
     if (w->chan >= 0)
         (void)!write(w->chan, "D", 1); /* no longer accepting: tell the master */
     MODULES_WORKER(rx, worker_drain);
@@ -161,6 +175,14 @@ static void worker_drain(struct worker *w)
     }
 }
 
+/* A real stop: the sockets go before the drain says so in the log. */
+static void worker_quit(struct worker *w)
+{
+    worker_accept_stop(w);
+    worker_close_listeners(w);
+    worker_drain(w);
+}
+
 static void worker_signal_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
     struct worker *w = &worker;
@@ -169,7 +191,11 @@ static void worker_signal_cb(struct ev_loop *loop, ev_io *io, int revents)
     while ((sig = signals_read(io->fd)) != 0) {
         switch (sig) {
         case SIGQUIT:
-            worker_drain(w);
+            /* Alone, a process is its own master: its stop is real. */
+            if (w->single)
+                worker_quit(w);
+            else
+                worker_drain(w);
             break;
         case SIGTERM:
         case SIGINT:
@@ -191,17 +217,19 @@ static void worker_signal_cb(struct ev_loop *loop, ev_io *io, int revents)
     }
 }
 
-/* The master went away (its end of the channel closed): drain rather than
- * linger as an orphan holding the ports. */
+/* The master stops for good, or went away (its end of the channel
+ * closed): drain and let the ports go rather than linger holding them. */
 static void worker_chan_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
     char buf[16];
     (void)revents;
     ssize_t n = read(io->fd, buf, sizeof(buf));
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+    if (n > 0 && memchr(buf, WORKER_MSG_QUIT[0], (size_t)n) != NULL) {
+        worker_quit(&worker);
+    } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
         ev_io_stop(loop, io);
         log_msg(LL_ALERT, 0, 0, "master process is gone, shutting down");
-        worker_drain(&worker);
+        worker_quit(&worker);
     }
 }
 
@@ -286,6 +314,11 @@ int worker_run(const struct conf *conf, unsigned slot, unsigned gen, int chan, b
         worker_teardown(w);
         return 2;
     }
+    /* A daemon's processes leave the terminal once they serve. */
+    if (single)
+        daemon_ready();
+    else if (conf->daemon)
+        daemon_detach_stderr();
     if (chan >= 0) {
         ev_io_init(&chan_io, worker_chan_cb, chan, EV_READ);
         ev_io_start(w->rx.loop, &chan_io);

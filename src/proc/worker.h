@@ -11,6 +11,10 @@
 struct conf;
 struct conf_listen;
 
+/* The master's message for a real stop: drain, and let the listening
+ * sockets go (SIGQUIT alone drains and keeps them). */
+#define WORKER_MSG_QUIT "Q"
+
 /* Accepting on one listening socket. */
 struct worker_listener {
     ev_io io;                         /* readable: connections are waiting */

@@ -238,12 +238,16 @@ static void fuzz_head(struct conn *c, size_t paused_at, size_t size)
 {
     struct req *r = c->req;
     req_set_views(r, c->buf);
-    int head = req_check_head(c->buf, paused_at + 1);
+    const char *why_head = NULL, *why_sem = NULL;
+    int head = req_check_head(c->buf, paused_at + 1, &why_head);
     /* http-parser (built non-strict) ends a head at CR + any byte. */
     fuzz_require(c->buf[paused_at] == '\n' || head != 0, "head accepted without its final LF");
-    int sem = req_check_semantics(r);
+    int sem = req_check_semantics(r, &why_sem);
     fuzz_require(head == 0 || head == 400, "req_check_head status");
     fuzz_require(sem == 0 || sem == 400 || sem == 501 || sem == 505, "semantics status");
+    /* Every refusal is logged with its cause, in nginx's words. */
+    fuzz_require(head == 0 || strncmp(why_head, "client sent ", 12) == 0, "head refusal reason");
+    fuzz_require(sem == 0 || strncmp(why_sem, "client sent ", 12) == 0, "semantics refusal reason");
     bool ok = head == 0 && sem == 0;
     if (head == 0)
         fuzz_accepted_head(r);

@@ -293,6 +293,43 @@ def test_e_sets_default_error_log(server):
     assert os.path.exists(os.path.join(server.dir, "custom.log"))
 
 
+def default_logs_relative():
+    """Whether the build's default log and pid paths are nginx's, under the
+    prefix: they are unless configure was told where state lives."""
+    args = run_tp(["-V"]).stderr
+    if "--localstatedir" in args or "--runstatedir" in args:
+        return False
+    assert "set error log file (default: logs/error.log)" in run_tp(["-h"]).stderr
+    return True
+
+
+def test_t_without_log_directives(server):
+    """A configuration without error_log, access_log or pid passes -t from
+    a fresh build: the defaults are under the prefix, as nginx's are."""
+    if not default_logs_relative():
+        pytest.skip("built with absolute default log paths")
+    text = server.config(http=http_block(server), error_log=False, pid=False)
+    server.write(text)
+    r = server.cli("-t")
+    assert (r.returncode, r.stderr) == (0, ok_lines(server.conf_path)), r.stderr
+    for name in ("error.log", "access.log"):
+        assert os.path.exists(os.path.join(server.dir, "logs", name)), name
+
+
+def test_default_paths_under_prefix(server):
+    """Started without log or pid directives, the master writes
+    logs/turnpike.pid and logs/error.log under -p."""
+    if not default_logs_relative():
+        pytest.skip("built with absolute default log paths")
+    server.write(server.config(http=http_block(server), error_log=False, pid=False))
+    server.error_log = os.path.join(server.dir, "logs", "error.log")
+    server.pid_file = os.path.join(server.dir, "logs", "turnpike.pid")
+    server.start()
+    assert server.read_pid() == server.master_pid
+    assert os.path.exists(server.error_log)
+    assert os.path.exists(os.path.join(server.dir, "logs", "access.log"))
+
+
 def test_t_unwritable_error_log(server):
     text = server.config(http=http_block(server), error_log=False,
                          main="error_log %s/no/such/dir/e.log;" % server.dir)

@@ -1,7 +1,8 @@
 """Strictness beyond http-parser, end to end: each ambiguous request is
 answered 400 (501 for an unknown transfer coding, 505 for a version) and
-the connection closed, and the bytes after it are never acted on (a
-smuggled request gets no response of its own)."""
+the connection closed, the bytes after it are never acted on (a smuggled
+request gets no response of its own), and the error log names the cause in
+nginx's words."""
 
 import pytest
 
@@ -37,50 +38,90 @@ def post(headers, body=b"", version="1.1", host=b"Host: a\r\n"):
 
 CHUNKED = b"Transfer-Encoding: chunked\r\n"
 
+# nginx's words for each refusal in the error log (ngx_http_request.c).
+INVALID_TE = 'client sent invalid "Transfer-Encoding"'
+HEADER_LINE = "client sent invalid header line"
+INVALID_HOST = "client sent invalid host header"
+
 CASES = [
     # Transfer-Encoding
-    ("te-duplicate", post(CHUNKED + CHUNKED, b"0\r\n\r\n"), (400,)),
+    ("te-duplicate", post(CHUNKED + CHUNKED, b"0\r\n\r\n"), (400,),
+     "client sent duplicate header line"),
     ("te-list-not-ending-in-chunked", post(b"Transfer-Encoding: chunked, gzip\r\n",
-                                           b"0\r\n\r\n"), (400, 501)),
+                                           b"0\r\n\r\n"), (400,), INVALID_TE),
     ("te-chunked-twice-in-list", post(b"Transfer-Encoding: chunked, chunked\r\n",
-                                      b"0\r\n\r\n"), (400, 501)),
-    ("te-unknown-coding", post(b"Transfer-Encoding: x-custom\r\n", b"0\r\n\r\n"), (400, 501)),
-    ("te-in-http10", post(CHUNKED, b"0\r\n\r\n", version="1.0", host=b""), (400,)),
-    ("te-and-content-length", post(b"Content-Length: 5\r\n" + CHUNKED, b"0\r\n\r\n"), (400,)),
+                                      b"0\r\n\r\n"), (400,), INVALID_TE),
+    ("te-unknown-coding", post(b"Transfer-Encoding: x-custom\r\n", b"0\r\n\r\n"), (400,),
+     INVALID_TE),
+    ("te-unknown-coding-before-chunked", post(b"Transfer-Encoding: gzip, chunked\r\n",
+                                              b"0\r\n\r\n"), (501,),
+     'client sent unknown "Transfer-Encoding"'),
+    ("te-in-http10", post(CHUNKED, b"0\r\n\r\n", version="1.0", host=b""), (400,),
+     'client sent HTTP/1.0 request with "Transfer-Encoding" header'),
+    ("te-and-content-length", post(b"Content-Length: 5\r\n" + CHUNKED, b"0\r\n\r\n"), (400,),
+     'client sent "Content-Length" and "Transfer-Encoding" headers at the same time'),
     ("content-length-twice-differing", post(b"Content-Length: 1\r\nContent-Length: 2\r\n",
-                                            b"xx"), (400,)),
-    ("content-length-list", post(b"Content-Length: 1, 1\r\n", b"x"), (400,)),
-    ("content-length-signed", post(b"Content-Length: +1\r\n", b"x"), (400,)),
+                                            b"xx"), (400,), "client sent duplicate header line"),
+    ("content-length-list", post(b"Content-Length: 1, 1\r\n", b"x"), (400,),
+     'client sent invalid "Content-Length" header'),
+    ("content-length-signed", post(b"Content-Length: +1\r\n", b"x"), (400,),
+     'client sent invalid "Content-Length" header'),
     # chunk framing
-    ("chunk-ext-bare-lf", post(CHUNKED, b"3;a=b\nabc\r\n0\r\n\r\n"), (400,)),
-    ("chunk-ext-control-byte", post(CHUNKED, b"3;a=\x01\r\nabc\r\n0\r\n\r\n"), (400,)),
-    ("chunk-data-bare-lf", post(CHUNKED, b"3\r\nabc\n0\r\n\r\n"), (400,)),
+    ("chunk-ext-bare-lf", post(CHUNKED, b"3;a=b\nabc\r\n0\r\n\r\n"), (400,),
+     "client sent invalid chunked body"),
+    ("chunk-ext-control-byte", post(CHUNKED, b"3;a=\x01\r\nabc\r\n0\r\n\r\n"), (400,),
+     "client sent invalid chunked body"),
+    ("chunk-data-bare-lf", post(CHUNKED, b"3\r\nabc\n0\r\n\r\n"), (400,),
+     "client sent invalid chunked body"),
     # the head's lines
-    ("obs-fold", b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n  c\r\n\r\n", (400,)),
-    ("space-before-colon", b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", (400,)),
-    ("whitespace-before-first-header", b"GET / HTTP/1.1\r\n X-A: b\r\nHost: a\r\n\r\n", (400,)),
-    ("nul-in-header", b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\x00c\r\n\r\n", (400,)),
-    ("bare-cr-in-header", b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\rc\r\n\r\n", (400,)),
-    ("control-byte-in-header", b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\x07c\r\n\r\n", (400,)),
-    ("bare-lf-line-ending", b"GET / HTTP/1.1\nHost: a\n\n", (400,)),
+    ("obs-fold", b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n  c\r\n\r\n", (400,), HEADER_LINE),
+    ("space-before-colon", b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", (400,), HEADER_LINE),
+    ("whitespace-before-first-header", b"GET / HTTP/1.1\r\n X-A: b\r\nHost: a\r\n\r\n", (400,),
+     HEADER_LINE),
+    ("nul-in-header", b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\x00c\r\n\r\n", (400,), HEADER_LINE),
+    ("bare-cr-in-header", b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\rc\r\n\r\n", (400,),
+     HEADER_LINE),
+    ("control-byte-in-header", b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\x07c\r\n\r\n", (400,),
+     HEADER_LINE),
+    ("bare-lf-line-ending", b"GET / HTTP/1.1\nHost: a\n\n", (400,),
+     "client sent invalid request"),
+    ("too-long-header-line", b"GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + b"x" * 9000 +
+     b"\r\n\r\n", (431,), "client sent too long header line"),
+    ("too-large-request", b"GET / HTTP/1.1\r\nHost: a\r\n" +
+     b"".join(b"X-H%d: %s\r\n" % (i, b"y" * 1000) for i in range(40)) + b"\r\n", (431,),
+     "client sent too large request"),
     # request line and version
-    ("http09", b"GET /\r\n\r\n", (400,)),
-    ("version-1.2", b"GET / HTTP/1.2\r\nHost: a\r\n\r\n", (505,)),
-    ("version-2.0", b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", (505,)),
-    ("double-space-in-request-line", b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", (400,)),
-    ("star-target-for-get", b"GET * HTTP/1.1\r\nHost: a\r\n\r\n", (400,)),
-    ("authority-form-for-get", b"GET a.test:80 HTTP/1.1\r\nHost: a\r\n\r\n", (400,)),
+    ("http09", b"GET /\r\n\r\n", (400,), "client sent invalid request"),
+    ("version-1.2", b"GET / HTTP/1.2\r\nHost: a\r\n\r\n", (505,), "client sent invalid version"),
+    ("version-2.0", b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", (505,), "client sent invalid version"),
+    ("double-space-in-request-line", b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", (400,),
+     "client sent invalid request"),
+    ("star-target-for-get", b"GET * HTTP/1.1\r\nHost: a\r\n\r\n", (400,),
+     "client sent invalid request"),
+    ("authority-form-for-get", b"GET a.test:80 HTTP/1.1\r\nHost: a\r\n\r\n", (400,),
+     "client sent invalid request"),
+    ("invalid-method", b"FOO / HTTP/1.1\r\nHost: a\r\n\r\n", (400,),
+     "client sent invalid method"),
+    ("too-long-uri", b"GET /" + b"u" * 9000 + b" HTTP/1.1\r\nHost: a\r\n\r\n", (414,),
+     "client sent too long URI"),
+    ("bad-host-in-request-line", b"GET http://a..b/ HTTP/1.1\r\nHost: a\r\n\r\n", (400,),
+     "client sent invalid host in request line"),
+    ("unknown-expectation", b"GET / HTTP/1.1\r\nHost: a\r\nExpect: tea\r\n\r\n", (417,),
+     'client sent unknown "Expect" header'),
     # Host
-    ("host-missing", b"GET / HTTP/1.1\r\nX-A: b\r\n\r\n", (400,)),
-    ("host-empty", b"GET / HTTP/1.1\r\nHost:\r\n\r\n", (400,)),
-    ("host-duplicate", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", (400,)),
-    ("host-malformed-space", b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", (400,)),
-    ("host-malformed-userinfo", b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", (400,)),
+    ("host-missing", b"GET / HTTP/1.1\r\nX-A: b\r\n\r\n", (400,),
+     'client sent HTTP/1.1 request without "Host" header'),
+    ("host-empty", b"GET / HTTP/1.1\r\nHost:\r\n\r\n", (400,), INVALID_HOST),
+    ("host-duplicate", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", (400,),
+     "client sent duplicate host header"),
+    ("host-malformed-space", b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", (400,), INVALID_HOST),
+    ("host-malformed-userinfo", b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", (400,), INVALID_HOST),
 ]
 
 
-@pytest.mark.parametrize("name,raw,statuses", CASES, ids=[c[0] for c in CASES])
-def test_refused_and_closed(srv, name, raw, statuses):
+@pytest.mark.parametrize("name,raw,statuses,reason", CASES, ids=[c[0] for c in CASES])
+def test_refused_and_closed(srv, name, raw, statuses, reason):
+    mark = srv.log_size()
     with Conn(srv.port()) as c:
         c.send(raw + SMUGGLED)
         data, closed = read_until_quiet(c.sock)
@@ -93,6 +134,10 @@ def test_refused_and_closed(srv, name, raw, statuses):
     assert r.header("Connection") == "close"
     assert closed, "the connection stayed open"
     assert rest == b""
+    # The error log names the cause, as nginx's does, once.
+    line = srv.wait_log(r"\[info\] \d+#0: \*\d+ (.*), client: 127\.0\.0\.1", since=mark)
+    assert line.group(1) == reason
+    assert srv.log_since(mark).count(", client: 127.0.0.1") == 1, srv.log_since(mark)
 
 
 def test_valid_requests_still_pass(srv):

@@ -45,9 +45,15 @@ def start_upgrade(server):
     st = proc_stat(new)
     server.seen[new] = st[2]  # the fixture checks it is gone at the end
     server.wait_log(r"started new binary process %d" % new, since=mark)
-    with open("/proc/%d/cmdline" % new, "rb") as f:
-        assert f.read().split(b"\0")[0].decode() == server.argv()[0]
+    # Run with the same command line, which its title shows (nginx's).
+    want = "turnpike: master process " + " ".join(server.argv())
+    wait_for(lambda: title(new) == want, what="the new master's title")
     return new
+
+
+def title(pid):
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        return f.read().split(b"\0")[0].decode()
 
 
 def new_workers(server, master, n=2):

@@ -40,6 +40,28 @@ def test_master_and_workers(server):
     assert pids == set(kids)
 
 
+def title(pid):
+    """The process title ps shows: /proc/PID/cmdline up to its first NUL."""
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        return f.read().split(b"\0")[0].decode()
+
+
+def test_process_titles(server):
+    """nginx's titles: the master shows its command line, the workers what
+    they are.  The title spills over the environment's strings; what was
+    read from the command line stays intact for a reload."""
+    server.write(http=simple_http(server))
+    g = "worker_rlimit_nofile 2048;" + " " * 200
+    server.start("-g", g)
+    assert title(server.master_pid) == "turnpike: master process " + " ".join(server.argv("-g", g))
+    assert [title(k) for k in server.workers()] == ["turnpike: worker process"] * 2
+    server.reload()
+    for k in server.workers():
+        assert title(k) == "turnpike: worker process"
+        with open("/proc/%d/limits" % k) as f:
+            assert [ln for ln in f if ln.startswith("Max open files")][0].split()[3] == "2048"
+
+
 def test_each_worker_owns_one_socket_per_listener(server):
     server.write(http=simple_http(server), workers=3)
     server.start()

@@ -3,10 +3,13 @@ USR1, and -s."""
 
 import os
 import pwd
+import re
 import signal
 import socket
 import threading
 import time
+
+import pytest
 
 from helpers import (TIMEOUT, Closed, Conn, connect_refused, get, listen_inodes, wait_for,
                      wait_older_than)
@@ -193,6 +196,77 @@ def test_quit_lets_inflight_request_finish(server):
     assert server.proc.returncode == 0
     assert not os.path.exists(server.pid_file)
     server.wait_log(r"\[notice\] \d+#0: exit\n")
+
+
+def download_site(server):
+    """A docroot with a file too big to send at once, and $pid in a header
+    to tell which worker serves it."""
+    root = os.path.join(server.dir, "html")
+    os.mkdir(root, 0o755)
+    with open(os.path.join(root, "big.bin"), "wb") as f:
+        f.truncate(256 << 20)
+    os.chmod(os.path.join(root, "big.bin"), 0o644)
+    return ("server {\n  listen 127.0.0.1:%d;\n  root %s;\n  add_header X-Pid $pid;\n}"
+            % (server.port(), root))
+
+
+class Download:
+    """A client that reads the head of a big file and then nothing, so the
+    worker serving it stays busy (its socket buffers full)."""
+
+    def __init__(self, port):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.settimeout(TIMEOUT)
+        self.sock.connect(("127.0.0.1", port))
+        self.sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += self.sock.recv(1024)
+        self.pid = int(re.search(rb"\r\nX-Pid: (\d+)\r\n", head).group(1))
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.mark.parametrize("master_process", [True, False], ids=["master", "single"])
+def test_quit_refuses_new_connections_at_once(server, master_process):
+    """Once a graceful stop has begun, a new client is refused at once
+    (nginx closes its listening sockets), not accepted by the kernel into a
+    queue nobody serves any more, to hang until reset."""
+    server.write(http=download_site(server), master_process=master_process)
+    server.start()
+    dl = Download(server.port())
+    mark = server.log_size()
+    server.kill(signal.SIGQUIT)
+    n = 2 if master_process else 1
+    wait_for(lambda: server.log_since(mark).count("gracefully shutting down") == n,
+             what="every worker to begin draining")
+    assert server.alive(), "the download keeps the server running"
+    assert connect_refused(server.port()), "a new connection was accepted during the stop"
+    assert listen_inodes(server.port()) == set()
+    dl.close()
+    assert server.wait_exit()
+
+
+def test_reload_with_download_in_flight(server):
+    """A reload is not a stop: the listening sockets stay as they were and
+    new clients are served at once, while the old worker finishes its
+    download under the title nginx gives a draining worker."""
+    server.write(http=download_site(server))
+    server.start()
+    sockets = listen_inodes(server.port())
+    dl = Download(server.port())
+    mark = server.log_size()
+    server.kill(signal.SIGHUP)
+    server.wait_log(r"%d#0: gracefully shutting down" % dl.pid, since=mark)
+    assert listen_inodes(server.port()) == sockets
+    for _ in range(20):
+        assert get(server.port(), "/").status in (200, 403, 404)
+    with open("/proc/%d/cmdline" % dl.pid, "rb") as f:
+        assert f.read().split(b"\0")[0] == b"turnpike: worker process is shutting down"
+    dl.close()
+    server.wait_workers(2, exclude=[dl.pid])
 
 
 def test_quit_with_idle_keepalive_connections(server):

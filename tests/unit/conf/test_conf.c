@@ -216,12 +216,11 @@ static const struct ret_conf *ret_of(const struct loc_conf *loc)
 
 /* ---- the directive table ------------------------------------------------ */
 
-/* A directive of an earlier module, or earlier in m's table, named so. */
-/* A name may be in two tables only for contexts that do not overlap
- * (error_log: main in the core, http levels in http_errlog). */
-static bool table_seen(size_t mi, size_t ci, const char *name)
+/* A directive of an earlier module, or earlier in m's table, named so
+ * for a context of ctx too (one name may serve different contexts, as
+ * `server` does in http and in upstream). */
+static bool table_seen(size_t mi, size_t ci, const char *name, unsigned ctx)
 {
-    unsigned ctx = modules[mi]->cmds[ci].ctx;
     for (size_t i = 0; i <= mi; i++) {
         const struct module *m = modules[i];
         for (size_t j = 0; j < (i == mi ? ci : m->ncmds); j++)
@@ -266,8 +265,8 @@ static void table_entry(const struct module *mod, size_t mi, size_t ci)
     {
         assert_non_null(cmd->name);
         assert_true(cmd->name[0] != '\0');
-        if (table_seen(mi, ci, cmd->name))
-            fail_msg("directive \"%s\" is in the tables twice", cmd->name);
+        if (table_seen(mi, ci, cmd->name, cmd->ctx))
+            fail_msg("directive \"%s\" is in the tables twice for one context", cmd->name);
         if (cmd->ctx == 0)
             fail_msg("\"%s\": bad context mask %#x", cmd->name, cmd->ctx);
         if (cmd->args == 0)
@@ -427,7 +426,7 @@ static void test_err_unknown(void **state)
 {
     static const struct err_case cases[] = {
         {NULL, EV "foo bar; #!\n", "unknown directive \"foo\"", AT_MARK},
-        {NULL, EV "upstream x { #!\n}\n", "unknown directive \"upstream\"", AT_MARK},
+        {NULL, EV "stream { #!\n}\n", "unknown directive \"stream\"", AT_MARK},
         {NULL, SRV("  bogus; #!\n"), "unknown directive \"bogus\"", AT_MARK},
         {NULL, LOC("   proxy_pass http://x; #!\n"), "unknown directive \"proxy_pass\"", AT_MARK},
         {NULL, "events {\n Worker_connections 5; #!\n}\n",
@@ -449,6 +448,7 @@ static void test_err_context(void **state)
         {NULL, "events {\n worker_processes 2; #!\n}\n",
          "\"worker_processes\" directive is not allowed here", AT_MARK},
         {NULL, EV "server { #!\n}\n", "\"server\" directive is not allowed here", AT_MARK},
+        {NULL, EV "upstream x { #!\n}\n", "\"upstream\" directive is not allowed here", AT_MARK},
         {NULL, SRV("  server { #!\n  }\n"), "\"server\" directive is not allowed here", AT_MARK},
         {NULL, HTTP(" http { #!\n }\n"), "\"http\" directive is not allowed here", AT_MARK},
         {NULL, HTTP(" location / { #!\n }\n"), "\"location\" directive is not allowed here",

@@ -502,6 +502,10 @@ static void test_default_log(void **state)
 {
     struct fx *f = *state;
     char want[512];
+    /* A build configured with --localstatedir has an absolute default,
+     * outside the test's directory. */
+    if (TP_HTTP_LOG_PATH[0] == '/')
+        skip();
     /* No logs/ directory: nginx's default makes the start fail. */
     assert_non_null(load(f, "server { listen 127.0.0.1:8001; }"));
     assert_int_equal(alog_open(f->conf, (uid_t)-1, (gid_t)-1, f->err, sizeof(f->err)), -1);

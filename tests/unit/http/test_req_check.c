@@ -8,7 +8,10 @@
  * the raw head, req_check_semantics over the parsed one, and chunk_check
  * over a chunked body.  Each row records which layer refused it and whether
  * http-parser alone would have accepted the message: the rows marked
- * ALONE_OK are the holes these checks close.  Add a row for every new case. */
+ * ALONE_OK are the holes these checks close.  Each refusal also names the
+ * reason the error log gives, in nginx's words; a row refused by
+ * http-parser gets the status and reason the connection derives from the
+ * parser's error.  Add a row for every new case. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -46,322 +49,379 @@ struct row {
     int status;       /* expected answer; 0 = accepted */
     enum layer by;    /* the layer expected to refuse it */
     enum alone alone; /* what http-parser alone does with it */
+    const char *why;  /* the error log's reason for a refusal, NULL if accepted */
 };
 
-#define ROW(name, raw, status, by, alone)                                                          \
+#define ROW(name, raw, status, by, alone, why)                                                     \
     {                                                                                              \
-        name, raw, sizeof(raw) - 1, status, by, alone                                              \
+        name, raw, sizeof(raw) - 1, status, by, alone, why                                         \
     }
+
+/* nginx's words for each refusal (ngx_http_request.c, ngx_http_parse.c). */
+#define OK NULL
+#define W_METHOD "client sent invalid method"
+#define W_REQUEST "client sent invalid request"
+#define W_VERSION "client sent invalid version"
+#define W_LINE "client sent invalid header line"
+#define W_HOST "client sent invalid host header"
+#define W_HOST_DUP "client sent duplicate host header"
+#define W_NO_HOST "client sent HTTP/1.1 request without \"Host\" header"
+#define W_HOST_LINE "client sent invalid host in request line"
+#define W_CONNECT "client sent CONNECT method"
+#define W_DUP "client sent duplicate header line"
+#define W_TE_10 "client sent HTTP/1.0 request with \"Transfer-Encoding\" header"
+#define W_TE_CL "client sent \"Content-Length\" and \"Transfer-Encoding\" headers at the same time"
+#define W_TE_UNKNOWN "client sent unknown \"Transfer-Encoding\""
+#define W_TE_BAD "client sent invalid \"Transfer-Encoding\""
+#define W_CL "client sent invalid \"Content-Length\" header"
+#define W_CHUNKED "client sent invalid chunked body"
 #define H11 " HTTP/1.1\r\nHost: a\r\n"
 #define CHUNKED "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
 
 /* clang-format off */
 static const struct row rows[] = {
     /* ---- good requests: no false positives ---- */
-    ROW("simple GET", "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n", 0, BY_NONE, ALONE_OK),
+    ROW("simple GET", "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n", 0, BY_NONE, ALONE_OK, OK),
     ROW("GET with query and headers", "GET /a/b.html?x=1&y=%20 HTTP/1.1\r\nHost: example.com\r\n"
-        "User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n", 0, BY_NONE, ALONE_OK),
+        "User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n", 0, BY_NONE, ALONE_OK, OK),
     ROW("absolute-form", "GET http://example.com/a?b HTTP/1.1\r\nHost: example.com\r\n\r\n",
-        0, BY_NONE, ALONE_OK),
+        0, BY_NONE, ALONE_OK, OK),
     ROW("absolute-form, https, port, upper-case scheme",
         "GET HTTPS://Example.COM:8443/x HTTP/1.1\r\nHost: example.com\r\n\r\n",
-        0, BY_NONE, ALONE_OK),
+        0, BY_NONE, ALONE_OK, OK),
     ROW("absolute-form without a path", "GET http://example.com HTTP/1.1\r\nHost: x\r\n\r\n",
-        0, BY_NONE, ALONE_OK),
+        0, BY_NONE, ALONE_OK, OK),
     ROW("absolute-form with only a query", "DELETE http://a?x=1 HTTP/1.1\r\nHost: a\r\n\r\n",
-        0, BY_NONE, ALONE_OK),
+        0, BY_NONE, ALONE_OK, OK),
     ROW("absolute-form with an IPv6 authority",
         "GET http://[::1]:8080/ HTTP/1.1\r\nHost: a\r\n\r\n",
-        0, BY_NONE, ALONE_OK),
-    ROW("OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: example.com\r\n\r\n", 0, BY_NONE, ALONE_OK),
-    ROW("OPTIONS with a path", "OPTIONS /x" H11 "\r\n", 0, BY_NONE, ALONE_OK),
-    ROW("HEAD", "HEAD /x" H11 "\r\n", 0, BY_NONE, ALONE_OK),
+        0, BY_NONE, ALONE_OK, OK),
+    ROW("OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: example.com\r\n\r\n", 0, BY_NONE, ALONE_OK, OK),
+    ROW("OPTIONS with a path", "OPTIONS /x" H11 "\r\n", 0, BY_NONE, ALONE_OK, OK),
+    ROW("HEAD", "HEAD /x" H11 "\r\n", 0, BY_NONE, ALONE_OK, OK),
     ROW("POST with Content-Length", "POST /form HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n"
-        "hello", 0, BY_NONE, ALONE_OK),
-    ROW("Content-Length: 0 on GET", "GET /" H11 "Content-Length: 0\r\n\r\n", 0, BY_NONE, ALONE_OK),
+        "hello", 0, BY_NONE, ALONE_OK, OK),
+    ROW("Content-Length: 0 on GET", "GET /" H11 "Content-Length: 0\r\n\r\n",
+        0, BY_NONE, ALONE_OK, OK),
     ROW("Content-Length with leading zeros", "PUT /f" H11 "Content-Length: 005\r\n\r\nhello",
-        0, BY_NONE, ALONE_OK),
+        0, BY_NONE, ALONE_OK, OK),
     ROW("Content-Length with OWS", "PUT /f" H11 "Content-Length:  5 \r\n\r\nhello",
-        0, BY_NONE, ALONE_OK),
-    ROW("chunked POST", CHUNKED "5\r\nhello\r\n0\r\n\r\n", 0, BY_NONE, ALONE_OK),
+        0, BY_NONE, ALONE_OK, OK),
+    ROW("chunked POST", CHUNKED "5\r\nhello\r\n0\r\n\r\n", 0, BY_NONE, ALONE_OK, OK),
     ROW("chunked POST, several chunks, upper-case hex", CHUNKED "A\r\n0123456789\r\n"
-        "1\r\nx\r\n000\r\n\r\n", 0, BY_NONE, ALONE_OK),
+        "1\r\nx\r\n000\r\n\r\n", 0, BY_NONE, ALONE_OK, OK),
     ROW("chunked with extensions and a trailer", CHUNKED "5;name=value;q=\"a \\\"b\\\"\"\r\n"
         "hello\r\n1 ; x ; y = z\r\n!\r\n0;last\r\nX-Sum: 1\r\nX-Empty:\r\n\r\n",
-        0, BY_NONE, ALONE_OK),
-    ROW("chunked, empty body", CHUNKED "0\r\n\r\n", 0, BY_NONE, ALONE_OK),
+        0, BY_NONE, ALONE_OK, OK),
+    ROW("chunked, empty body", CHUNKED "0\r\n\r\n", 0, BY_NONE, ALONE_OK, OK),
     ROW("Transfer-Encoding in another case, with OWS",
         "POST / HTTP/1.1\r\nHost: a\r\ntransfer-encoding:  Chunked  \r\n\r\n0\r\n\r\n",
-        0, BY_NONE, ALONE_OK),
-    ROW("HTTP/1.0 without Host", "GET / HTTP/1.0\r\n\r\n", 0, BY_NONE, ALONE_OK),
-    ROW("HTTP/1.0 with Host", "GET / HTTP/1.0\r\nHost: example.com\r\n\r\n", 0, BY_NONE, ALONE_OK),
+        0, BY_NONE, ALONE_OK, OK),
+    ROW("HTTP/1.0 without Host", "GET / HTTP/1.0\r\n\r\n", 0, BY_NONE, ALONE_OK, OK),
+    ROW("HTTP/1.0 with Host", "GET / HTTP/1.0\r\nHost: example.com\r\n\r\n",
+        0, BY_NONE, ALONE_OK, OK),
     ROW("HTTP/1.0 POST with Content-Length", "POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi",
-        0, BY_NONE, ALONE_OK),
+        0, BY_NONE, ALONE_OK, OK),
     ROW("Host with a port", "GET / HTTP/1.1\r\nHost: example.com:8080\r\n\r\n",
-        0, BY_NONE, ALONE_OK),
-    ROW("IPv4 Host", "GET / HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n", 0, BY_NONE, ALONE_OK),
+        0, BY_NONE, ALONE_OK, OK),
+    ROW("IPv4 Host", "GET / HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n", 0, BY_NONE, ALONE_OK, OK),
     ROW("IPv6 Host with a port", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
-        0, BY_NONE, ALONE_OK),
+        0, BY_NONE, ALONE_OK, OK),
     ROW("IPv6 Host", "GET / HTTP/1.1\r\nHost: [2001:db8::ffff:1.2.3.4]\r\n\r\n", 0, BY_NONE,
-        ALONE_OK),
+        ALONE_OK, OK),
     ROW("Host with a trailing dot", "GET / HTTP/1.1\r\nHost: example.com.\r\n\r\n", 0, BY_NONE,
-        ALONE_OK),
+        ALONE_OK, OK),
     ROW("Host with surrounding OWS", "GET / HTTP/1.1\r\nHost: \t example.com \t\r\n\r\n",
-        0, BY_NONE, ALONE_OK),
+        0, BY_NONE, ALONE_OK, OK),
     ROW("Host with '_', '~' and '-'", "GET / HTTP/1.1\r\nHost: my_host~1.ex-ample\r\n\r\n",
-        0, BY_NONE, ALONE_OK),
-    ROW("host is case-insensitive", "GET / HTTP/1.1\r\nHOST: a\r\n\r\n", 0, BY_NONE, ALONE_OK),
-    ROW("empty line before the request line", "\r\n\r\nGET /" H11 "\r\n", 0, BY_NONE, ALONE_OK),
-    ROW("HTAB in a field value", "GET /" H11 "X-A: a\tb\r\n\r\n", 0, BY_NONE, ALONE_OK),
+        0, BY_NONE, ALONE_OK, OK),
+    ROW("host is case-insensitive", "GET / HTTP/1.1\r\nHOST: a\r\n\r\n", 0, BY_NONE, ALONE_OK, OK),
+    ROW("empty line before the request line", "\r\n\r\nGET /" H11 "\r\n", 0, BY_NONE, ALONE_OK, OK),
+    ROW("HTAB in a field value", "GET /" H11 "X-A: a\tb\r\n\r\n", 0, BY_NONE, ALONE_OK, OK),
     ROW("obs-text in the target and a value", "GET /caf\xc3\xa9" H11 "X: \xc3\xa9\r\n\r\n",
-        0, BY_NONE, ALONE_OK),
-    ROW("empty field value", "GET /" H11 "X-Empty:\r\n\r\n", 0, BY_NONE, ALONE_OK),
+        0, BY_NONE, ALONE_OK, OK),
+    ROW("empty field value", "GET /" H11 "X-Empty:\r\n\r\n", 0, BY_NONE, ALONE_OK, OK),
     ROW("every tchar in a field name", "GET /" H11 "X-!#$%&'*+.^_`|~: v\r\n\r\n",
-        0, BY_NONE, ALONE_OK),
+        0, BY_NONE, ALONE_OK, OK),
     ROW("sub-delims and ':' in the target", "GET /a;b=c,d:e@f!$&'()*+?q=/?" H11 "\r\n",
-        0, BY_NONE, ALONE_OK),
+        0, BY_NONE, ALONE_OK, OK),
 
     /* ---- Transfer-Encoding ---- */
     ROW("duplicate Transfer-Encoding lines", "POST /" H11 "Transfer-Encoding: chunked\r\n"
-        "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, BY_SEM, ALONE_OK),
+        "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, BY_SEM, ALONE_OK, W_DUP),
     ROW("Transfer-Encoding split over two lines", "POST /" H11 "Transfer-Encoding: gzip\r\n"
-        "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, BY_SEM, ALONE_OK),
+        "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, BY_SEM, ALONE_OK, W_DUP),
     ROW("chunked twice in one list", "POST /" H11 "Transfer-Encoding: chunked, chunked\r\n\r\n"
-        "0\r\n\r\n", 400, BY_SEM, ALONE_BAD),
+        "0\r\n\r\n", 400, BY_SEM, ALONE_BAD, W_TE_BAD),
     ROW("coding list not ending in chunked: gzip", "POST /" H11 "Transfer-Encoding: gzip\r\n\r\n",
-        400, BY_SEM, ALONE_BAD),
+        400, BY_SEM, ALONE_BAD, W_TE_BAD),
     ROW("coding list not ending in chunked: chunked, gzip", "POST /" H11
-        "Transfer-Encoding: chunked, gzip\r\n\r\n", 400, BY_SEM, ALONE_BAD),
+        "Transfer-Encoding: chunked, gzip\r\n\r\n", 400, BY_SEM, ALONE_BAD, W_TE_BAD),
     ROW("coding list not ending in chunked: identity", "POST /" H11
-        "Transfer-Encoding: identity\r\n\r\n", 400, BY_SEM, ALONE_BAD),
+        "Transfer-Encoding: identity\r\n\r\n", 400, BY_SEM, ALONE_BAD, W_TE_BAD),
     ROW("chunked with a parameter", "POST /" H11 "Transfer-Encoding: chunked;q=1\r\n\r\n0\r\n\r\n",
-        400, BY_SEM, ALONE_BAD),
+        400, BY_SEM, ALONE_BAD, W_TE_BAD),
     ROW("chunked followed by a tab (found by fuzzing)", "POST /" H11
-        "Transfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n", 400, BY_SEM, ALONE_BAD),
+        "Transfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n", 400, BY_SEM, ALONE_BAD, W_TE_BAD),
     ROW("chunked with a prefix", "POST /" H11 "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n",
-        400, BY_SEM, ALONE_BAD),
+        400, BY_SEM, ALONE_BAD, W_TE_BAD),
     ROW("empty list element before chunked", "POST /" H11 "Transfer-Encoding: , chunked\r\n\r\n"
-        "0\r\n\r\n", 400, BY_SEM, ALONE_BAD),
+        "0\r\n\r\n", 400, BY_SEM, ALONE_BAD, W_TE_BAD),
     ROW("empty list element after chunked", "POST /" H11 "Transfer-Encoding: chunked,\r\n\r\n"
-        "0\r\n\r\n", 400, BY_SEM, ALONE_BAD),
+        "0\r\n\r\n", 400, BY_SEM, ALONE_BAD, W_TE_BAD),
     ROW("empty Transfer-Encoding", "POST /" H11 "Transfer-Encoding:\r\n\r\n", 400, BY_SEM,
-        ALONE_BAD),
+        ALONE_BAD, W_TE_BAD),
     ROW("HTAB after chunked (http-parser would not frame it)", "POST /" H11
-        "Transfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n", 400, BY_SEM, ALONE_BAD),
+        "Transfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n", 400, BY_SEM, ALONE_BAD, W_TE_BAD),
     ROW("HTAB inside the coding list", "POST /" H11
-        "Transfer-Encoding: gzip\t,chunked\r\n\r\n0\r\n\r\n", 400, BY_SEM, ALONE_OK),
+        "Transfer-Encoding: gzip\t,chunked\r\n\r\n0\r\n\r\n", 400, BY_SEM, ALONE_OK, W_TE_BAD),
     ROW("unknown coding before chunked: gzip", "POST /" H11 "Transfer-Encoding: gzip, chunked\r\n"
-        "\r\n0\r\n\r\n", 501, BY_SEM, ALONE_OK),
+        "\r\n0\r\n\r\n", 501, BY_SEM, ALONE_OK, W_TE_UNKNOWN),
     ROW("unknown coding before chunked: deflate", "POST /" H11
-        "Transfer-Encoding: deflate,chunked\r\n\r\n0\r\n\r\n", 501, BY_SEM, ALONE_OK),
+        "Transfer-Encoding: deflate,chunked\r\n\r\n0\r\n\r\n", 501, BY_SEM, ALONE_OK, W_TE_UNKNOWN),
     ROW("malformed request beats unknown coding", "POST / HTTP/1.1\r\n"
-        "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 400, BY_SEM, ALONE_OK),
+        "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 400, BY_SEM, ALONE_OK, W_NO_HOST),
     ROW("a name starting with Transfer-Encoding", "POST /" H11 "Transfer-Encodingx: chunked\r\n"
-        "\r\n", 400, BY_SEM, ALONE_BAD),
+        "\r\n", 400, BY_SEM, ALONE_BAD, W_LINE),
     ROW("such a name after a real Transfer-Encoding", "POST /" H11 "Transfer-Encoding: chunked\r\n"
-        "Transfer-Encoding-Extra:\r\n\r\n0\r\n\r\n", 400, BY_SEM, ALONE_BAD),
+        "Transfer-Encoding-Extra:\r\n\r\n0\r\n\r\n", 400, BY_SEM, ALONE_BAD, W_LINE),
     ROW("Transfer-Encoding in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
-        "0\r\n\r\n", 400, BY_SEM, ALONE_OK),
+        "0\r\n\r\n", 400, BY_SEM, ALONE_OK, W_TE_10),
     ROW("Transfer-Encoding and Content-Length", "POST /" H11 "Transfer-Encoding: chunked\r\n"
-        "Content-Length: 5\r\n\r\n0\r\n\r\n", 400, BY_PARSER, ALONE_BAD),
+        "Content-Length: 5\r\n\r\n0\r\n\r\n", 400, BY_PARSER, ALONE_BAD, W_TE_CL),
     ROW("Content-Length and Transfer-Encoding", "POST /" H11 "Content-Length: 5\r\n"
-        "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, BY_PARSER, ALONE_BAD),
+        "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, BY_PARSER, ALONE_BAD, W_TE_CL),
     ROW("vertical tab after chunked", "POST /" H11 "Transfer-Encoding: chunked\x0b\r\n\r\n",
-        400, BY_PARSER, ALONE_BAD),
+        400, BY_PARSER, ALONE_BAD, W_LINE),
 
     /* ---- obs-fold, whitespace before a colon or the first header ---- */
-    ROW("obs-fold with SP", "GET /" H11 "X-A: a\r\n b\r\n\r\n", 400, BY_HEAD, ALONE_OK),
-    ROW("obs-fold with HTAB", "GET /" H11 "X-A: a\r\n\tb\r\n\r\n", 400, BY_HEAD, ALONE_OK),
+    ROW("obs-fold with SP", "GET /" H11 "X-A: a\r\n b\r\n\r\n", 400, BY_HEAD, ALONE_OK, W_LINE),
+    ROW("obs-fold with HTAB", "GET /" H11 "X-A: a\r\n\tb\r\n\r\n", 400, BY_HEAD, ALONE_OK, W_LINE),
     ROW("obs-fold hiding Transfer-Encoding", "POST /" H11 "X: y\r\n Transfer-Encoding: chunked\r\n"
-        "\r\n0\r\n\r\n", 400, BY_HEAD, ALONE_OK),
+        "\r\n0\r\n\r\n", 400, BY_HEAD, ALONE_OK, W_LINE),
     ROW("whitespace line before the first header", "GET / HTTP/1.1\r\n Host: a\r\n\r\n",
-        400, BY_HEAD, ALONE_OK),
+        400, BY_HEAD, ALONE_OK, W_LINE),
     ROW("HTAB line before the first header", "GET / HTTP/1.1\r\n\tHost: a\r\n\r\n",
-        400, BY_PARSER, ALONE_BAD),
+        400, BY_PARSER, ALONE_BAD, W_LINE),
     ROW("whitespace-only line before the first header", "GET / HTTP/1.1\r\n \r\nHost: a\r\n\r\n",
-        400, BY_PARSER, ALONE_BAD),
-    ROW("SP before a colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400, BY_HEAD, ALONE_OK),
-    ROW("HTAB before a colon", "GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", 400, BY_PARSER, ALONE_BAD),
+        400, BY_PARSER, ALONE_BAD, W_LINE),
+    ROW("SP before a colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400, BY_HEAD, ALONE_OK, W_LINE),
+    ROW("HTAB before a colon", "GET / HTTP/1.1\r\nHost\t: a\r\n\r\n",
+        400, BY_PARSER, ALONE_BAD, W_LINE),
     ROW("SP before the colon of Transfer-Encoding", "POST /" H11
-        "Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n", 400, BY_HEAD, ALONE_OK),
-    ROW("SP inside a field name", "GET /" H11 "X A: b\r\n\r\n", 400, BY_HEAD, ALONE_OK),
+        "Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n", 400, BY_HEAD, ALONE_OK, W_LINE),
+    ROW("SP inside a field name", "GET /" H11 "X A: b\r\n\r\n", 400, BY_HEAD, ALONE_OK, W_LINE),
 
     /* ---- chunk framing ---- */
     ROW("bare LF ending a chunk extension", CHUNKED "5;a=b\nhello\r\n0\r\n\r\n", 400, BY_CHUNK,
-        ALONE_OK),
+        ALONE_OK, W_CHUNKED),
     ROW("bare LF inside a quoted extension", CHUNKED "5;a=\"x\ny\"\r\nhello\r\n0\r\n\r\n",
-        400, BY_CHUNK, ALONE_OK),
+        400, BY_CHUNK, ALONE_OK, W_CHUNKED),
     ROW("control byte in a chunk extension", CHUNKED "5;a\x01" "b\r\nhello\r\n0\r\n\r\n",
-        400, BY_CHUNK, ALONE_OK),
+        400, BY_CHUNK, ALONE_OK, W_CHUNKED),
     ROW("NUL in a quoted extension", CHUNKED "5;a=\"\0\"\r\nhello\r\n0\r\n\r\n", 400, BY_CHUNK,
-        ALONE_OK),
+        ALONE_OK, W_CHUNKED),
     ROW("bare CR in a chunk extension", CHUNKED "5;a\rb\r\nhello\r\n0\r\n\r\n", 400, BY_CHUNK,
-        ALONE_BAD),
-    ROW("extension without a name", CHUNKED "5;=x\r\nhello\r\n0\r\n\r\n", 400, BY_CHUNK, ALONE_OK),
+        ALONE_BAD, W_CHUNKED),
+    ROW("extension without a name", CHUNKED "5;=x\r\nhello\r\n0\r\n\r\n",
+        400, BY_CHUNK, ALONE_OK, W_CHUNKED),
     ROW("extension with an empty value", CHUNKED "5;a=\r\nhello\r\n0\r\n\r\n", 400, BY_CHUNK,
-        ALONE_OK),
+        ALONE_OK, W_CHUNKED),
     ROW("unterminated quoted extension", CHUNKED "5;a=\"x\r\nhello\r\n0\r\n\r\n", 400, BY_CHUNK,
-        ALONE_OK),
-    ROW("bare LF after a chunk size", CHUNKED "5\nhello\r\n0\r\n\r\n", 400, BY_CHUNK, ALONE_BAD),
-    ROW("bare LF after chunk data", CHUNKED "5\r\nhello\n0\r\n\r\n", 400, BY_CHUNK, ALONE_BAD),
+        ALONE_OK, W_CHUNKED),
+    ROW("bare LF after a chunk size", CHUNKED "5\nhello\r\n0\r\n\r\n",
+        400, BY_CHUNK, ALONE_BAD, W_CHUNKED),
+    ROW("bare LF after chunk data", CHUNKED "5\r\nhello\n0\r\n\r\n",
+        400, BY_CHUNK, ALONE_BAD, W_CHUNKED),
     ROW("data longer than its size", CHUNKED "5\r\nhelloX\r\n0\r\n\r\n", 400, BY_CHUNK,
-        ALONE_BAD),
+        ALONE_BAD, W_CHUNKED),
     ROW("chunk size of 16 hex digits", CHUNKED "0000000000000005\r\nhello\r\n0\r\n\r\n",
-        400, BY_CHUNK, ALONE_OK),
+        400, BY_CHUNK, ALONE_OK, W_CHUNKED),
     ROW("chunk size overflowing 64 bits", CHUNKED "10000000000000005\r\nhello\r\n0\r\n\r\n",
-        400, BY_CHUNK, ALONE_BAD),
-    ROW("negative chunk size", CHUNKED "-5\r\nhello\r\n0\r\n\r\n", 400, BY_CHUNK, ALONE_BAD),
-    ROW("chunk size with 0x", CHUNKED "0x5\r\nhello\r\n0\r\n\r\n", 400, BY_CHUNK, ALONE_BAD),
-    ROW("space after a chunk size", CHUNKED "5 \r\nhello\r\n0\r\n\r\n", 400, BY_CHUNK, ALONE_OK),
-    ROW("space before a chunk size", CHUNKED " 5\r\nhello\r\n0\r\n\r\n", 400, BY_CHUNK, ALONE_BAD),
-    ROW("empty chunk size", CHUNKED "\r\nhello\r\n0\r\n\r\n", 400, BY_CHUNK, ALONE_BAD),
-    ROW("trailer with obs-fold", CHUNKED "0\r\nX: a\r\n b\r\n\r\n", 400, BY_CHUNK, ALONE_OK),
-    ROW("trailer with SP before the colon", CHUNKED "0\r\nX : a\r\n\r\n", 400, BY_CHUNK, ALONE_OK),
-    ROW("trailer ending in bare LF", CHUNKED "0\r\nX: a\n\r\n", 400, BY_CHUNK, ALONE_OK),
-    ROW("trailer with a control byte", CHUNKED "0\r\nX: a\x01\r\n\r\n", 400, BY_CHUNK, ALONE_BAD),
-    ROW("trailer without a colon", CHUNKED "0\r\nX\r\n\r\n", 400, BY_CHUNK, ALONE_BAD),
-    ROW("bare LF ending the last chunk", CHUNKED "0\n\r\n", 400, BY_CHUNK, ALONE_BAD),
-    ROW("bare LF ending the message", CHUNKED "0\r\n\n", 400, BY_CHUNK, ALONE_OK),
+        400, BY_CHUNK, ALONE_BAD, W_CHUNKED),
+    ROW("negative chunk size", CHUNKED "-5\r\nhello\r\n0\r\n\r\n",
+        400, BY_CHUNK, ALONE_BAD, W_CHUNKED),
+    ROW("chunk size with 0x", CHUNKED "0x5\r\nhello\r\n0\r\n\r\n",
+        400, BY_CHUNK, ALONE_BAD, W_CHUNKED),
+    ROW("space after a chunk size", CHUNKED "5 \r\nhello\r\n0\r\n\r\n",
+        400, BY_CHUNK, ALONE_OK, W_CHUNKED),
+    ROW("space before a chunk size", CHUNKED " 5\r\nhello\r\n0\r\n\r\n",
+        400, BY_CHUNK, ALONE_BAD, W_CHUNKED),
+    ROW("empty chunk size", CHUNKED "\r\nhello\r\n0\r\n\r\n", 400, BY_CHUNK, ALONE_BAD, W_CHUNKED),
+    ROW("trailer with obs-fold", CHUNKED "0\r\nX: a\r\n b\r\n\r\n",
+        400, BY_CHUNK, ALONE_OK, W_CHUNKED),
+    ROW("trailer with SP before the colon", CHUNKED "0\r\nX : a\r\n\r\n",
+        400, BY_CHUNK, ALONE_OK, W_CHUNKED),
+    ROW("trailer ending in bare LF", CHUNKED "0\r\nX: a\n\r\n", 400, BY_CHUNK, ALONE_OK, W_CHUNKED),
+    ROW("trailer with a control byte", CHUNKED "0\r\nX: a\x01\r\n\r\n",
+        400, BY_CHUNK, ALONE_BAD, W_CHUNKED),
+    ROW("trailer without a colon", CHUNKED "0\r\nX\r\n\r\n", 400, BY_CHUNK, ALONE_BAD, W_CHUNKED),
+    ROW("bare LF ending the last chunk", CHUNKED "0\n\r\n", 400, BY_CHUNK, ALONE_BAD, W_CHUNKED),
+    ROW("bare LF ending the message", CHUNKED "0\r\n\n", 400, BY_CHUNK, ALONE_OK, W_CHUNKED),
     /* Debian builds http-parser with HTTP_PARSER_STRICT=0: after a CR in
      * these places it takes any byte as the LF, and any two bytes after
      * chunk data as the CRLF. */
-    ROW("any byte after CR ending a size line", CHUNKED "5\rXhello\r\n0\r\n\r\n", 400,
-        BY_CHUNK, ALONE_OK),
+    ROW("any byte after CR ending a size line", CHUNKED "5\rXhello\r\n0\r\n\r\n", 400, 
+        BY_CHUNK, ALONE_OK, W_CHUNKED),
     ROW("any two bytes after chunk data", CHUNKED "5\r\nhelloXY0\r\n\r\n", 400, BY_CHUNK,
-        ALONE_OK),
-    ROW("any byte after the final CR", CHUNKED "0\r\n\rX", 400, BY_CHUNK, ALONE_OK),
+        ALONE_OK, W_CHUNKED),
+    ROW("any byte after the final CR", CHUNKED "0\r\n\rX", 400, BY_CHUNK, ALONE_OK, W_CHUNKED),
 
     /* ---- HTTP/0.9 and versions ---- */
-    ROW("HTTP/0.9 request line", "GET /\r\n\r\n", 400, BY_HEAD, ALONE_OK),
-    ROW("HTTP/0.9 request line with headers", "GET /\r\nHost: a\r\n\r\n", 400, BY_HEAD, ALONE_OK),
-    ROW("HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, BY_SEM, ALONE_OK),
-    ROW("HTTP/1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505, BY_SEM, ALONE_OK),
-    ROW("HTTP/0.8", "GET / HTTP/0.8\r\n\r\n", 505, BY_SEM, ALONE_OK),
-    ROW("HTTP/3.0", "GET / HTTP/3.0\r\nHost: a\r\n\r\n", 505, BY_SEM, ALONE_OK),
-    ROW("HTTP/0.9 spelled out", "GET / HTTP/0.9\r\n\r\n", 400, BY_SEM, ALONE_OK),
-    ROW("two-digit minor version", "GET / HTTP/1.10\r\nHost: a\r\n\r\n", 400, BY_PARSER,
-        ALONE_BAD),
-    ROW("two-digit major version", "GET / HTTP/11.1\r\nHost: a\r\n\r\n", 400, BY_PARSER,
-        ALONE_BAD),
+    ROW("HTTP/0.9 request line", "GET /\r\n\r\n", 400, BY_HEAD, ALONE_OK, W_REQUEST),
+    ROW("HTTP/0.9 request line with headers", "GET /\r\nHost: a\r\n\r\n",
+        400, BY_HEAD, ALONE_OK, W_REQUEST),
+    ROW("HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, BY_SEM, ALONE_OK, W_VERSION),
+    ROW("HTTP/1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505, BY_SEM, ALONE_OK, W_VERSION),
+    ROW("HTTP/0.8", "GET / HTTP/0.8\r\n\r\n", 505, BY_SEM, ALONE_OK, W_VERSION),
+    ROW("HTTP/3.0", "GET / HTTP/3.0\r\nHost: a\r\n\r\n", 505, BY_SEM, ALONE_OK, W_VERSION),
+    ROW("HTTP/0.9 spelled out", "GET / HTTP/0.9\r\n\r\n", 400, BY_SEM, ALONE_OK, W_REQUEST),
+    ROW("two-digit minor version", "GET / HTTP/1.10\r\nHost: a\r\n\r\n", 505, BY_PARSER,
+        ALONE_BAD, W_VERSION),
+    ROW("two-digit major version", "GET / HTTP/11.1\r\nHost: a\r\n\r\n", 505, BY_PARSER,
+        ALONE_BAD, W_VERSION),
     ROW("lower-case protocol name", "GET / http/1.1\r\nHost: a\r\n\r\n", 400, BY_PARSER,
-        ALONE_BAD),
+        ALONE_BAD, W_REQUEST),
 
     /* ---- Host ---- */
-    ROW("missing Host in HTTP/1.1", "GET / HTTP/1.1\r\n\r\n", 400, BY_SEM, ALONE_OK),
+    ROW("missing Host in HTTP/1.1", "GET / HTTP/1.1\r\n\r\n", 400, BY_SEM, ALONE_OK, W_NO_HOST),
     ROW("missing Host with absolute-form", "GET http://a/ HTTP/1.1\r\n\r\n", 400, BY_SEM,
-        ALONE_OK),
-    ROW("empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", 400, BY_SEM, ALONE_OK),
-    ROW("Host of only whitespace", "GET / HTTP/1.1\r\nHost:  \t \r\n\r\n", 400, BY_SEM, ALONE_OK),
-    ROW("empty Host in HTTP/1.0", "GET / HTTP/1.0\r\nHost:\r\n\r\n", 400, BY_SEM, ALONE_OK),
-    ROW("duplicate Host", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, BY_SEM, ALONE_OK),
+        ALONE_OK, W_NO_HOST),
+    ROW("empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", 400, BY_SEM, ALONE_OK, W_HOST),
+    ROW("Host of only whitespace", "GET / HTTP/1.1\r\nHost:  \t \r\n\r\n",
+        400, BY_SEM, ALONE_OK, W_HOST),
+    ROW("empty Host in HTTP/1.0", "GET / HTTP/1.0\r\nHost:\r\n\r\n", 400, BY_SEM, ALONE_OK, W_HOST),
+    ROW("duplicate Host", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        400, BY_SEM, ALONE_OK, W_HOST_DUP),
     ROW("duplicate identical Host", "GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", 400, BY_SEM,
-        ALONE_OK),
+        ALONE_OK, W_HOST_DUP),
     ROW("duplicate Host in HTTP/1.0", "GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
-        400, BY_SEM, ALONE_OK),
-    ROW("Host with a space inside", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, BY_SEM, ALONE_OK),
-    ROW("Host with HTAB inside", "GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n", 400, BY_SEM, ALONE_OK),
-    ROW("Host with userinfo", "GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", 400, BY_SEM, ALONE_OK),
-    ROW("Host with a slash", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400, BY_SEM, ALONE_OK),
-    ROW("Host with a backslash", "GET / HTTP/1.1\r\nHost: a\\b\r\n\r\n", 400, BY_SEM, ALONE_OK),
+        400, BY_SEM, ALONE_OK, W_HOST_DUP),
+    ROW("Host with a space inside", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+        400, BY_SEM, ALONE_OK, W_HOST),
+    ROW("Host with HTAB inside", "GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n",
+        400, BY_SEM, ALONE_OK, W_HOST),
+    ROW("Host with userinfo", "GET / HTTP/1.1\r\nHost: user@a\r\n\r\n",
+        400, BY_SEM, ALONE_OK, W_HOST),
+    ROW("Host with a slash", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400, BY_SEM, ALONE_OK, W_HOST),
+    ROW("Host with a backslash", "GET / HTTP/1.1\r\nHost: a\\b\r\n\r\n",
+        400, BY_SEM, ALONE_OK, W_HOST),
     ROW("Host with a percent escape", "GET / HTTP/1.1\r\nHost: a%2fb\r\n\r\n", 400, BY_SEM,
-        ALONE_OK),
-    ROW("Host with '..'", "GET / HTTP/1.1\r\nHost: a..b\r\n\r\n", 400, BY_SEM, ALONE_OK),
-    ROW("Host of '..'", "GET / HTTP/1.1\r\nHost: ..\r\n\r\n", 400, BY_SEM, ALONE_OK),
-    ROW("Host starting with a dot", "GET / HTTP/1.1\r\nHost: .a\r\n\r\n", 400, BY_SEM, ALONE_OK),
+        ALONE_OK, W_HOST),
+    ROW("Host with '..'", "GET / HTTP/1.1\r\nHost: a..b\r\n\r\n", 400, BY_SEM, ALONE_OK, W_HOST),
+    ROW("Host of '..'", "GET / HTTP/1.1\r\nHost: ..\r\n\r\n", 400, BY_SEM, ALONE_OK, W_HOST),
+    ROW("Host starting with a dot", "GET / HTTP/1.1\r\nHost: .a\r\n\r\n",
+        400, BY_SEM, ALONE_OK, W_HOST),
     ROW("Host with a non-numeric port", "GET / HTTP/1.1\r\nHost: a:x\r\n\r\n", 400, BY_SEM,
-        ALONE_OK),
-    ROW("Host with an empty port", "GET / HTTP/1.1\r\nHost: a:\r\n\r\n", 400, BY_SEM, ALONE_OK),
+        ALONE_OK, W_HOST),
+    ROW("Host with an empty port", "GET / HTTP/1.1\r\nHost: a:\r\n\r\n",
+        400, BY_SEM, ALONE_OK, W_HOST),
     ROW("Host with a port over 65535", "GET / HTTP/1.1\r\nHost: a:65536\r\n\r\n", 400, BY_SEM,
-        ALONE_OK),
-    ROW("Host with two ports", "GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n", 400, BY_SEM, ALONE_OK),
-    ROW("Host of only a port", "GET / HTTP/1.1\r\nHost: :80\r\n\r\n", 400, BY_SEM, ALONE_OK),
-    ROW("unclosed IPv6 Host", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400, BY_SEM, ALONE_OK),
-    ROW("invalid IPv6 Host", "GET / HTTP/1.1\r\nHost: [zz::1]\r\n\r\n", 400, BY_SEM, ALONE_OK),
+        ALONE_OK, W_HOST),
+    ROW("Host with two ports", "GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n",
+        400, BY_SEM, ALONE_OK, W_HOST),
+    ROW("Host of only a port", "GET / HTTP/1.1\r\nHost: :80\r\n\r\n",
+        400, BY_SEM, ALONE_OK, W_HOST),
+    ROW("unclosed IPv6 Host", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n",
+        400, BY_SEM, ALONE_OK, W_HOST),
+    ROW("invalid IPv6 Host", "GET / HTTP/1.1\r\nHost: [zz::1]\r\n\r\n",
+        400, BY_SEM, ALONE_OK, W_HOST),
     ROW("IPv6 Host with a zone", "GET / HTTP/1.1\r\nHost: [fe80::1%25eth0]\r\n\r\n", 400, BY_SEM,
-        ALONE_OK),
+        ALONE_OK, W_HOST),
     ROW("IPv6 Host with junk after ']'", "GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", 400, BY_SEM,
-        ALONE_OK),
-    ROW("unbracketed IPv6 Host", "GET / HTTP/1.1\r\nHost: ::1\r\n\r\n", 400, BY_SEM, ALONE_OK),
+        ALONE_OK, W_HOST),
+    ROW("unbracketed IPv6 Host", "GET / HTTP/1.1\r\nHost: ::1\r\n\r\n",
+        400, BY_SEM, ALONE_OK, W_HOST),
 
     /* ---- NUL, bare CR, bare LF and control bytes in the head ---- */
-    ROW("NUL in a field value", "GET /" H11 "X: a\0b\r\n\r\n", 400, BY_PARSER, ALONE_BAD),
-    ROW("NUL in a field name", "GET /" H11 "X\0Y: b\r\n\r\n", 400, BY_PARSER, ALONE_BAD),
-    ROW("NUL in the target", "GET /a\0b" H11 "\r\n", 400, BY_PARSER, ALONE_BAD),
-    ROW("NUL before the request line", "\0GET /" H11 "\r\n", 400, BY_PARSER, ALONE_BAD),
-    ROW("bare CR in a field value", "GET /" H11 "X: a\rb\r\n\r\n", 400, BY_PARSER, ALONE_BAD),
-    ROW("bare CR ending a header", "GET /" H11 "X: a\rY: b\r\n\r\n", 400, BY_PARSER, ALONE_BAD),
+    ROW("NUL in a field value", "GET /" H11 "X: a\0b\r\n\r\n", 400, BY_PARSER, ALONE_BAD, W_LINE),
+    ROW("NUL in a field name", "GET /" H11 "X\0Y: b\r\n\r\n", 400, BY_PARSER, ALONE_BAD, W_LINE),
+    ROW("NUL in the target", "GET /a\0b" H11 "\r\n", 400, BY_PARSER, ALONE_BAD, W_REQUEST),
+    ROW("NUL before the request line", "\0GET /" H11 "\r\n", 400, BY_PARSER, ALONE_BAD, W_METHOD),
+    ROW("bare CR in a field value", "GET /" H11 "X: a\rb\r\n\r\n",
+        400, BY_PARSER, ALONE_BAD, W_LINE),
+    ROW("bare CR ending a header", "GET /" H11 "X: a\rY: b\r\n\r\n",
+        400, BY_PARSER, ALONE_BAD, W_LINE),
     ROW("bare CR ending the request line", "GET / HTTP/1.1\rHost: a\r\n\r\n", 400, BY_PARSER,
-        ALONE_BAD),
+        ALONE_BAD, W_REQUEST),
     ROW("bare LF ending the request line", "GET / HTTP/1.1\nHost: a\r\n\r\n", 400, BY_HEAD,
-        ALONE_OK),
-    ROW("bare LF ending a header", "GET /" H11 "X: a\n\r\n", 400, BY_HEAD, ALONE_OK),
-    ROW("bare LF ending the head", "GET /" H11 "\n", 400, BY_HEAD, ALONE_OK),
-    ROW("only bare LFs", "GET / HTTP/1.1\nHost: a\n\n", 400, BY_HEAD, ALONE_OK),
-    ROW("any byte after the head's final CR", "GET /" H11 "\rX", 400, BY_HEAD, ALONE_OK),
+        ALONE_OK, W_REQUEST),
+    ROW("bare LF ending a header", "GET /" H11 "X: a\n\r\n", 400, BY_HEAD, ALONE_OK, W_LINE),
+    ROW("bare LF ending the head", "GET /" H11 "\n", 400, BY_HEAD, ALONE_OK, W_LINE),
+    ROW("only bare LFs", "GET / HTTP/1.1\nHost: a\n\n", 400, BY_HEAD, ALONE_OK, W_REQUEST),
+    ROW("any byte after the head's final CR", "GET /" H11 "\rX", 400, BY_HEAD, ALONE_OK, W_LINE),
     ROW("CR CR ending a chunked head", "POST /" H11 "Transfer-Encoding: chunked\r\n\r\r5\r\n"
-        "hello\r\n0\r\n\r\n", 400, BY_HEAD, ALONE_OK),
-    ROW("bare LF before the request line", "\nGET /" H11 "\r\n", 400, BY_HEAD, ALONE_OK),
+        "hello\r\n0\r\n\r\n", 400, BY_HEAD, ALONE_OK, W_LINE),
+    ROW("bare LF before the request line", "\nGET /" H11 "\r\n", 400, BY_HEAD, ALONE_OK, W_METHOD),
     ROW("control byte in a field value", "GET /" H11 "X: a\x01" "b\r\n\r\n", 400, BY_PARSER,
-        ALONE_BAD),
-    ROW("DEL in a field value", "GET /" H11 "X: a\x7f" "b\r\n\r\n", 400, BY_PARSER, ALONE_BAD),
-    ROW("ESC in a field value", "GET /" H11 "X: \x1b[31m\r\n\r\n", 400, BY_HEAD, ALONE_OK),
-    ROW("form feed in a field value", "GET /" H11 "X: a\fb\r\n\r\n", 400, BY_PARSER, ALONE_BAD),
+        ALONE_BAD, W_LINE),
+    ROW("DEL in a field value", "GET /" H11 "X: a\x7f" "b\r\n\r\n",
+        400, BY_PARSER, ALONE_BAD, W_LINE),
+    ROW("ESC in a field value", "GET /" H11 "X: \x1b[31m\r\n\r\n", 400, BY_HEAD, ALONE_OK, W_LINE),
+    ROW("form feed in a field value", "GET /" H11 "X: a\fb\r\n\r\n",
+        400, BY_PARSER, ALONE_BAD, W_LINE),
     ROW("control byte in the Host value", "GET / HTTP/1.1\r\nHost: a\x02\r\n\r\n", 400, BY_PARSER,
-        ALONE_BAD),
-    ROW("control byte in the target", "GET /a\x01" "b" H11 "\r\n", 400, BY_PARSER, ALONE_BAD),
-    ROW("DEL in the target", "GET /a\x7f" "b" H11 "\r\n", 400, BY_PARSER, ALONE_BAD),
-    ROW("HTAB in the target", "GET /a\tb" H11 "\r\n", 400, BY_HEAD, ALONE_OK),
+        ALONE_BAD, W_LINE),
+    ROW("control byte in the target", "GET /a\x01" "b" H11 "\r\n",
+        400, BY_PARSER, ALONE_BAD, W_REQUEST),
+    ROW("DEL in the target", "GET /a\x7f" "b" H11 "\r\n", 400, BY_PARSER, ALONE_BAD, W_REQUEST),
+    ROW("HTAB in the target", "GET /a\tb" H11 "\r\n", 400, BY_HEAD, ALONE_OK, W_REQUEST),
 
     /* ---- request-line shape ---- */
-    ROW("two spaces after the method", "GET  /" H11 "\r\n", 400, BY_HEAD, ALONE_OK),
+    ROW("two spaces after the method", "GET  /" H11 "\r\n", 400, BY_HEAD, ALONE_OK, W_REQUEST),
     ROW("two spaces before the version", "GET /  HTTP/1.1\r\nHost: a\r\n\r\n", 400, BY_HEAD,
-        ALONE_OK),
-    ROW("HTAB after the method", "GET\t/" H11 "\r\n", 400, BY_PARSER, ALONE_BAD),
-    ROW("space after the version", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", 400, BY_PARSER,
-        ALONE_BAD),
-    ROW("lower-case method", "get /" H11 "\r\n", 400, BY_PARSER, ALONE_BAD),
-    ROW("unknown method", "FOO /" H11 "\r\n", 400, BY_PARSER, ALONE_BAD),
+        ALONE_OK, W_REQUEST),
+    ROW("HTAB after the method", "GET\t/" H11 "\r\n", 400, BY_PARSER, ALONE_BAD, W_METHOD),
+    ROW("space after the version", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", 505, BY_PARSER,
+        ALONE_BAD, W_VERSION),
+    ROW("lower-case method", "get /" H11 "\r\n", 400, BY_PARSER, ALONE_BAD, W_METHOD),
+    ROW("unknown method", "FOO /" H11 "\r\n", 400, BY_PARSER, ALONE_BAD, W_METHOD),
 
     /* ---- request-target forms ---- */
-    ROW("'*' with GET", "GET *" H11 "\r\n", 400, BY_SEM, ALONE_OK),
-    ROW("'*' with POST", "POST *" H11 "Content-Length: 0\r\n\r\n", 400, BY_SEM, ALONE_OK),
-    ROW("'*/x' with OPTIONS", "OPTIONS */x" H11 "\r\n", 400, BY_SEM, ALONE_OK),
-    ROW("CONNECT in authority-form", "CONNECT a:443" H11 "\r\n", 400, BY_SEM, ALONE_OK),
-    ROW("authority-form with GET", "GET a:443" H11 "\r\n", 400, BY_PARSER, ALONE_BAD),
-    ROW("relative target", "GET a/b" H11 "\r\n", 400, BY_PARSER, ALONE_BAD),
-    ROW("absolute-form with userinfo", "GET http://u@a/" H11 "\r\n", 400, BY_SEM, ALONE_OK),
+    ROW("'*' with GET", "GET *" H11 "\r\n", 400, BY_SEM, ALONE_OK, W_REQUEST),
+    ROW("'*' with POST", "POST *" H11 "Content-Length: 0\r\n\r\n",
+        400, BY_SEM, ALONE_OK, W_REQUEST),
+    ROW("'*/x' with OPTIONS", "OPTIONS */x" H11 "\r\n", 400, BY_SEM, ALONE_OK, W_REQUEST),
+    ROW("CONNECT in authority-form", "CONNECT a:443" H11 "\r\n", 400, BY_SEM, ALONE_OK, W_CONNECT),
+    ROW("authority-form with GET", "GET a:443" H11 "\r\n", 400, BY_PARSER, ALONE_BAD, W_REQUEST),
+    ROW("relative target", "GET a/b" H11 "\r\n", 400, BY_PARSER, ALONE_BAD, W_REQUEST),
+    ROW("absolute-form with userinfo", "GET http://u@a/" H11 "\r\n",
+        400, BY_SEM, ALONE_OK, W_HOST_LINE),
     ROW("absolute-form with a bad port", "GET http://a:x/" H11 "\r\n", 400, BY_SEM,
-        ALONE_OK),
+        ALONE_OK, W_HOST_LINE),
     ROW("absolute-form with an empty authority", "GET http:///a" H11 "\r\n", 400, BY_SEM,
-        ALONE_OK),
-    ROW("absolute-form with a bad host", "GET http://a..b/" H11 "\r\n", 400, BY_SEM, ALONE_OK),
-    ROW("absolute-form with another scheme", "GET ftp://a/" H11 "\r\n", 400, BY_SEM, ALONE_OK),
+        ALONE_OK, W_HOST_LINE),
+    ROW("absolute-form with a bad host", "GET http://a..b/" H11 "\r\n",
+        400, BY_SEM, ALONE_OK, W_HOST_LINE),
+    ROW("absolute-form with another scheme", "GET ftp://a/" H11 "\r\n",
+        400, BY_SEM, ALONE_OK, W_REQUEST),
     ROW("absolute-form, scheme without '//'", "GET http:a/" H11 "\r\n", 400, BY_PARSER,
-        ALONE_BAD),
-    ROW("fragment in the target", "GET /a#b" H11 "\r\n", 400, BY_SEM, ALONE_OK),
+        ALONE_BAD, W_REQUEST),
+    ROW("fragment in the target", "GET /a#b" H11 "\r\n", 400, BY_SEM, ALONE_OK, W_REQUEST),
 
     /* ---- Content-Length ---- */
     ROW("duplicate equal Content-Length", "POST /" H11 "Content-Length: 5\r\n"
-        "Content-Length: 5\r\n\r\nhello", 400, BY_PARSER, ALONE_BAD),
+        "Content-Length: 5\r\n\r\nhello", 400, BY_PARSER, ALONE_BAD, W_DUP),
     ROW("duplicate different Content-Length", "POST /" H11 "Content-Length: 5\r\n"
-        "Content-Length: 6\r\n\r\nhello!", 400, BY_PARSER, ALONE_BAD),
+        "Content-Length: 6\r\n\r\nhello!", 400, BY_PARSER, ALONE_BAD, W_DUP),
     ROW("Content-Length list", "POST /" H11 "Content-Length: 5, 5\r\n\r\nhello", 400, BY_PARSER,
-        ALONE_BAD),
-    ROW("non-numeric Content-Length", "POST /" H11 "Content-Length: five\r\n\r\n", 400,
-        BY_PARSER, ALONE_BAD),
+        ALONE_BAD, W_CL),
+    ROW("non-numeric Content-Length", "POST /" H11 "Content-Length: five\r\n\r\n", 400, 
+        BY_PARSER, ALONE_BAD, W_CL),
     ROW("signed Content-Length", "POST /" H11 "Content-Length: +5\r\n\r\nhello", 400, BY_PARSER,
-        ALONE_BAD),
-    ROW("empty Content-Length", "POST /" H11 "Content-Length:\r\n\r\n", 400, BY_PARSER, ALONE_BAD),
+        ALONE_BAD, W_CL),
+    ROW("empty Content-Length", "POST /" H11 "Content-Length:\r\n\r\n",
+        400, BY_PARSER, ALONE_BAD, W_CL),
     ROW("Content-Length past 64 bits", "POST /" H11 "Content-Length: 99999999999999999999\r\n\r\n",
-        400, BY_PARSER, ALONE_BAD),
+        400, BY_PARSER, ALONE_BAD, W_CL),
     ROW("Content-Length of 19 digits", "POST /" H11 "Content-Length: 1000000000000000000\r\n\r\n",
-        400, BY_SEM, ALONE_OK),
+        400, BY_SEM, ALONE_OK, W_CL),
 
     /* ---- field names ---- */
-    ROW("empty field name", "GET /" H11 ": x\r\n\r\n", 400, BY_PARSER, ALONE_BAD),
-    ROW("'(' in a field name", "GET /" H11 "X(y): z\r\n\r\n", 400, BY_PARSER, ALONE_BAD),
+    ROW("empty field name", "GET /" H11 ": x\r\n\r\n", 400, BY_PARSER, ALONE_BAD, W_LINE),
+    ROW("'(' in a field name", "GET /" H11 "X(y): z\r\n\r\n", 400, BY_PARSER, ALONE_BAD, W_LINE),
     ROW("obs-text in a field name", "GET /" H11 "X\xc3\xa9: z\r\n\r\n", 400, BY_PARSER,
-        ALONE_BAD),
+        ALONE_BAD, W_LINE),
 };
 /* clang-format on */
 
@@ -370,6 +430,7 @@ struct outcome {
     int status;       /* 0 or the refusal */
     enum layer by;    /* who refused */
     enum alone alone; /* http-parser on its own */
+    const char *why;  /* the reason logged, or NULL */
 };
 
 static const char *layer_name(enum layer by)
@@ -396,10 +457,10 @@ static struct outcome judge_body(struct conn *c, size_t head_len, size_t len)
     chunk_check_init(&cc);
     ssize_t n = chunk_check_feed(&cc, c->buf + head_len, len - head_len);
     if (n < 0)
-        return (struct outcome){400, BY_CHUNK, ALONE_OK};
+        return (struct outcome){400, BY_CHUNK, ALONE_OK, W_CHUNKED};
     assert_true(cc.done);
     assert_int_equal(n, len - head_len);
-    return (struct outcome){0, BY_NONE, ALONE_OK};
+    return (struct outcome){0, BY_NONE, ALONE_OK, NULL};
 }
 
 static struct outcome judge(struct conn *c, size_t len)
@@ -409,7 +470,9 @@ static struct outcome judge(struct conn *c, size_t len)
     enum http_errno e = HTTP_PARSER_ERRNO(&c->req->parser);
     if (e != HPE_PAUSED) {
         assert_int_not_equal(e, HPE_OK); /* a row with an incomplete head */
-        return (struct outcome){400, BY_PARSER, ALONE_OK};
+        /* The status and reason the connection gives http-parser's error. */
+        int status = req_refuse_parse(r, e);
+        return (struct outcome){status, BY_PARSER, ALONE_OK, r->refusal};
     }
     /* The parser pauses with the head's last byte still unread: the LF, or
      * (http-parser is built non-strict) whatever byte followed the final
@@ -417,15 +480,16 @@ static struct outcome judge(struct conn *c, size_t len)
     assert_true(n < len);
     size_t head_len = n + 1;
     set_views(r, c->buf);
-    int status = req_check_head(c->buf, head_len);
+    const char *why = NULL;
+    int status = req_check_head(c->buf, head_len, &why);
     if (status != 0)
-        return (struct outcome){status, BY_HEAD, ALONE_OK};
-    status = req_check_semantics(r);
+        return (struct outcome){status, BY_HEAD, ALONE_OK, why};
+    status = req_check_semantics(r, &why);
     if (status != 0)
-        return (struct outcome){status, BY_SEM, ALONE_OK};
+        return (struct outcome){status, BY_SEM, ALONE_OK, why};
     if (req_header(r, "Transfer-Encoding") != NULL)
         return judge_body(c, head_len, len);
-    return (struct outcome){0, BY_NONE, ALONE_OK};
+    return (struct outcome){0, BY_NONE, ALONE_OK, NULL};
 }
 
 /* http-parser on its own: does it take the whole message without error? */
@@ -474,10 +538,13 @@ static void test_table(void **state)
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         const struct row *w = &rows[i];
         struct outcome o = run_request(w->raw, w->len);
-        if (o.status != w->status || o.by != w->by || o.alone != w->alone) {
-            print_error("row %zu \"%s\": got %d by %s (parser alone %s), want %d by %s (%s)\n", i,
-                        w->name, o.status, layer_name(o.by), o.alone == ALONE_OK ? "ok" : "bad",
-                        w->status, layer_name(w->by), w->alone == ALONE_OK ? "ok" : "bad");
+        bool why_ok = o.why == NULL ? w->why == NULL : w->why != NULL && !strcmp(o.why, w->why);
+        if (o.status != w->status || o.by != w->by || o.alone != w->alone || !why_ok) {
+            print_error("row %zu \"%s\": got %d by %s (parser alone %s, \"%s\"), want %d by %s "
+                        "(%s, \"%s\")\n",
+                        i, w->name, o.status, layer_name(o.by), o.alone == ALONE_OK ? "ok" : "bad",
+                        o.why ? o.why : "-", w->status, layer_name(w->by),
+                        w->alone == ALONE_OK ? "ok" : "bad", w->why ? w->why : "-");
             failed++;
         }
         gaps += w->status != 0 && w->alone == ALONE_OK;
@@ -524,7 +591,9 @@ static void test_head_direct(void **state)
         char *copy = malloc(cases[i].len + 1); /* exactly sized for ASan */
         assert_non_null(copy);
         memcpy(copy, cases[i].raw, cases[i].len);
-        int status = req_check_head(copy, cases[i].len);
+        const char *why = NULL;
+        int status = req_check_head(copy, cases[i].len, &why);
+        assert_true(status == 0 || why != NULL);
         if (status != cases[i].status)
             print_error("head case %zu: got %d\n", i, status);
         assert_int_equal(status, cases[i].status);
@@ -541,7 +610,8 @@ static void test_head_every_byte(void **state)
         char *q = strchr(head, '?');
         *q = (char)b;
         bool ok = b == '\t' || (b >= 0x20 && b != 0x7f);
-        if (req_check_head(head, sizeof(head) - 1) != (ok ? 0 : 400))
+        const char *why = NULL;
+        if (req_check_head(head, sizeof(head) - 1, &why) != (ok ? 0 : 400))
             fail_msg("byte 0x%02x in a value", b);
     }
 }
