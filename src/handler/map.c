@@ -110,7 +110,8 @@ static const struct cval *map_find(struct req *r, const struct map *m, struct st
     for (size_t i = 0; i < v.len; i++)
         low[i] = (char)tolower((unsigned char)v.p[i]);
     struct map_key key = {.key = low, .len = v.len};
-    const struct map_key *k = bsearch(&key, m->exact, m->nexact, sizeof(*k), map_key_cmp);
+    const struct map_key *k =
+        m->nexact > 0 ? bsearch(&key, m->exact, m->nexact, sizeof(*k), map_key_cmp) : NULL;
     if (k != NULL)
         return k->value;
     struct str lv = str_make(low, v.len);
@@ -231,11 +232,18 @@ static int map_conflicts(struct conf_loader *cl, struct map_key *keys, size_t n)
     return 0;
 }
 
+/* qsort must not be given an empty (NULL) array. */
+static void map_sort(struct map_key *keys, size_t n)
+{
+    if (n > 1)
+        qsort(keys, n, sizeof(*keys), map_key_cmp);
+}
+
 static int map_keys_done(struct conf_loader *cl, struct map *m)
 {
-    qsort(m->exact, m->nexact, sizeof(*m->exact), map_key_cmp);
-    qsort(m->heads, m->nheads, sizeof(*m->heads), map_key_cmp);
-    qsort(m->tails, m->ntails, sizeof(*m->tails), map_key_cmp);
+    map_sort(m->exact, m->nexact);
+    map_sort(m->heads, m->nheads);
+    map_sort(m->tails, m->ntails);
     for (size_t i = 0; i < m->nexact; i++)
         if (m->exact[i].len > m->longest)
             m->longest = m->exact[i].len;
