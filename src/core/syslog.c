@@ -125,31 +125,31 @@ static int syslog_tag(const char *value, struct syslog_dest *d, char *err, size_
     return 0;
 }
 
+/* facility= or severity=: one of nginx's names, given once. */
+static int syslog_named(const char *what, const char *const *names, size_t n, const char *v,
+                        int *out, char *err, size_t errlen)
+{
+    int i = syslog_word(names, n, v);
+    if (*out != -1)
+        return snprintf(err, errlen, "duplicate syslog \"%s\"", what), -1;
+    if (i < 0)
+        return snprintf(err, errlen, "unknown syslog %s \"%s\"", what, v), -1;
+    *out = i;
+    return 0;
+}
+
 static int syslog_param(char *p, struct syslog_dest *d, bool *seen_server, char *err, size_t errlen)
 {
-    int i;
     if (strncmp(p, "server=", 7) == 0) {
         if (*seen_server)
             return snprintf(err, errlen, "duplicate syslog \"server\""), -1;
         *seen_server = true;
         return syslog_server(p + 7, d, err, errlen);
     }
-    if (strncmp(p, "facility=", 9) == 0) {
-        if (d->facility != -1)
-            return snprintf(err, errlen, "duplicate syslog \"facility\""), -1;
-        if ((i = syslog_word(syslog_facilities, 24, p + 9)) < 0)
-            return snprintf(err, errlen, "unknown syslog facility \"%s\"", p + 9), -1;
-        d->facility = i;
-        return 0;
-    }
-    if (strncmp(p, "severity=", 9) == 0) {
-        if (d->severity != -1)
-            return snprintf(err, errlen, "duplicate syslog \"severity\""), -1;
-        if ((i = syslog_word(syslog_severities, 8, p + 9)) < 0)
-            return snprintf(err, errlen, "unknown syslog severity \"%s\"", p + 9), -1;
-        d->severity = i;
-        return 0;
-    }
+    if (strncmp(p, "facility=", 9) == 0)
+        return syslog_named("facility", syslog_facilities, 24, p + 9, &d->facility, err, errlen);
+    if (strncmp(p, "severity=", 9) == 0)
+        return syslog_named("severity", syslog_severities, 8, p + 9, &d->severity, err, errlen);
     if (strncmp(p, "tag=", 4) == 0) {
         if (d->tag[0] != '\0')
             return snprintf(err, errlen, "duplicate syslog \"tag\""), -1;
