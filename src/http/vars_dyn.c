@@ -13,16 +13,17 @@
 
 /* The module's main-level data: every defined name. */
 struct vars_dyn_reg {
-    struct var_dyn *list;     /* newest first */
-    unsigned n;               /* how many: the size of a request's values */
-    size_t longest;           /* the longest name */
-    const struct mpool *pool; /* the configuration's arena, to recognise it */
+    struct var_dyn *list; /* newest first */
+    unsigned n;           /* how many: the size of a request's values */
+    size_t longest;       /* the longest name */
 };
 
 /* The registry of the configuration being loaded: compiling a value has
- * only the configuration's arena to go by.  Loading is single-threaded,
- * and the pointer is matched against the arena before use. */
+ * only the configuration's arena to go by.  Loading is single-threaded.
+ * The arena is kept apart and compared first, so that a registry a failed
+ * load freed is never read: the next load's prescan replaces both. */
 static const struct vars_dyn_reg *vars_dyn_loading;
+static const struct mpool *vars_dyn_loading_pool;
 
 /* The directives that define a variable, and which argument names it. */
 static const struct {
@@ -45,10 +46,9 @@ static struct var_dyn *vars_dyn_in(const struct vars_dyn_reg *reg, const char *n
 
 const struct var_def *var_dyn_lookup(const struct mpool *p, const char *name, size_t len)
 {
-    const struct vars_dyn_reg *reg = vars_dyn_loading;
-    if (reg == NULL || reg->pool != p)
+    if (vars_dyn_loading == NULL || vars_dyn_loading_pool != p)
         return NULL;
-    struct var_dyn *d = vars_dyn_in(reg, name, len);
+    struct var_dyn *d = vars_dyn_in(vars_dyn_loading, name, len);
     return d != NULL ? &d->def : NULL;
 }
 
@@ -116,10 +116,10 @@ static struct vars_dyn_reg *vars_dyn_reg_get(struct conf_loader *cl)
 {
     struct vars_dyn_reg *reg = conf_mod(cl->conf, &mod_http_vars);
     if (reg == NULL && (reg = mpool_calloc(cl->pool, sizeof(*reg))) != NULL) {
-        reg->pool = cl->pool;
         conf_set_mod(cl->conf, &mod_http_vars, reg);
     }
     vars_dyn_loading = reg;
+    vars_dyn_loading_pool = cl->pool;
     return reg;
 }
 
@@ -180,6 +180,7 @@ static int vars_dyn_finish(struct conf_loader *cl)
     const struct vars_dyn_reg *reg = conf_mod(cl->conf, &mod_http_vars);
     const struct http_conf *h = http_main(cl->conf);
     vars_dyn_loading = NULL;
+    vars_dyn_loading_pool = NULL;
     if (h == NULL)
         return 0;
     const struct tuning_loc *t = tuning_of(h->loc);
