@@ -64,14 +64,17 @@ bool rw_var_unset(struct req *r, const struct var_dyn *d, struct str *out)
  * match's captures are copied out at once. */
 static pcre2_match_data *rw_md;
 
-/* 1 if s matches (its captures become $1..$9), 0 if not, -1 on error. */
+/* 1 if s matches (its captures become $1..$9), 0 if not (and there are
+ * no captures any more), -1 on error. */
 static int rw_match(struct req *r, pcre2_code *re, struct str s)
 {
     if (rw_md == NULL && (rw_md = pcre2_match_data_create(ROUTE_MAX_CAPTURES, NULL)) == NULL)
         return -1;
     int rc = pcre2_match(re, (PCRE2_SPTR)s.p, s.len, 0, 0, rw_md, NULL);
-    if (rc == PCRE2_ERROR_NOMATCH)
+    if (rc == PCRE2_ERROR_NOMATCH) {
+        r->captures.n = 0; /* nginx: a rewrite or if regex that fails clears $1..$9 */
         return 0;
+    }
     if (rc < 0) {
         conn_logf(r->c, LL_ALERT, 0, "pcre2_match() failed: %d on \"%.*s\"", rc, (int)s.len, s.p);
         return -1;

@@ -80,6 +80,7 @@ server {
     location /brk2 { set $v 1; break; set $v 2; }
     location = /zero { if ($arg_x) { return 200 "zero true\n"; } return 200 "zero false\n"; }
     location /caps { if ($uri ~ ^/caps/(\d+)/(\w+)$) { return 200 "caps $1 $2\n"; } return 200 "nocaps\n"; }
+    location ~ ^/loccap/(.*)$ { if ($arg_q ~ z) { return 200 "in if: [$1]\n"; } return 200 "after [$1]\n"; }
     location /int { rewrite ^ /internal-only last; }
     location /internal-only { internal; return 200 "internal ok\n"; }
     location /logged { rewrite_log on; rewrite ^/logged/(.*)$ /b/$1 last; }
@@ -145,6 +146,8 @@ CASES = [
     ("/zero?x=00", 200, "zero true\n"),
     ("/caps/12/ab", 200, "caps 12 ab\n"),
     ("/caps/x", 200, "nocaps\n"),
+    ("/loccap/abc?q=zz", 200, "in if: []\n"),  # the if's regex has no group 1
+    ("/loccap/abc?q=no", 200, "after []\n"),  # a failed if regex clears the captures too
     ("/int", 200, "internal ok\n"),
     ("/internal-only", 404, None),
     ("/try", 200, "new\n"),
