@@ -337,8 +337,13 @@ static unsigned mp_contexts(const char *text)
         const char *word;
         unsigned bit;
     } names[] = {
-        {"main", CTX_MAIN},    {"events", CTX_EVENTS},     {"http", CTX_HTTP}, {"server", CTX_SRV},
-        {"location", CTX_LOC}, {"upstream", CTX_UPSTREAM}, {"any", CTX_ANY},
+        {"main", CTX_MAIN},
+        {"events", CTX_EVENTS},
+        {"http", CTX_HTTP},
+        {"server", CTX_SRV},
+        {"location", CTX_LOC},
+        {"upstream", CTX_UPSTREAM},
+        {"any", CTX_ANY},
         {"if", 0}, /* an if block reads its directives in the enclosing context */
     };
     char buf[1024];
