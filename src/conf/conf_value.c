@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "conf/conf_table.h"
+#include "core/log.h"
 
 int conf_err(struct conf_loader *cl, const struct conf_node *n, const char *fmt, ...)
 {
@@ -44,6 +45,19 @@ int conf_err_param(struct conf_loader *cl, const struct conf_node *n, const char
 int conf_err_nomem(struct conf_loader *cl, const struct conf_node *n)
 {
     return conf_err(cl, n, "out of memory");
+}
+
+void conf_warn(const struct conf_node *n, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (n->file != NULL)
+        log_msg(LL_WARN, 0, 0, "%s in %s:%d", msg, n->file, n->line);
+    else
+        log_msg(LL_WARN, 0, 0, "%s in command line", msg);
 }
 
 /* ---- value parsers ---------------------------------------------------- */

@@ -343,7 +343,32 @@ int ofile_open_cached(const char *path, bool nofollow, struct ofile_result *res)
     return 0;
 }
 
-/* ---- existence checks (try_files, index) ------------------------------ */
+/* ---- existence checks (try_files, index, if -f) ------------------------ */
+
+static int ofile_path_fd(const char *path, bool nofollow, bool cached_only)
+{
+    struct open_how how = {
+        .flags = O_PATH | O_CLOEXEC,
+        .resolve = (nofollow ? RESOLVE_NO_SYMLINKS : 0) | (cached_only ? RESOLVE_CACHED : 0),
+    };
+    int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+    if (fd >= 0 || (errno != ENOSYS && !(cached_only && errno == EINVAL)))
+        return fd;
+    if (cached_only) /* no openat2 (or no RESOLVE_CACHED): the pool must */
+        return errno = EAGAIN, -1;
+    return nofollow ? ofile_walk(path, O_PATH | O_CLOEXEC) : open(path, O_PATH | O_CLOEXEC);
+}
+
+int ofile_stat(const char *path, bool nofollow, bool cached_only, struct stat *st)
+{
+    int fd = ofile_path_fd(path, nofollow, cached_only);
+    if (fd < 0)
+        return -1;
+    int rc = fstat(fd, st), saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
 
 /* 1 if path exists as wanted (a trailing "/" wants a directory), 0 if
  * not, -1 with errno for an error that must not be skipped over (EACCES:

@@ -74,6 +74,12 @@ int ofile_open_cached(const char *path, bool nofollow, struct ofile_result *res)
  * block. */
 int ofile_exists(const char *path, bool nofollow, bool *is_dir);
 
+/* Stats path without opening it for reading (the rewrite module's -f,
+ * -d, -e, -x).  With cached_only it answers only from the kernel's caches
+ * and fails with EAGAIN when the disk would be needed, so the loop can
+ * call it; without, it may block.  -1 with errno on failure. */
+int ofile_stat(const char *path, bool nofollow, bool cached_only, struct stat *st);
+
 void ofile_put(struct ofile *f);
 
 /* The worker's cache, loop thread only: sized by the largest

@@ -75,14 +75,14 @@ static int static_mime_cmp(const void *key, const void *elem)
     return strcmp(key, ((const struct mime_type *)elem)->ext);
 }
 
-static struct str static_mime_type(const struct loc_conf *loc, struct str name)
+struct str static_mime_type(const struct loc_conf *loc, struct str name)
 {
     char ext[32];
     const char *slash = memrchr(name.p, '/', name.len);
     const char *base = slash ? slash + 1 : name.p;
     const char *dot = memrchr(base, '.', name.len - (size_t)(base - name.p));
     size_t len = dot ? name.len - (size_t)(dot + 1 - name.p) : 0;
-    if (dot != NULL && len > 0 && len < sizeof(ext)) {
+    if (dot != NULL && len > 0 && len < sizeof(ext) && loc->ntypes > 0) {
         for (size_t i = 0; i < len; i++)
             ext[i] =
                 (char)((dot[1 + i] >= 'A' && dot[1 + i] <= 'Z') ? dot[1 + i] + 32 : dot[1 + i]);

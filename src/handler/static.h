@@ -9,6 +9,7 @@
 #include "core/str.h"
 
 struct cval;
+struct loc_conf;
 struct req;
 
 extern struct module mod_static;
@@ -22,6 +23,10 @@ struct index_loc {
 
 /* Serves r->path from the location's root or alias. */
 void static_handle(struct req *r);
+
+/* The type of a file named `name` by its extension (types), else
+ * default_type; `return` uses it for its body too, as nginx does. */
+struct str static_mime_type(const struct loc_conf *loc, struct str name);
 
 /* try_files: the first candidate that exists is served under its own URI;
  * otherwise the last parameter's URI or =code. */

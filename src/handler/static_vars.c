@@ -131,7 +131,7 @@ static void realpath_done(struct req_job *rj)
         resp_error(r, 500);
         return;
     }
-    handle_resume(r);
+    handle_resume(r, PHASE_DECLINED); /* on with the next rewrite hook */
 }
 
 static void realpath_release(struct tpool_job *job)
@@ -157,11 +157,12 @@ static enum phase_rc realpath_submit(struct req *r, struct str root)
 
 /* First in the location's rewrite phase: the root is known, nothing has
  * used the variable yet.  Not in the server's own rewrite phase, which
- * runs before the location (r->loc is the server's). */
+ * runs before the location is chosen. */
 static enum phase_rc static_vars_rewrite(struct req *r)
 {
     struct str root;
-    if (!var_used(&static_vars_table[0]) || r->loc == r->srv->loc || realpath_root_of(r, &root) < 0)
+    if (!var_used(&static_vars_table[0]) || handle_phase_is_server(r) ||
+        realpath_root_of(r, &root) < 0)
         return PHASE_DECLINED;
     if (realpath_ctx_for(r, root) != NULL)
         return PHASE_DECLINED;

@@ -22,6 +22,7 @@
 #include "http/body.h"
 #include "http/core_conf.h"
 #include "http/core_extra.h"
+#include "http/errlog.h"
 #include "http/handle.h"
 #include "http/req.h"
 #include "http/req_check.h"
@@ -109,11 +110,21 @@ int conn_log_context(const struct conn *c, char *buf, size_t cap)
     return n;
 }
 
+/* The error logs of the level serving the connection's request, or of
+ * its address's default server before there is one (nginx's). */
+static const struct log_set *conn_log_set(const struct conn *c)
+{
+    if (c->req != NULL)
+        return errlog_of(resp_loc(c->req));
+    return c->addr != NULL ? errlog_of(c->addr->default_srv->loc) : NULL;
+}
+
 void conn_logf(const struct conn *c, enum log_level level, int err, const char *fmt, ...)
 {
     char msg[1024], ctx[512], errtext[160] = "";
+    const struct log_set *set = conn_log_set(c);
     va_list ap;
-    if (!log_enabled(level))
+    if (!log_set_enabled(set, level))
         return;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -121,7 +132,7 @@ void conn_logf(const struct conn *c, enum log_level level, int err, const char *
     if (err != 0)
         snprintf(errtext, sizeof(errtext), " (%d: %s)", err, strerror(err));
     conn_log_context(c, ctx, sizeof(ctx));
-    log_msg(level, c->sk.id, 0, "%s%s%s", msg, errtext, ctx);
+    log_msg_set(set, level, c->sk.id, 0, "%s%s%s", msg, errtext, ctx);
 }
 
 static void conn_log(const struct conn *c, enum log_level level, int err, const char *msg)

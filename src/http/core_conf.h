@@ -79,6 +79,7 @@ struct loc_conf {
     void **parts;                    /* every http module's part, by module index */
     /* not inherited */
     struct try_files *try_files; /* `try_files`, or NULL */
+    bool internal;               /* `internal`: only for internal redirects */
     http_content_cb content;     /* the location's own content handler, or NULL */
     /* inherited as a whole: a level with none takes its parent's */
     struct error_page *error_pages; /* error_page entries */

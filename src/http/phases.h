@@ -19,7 +19,8 @@ struct req;
 
 enum phase_rc {
     PHASE_DECLINED, /* not for this hook: go on */
-    PHASE_TAKEN,    /* the hook answers the request */
+    PHASE_TAKEN,    /* the hook answers the request (or will: handle_resume) */
+    PHASE_DONE,     /* the phase is decided: skip its other hooks (satisfy any) */
 };
 
 typedef enum phase_rc (*phase_cb)(struct req *r);

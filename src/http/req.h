@@ -23,6 +23,7 @@ struct conn;
 struct conf_addr;
 struct module;
 struct srv_conf;
+struct var_val;
 struct loc_conf;
 struct req;
 
@@ -106,7 +107,11 @@ struct req {
     const struct srv_conf *srv;     /* chosen server */
     const struct loc_conf *loc;     /* chosen location settings */
     struct route_captures captures; /* last regex match, for $1..$9 */
-    unsigned redirects;             /* internal redirects so far */
+    unsigned redirects;             /* internal redirects and rewrites so far */
+    bool internal;                  /* redirected or rewritten: `internal` locations serve it */
+    uint8_t phase;                  /* the phase running (handle.c) */
+    uint8_t phase_hook;             /* ... and its hook, for handle_resume */
+    int access_code;                /* satisfy any: the refusal so far (401 over 403), or 0 */
     bool error_page_used;           /* an error_page already applied (no recursion) */
     int err_status;                 /* status an error_page redirect answers for, or 0 */
     int status_override;            /* error_page =code: -1 keep err_status, 0 target's, N */
@@ -131,6 +136,7 @@ struct req {
     bool resp_last;                 /* the last piece is queued */
     bool gen_done;                  /* gen->done has been called */
     void **ctx;                     /* each module's per-request state, by index */
+    struct var_val *vars;           /* values of the configuration's variables, or NULL */
     struct req_cleanup *cleanups;   /* run in reverse order when the request ends */
     struct body_reader *body;       /* reading the body for a handler, or NULL */
     void (*tunnel_ready)(void *);   /* CS_TUNNEL: the handler's readiness callback */

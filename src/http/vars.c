@@ -10,11 +10,13 @@
 
 #include "conf/module.h"
 #include "event/reactor.h"
+#include "http/basic_auth.h"
 #include "http/cond.h"
 #include "http/conn.h"
 #include "http/core_conf.h"
 #include "http/req.h"
 #include "http/resp.h"
+#include "http/vars_dyn.h"
 
 static struct str vars_dup(struct req *r, const char *s)
 {
@@ -304,6 +306,11 @@ static void var_capture(struct req *r, const struct cval_part *p, struct str *ou
 
 static const struct var_def vars_capture = {"", true, var_capture};
 
+static bool cval_part_is_capture(const struct cval_part *part)
+{
+    return part->var == &vars_capture;
+}
+
 /* The root (or alias) path of the location, evaluated. */
 static void var_document_root(struct req *r, const struct cval_part *p, struct str *out)
 {
@@ -346,12 +353,14 @@ static void var_request(struct req *r, const struct cval_part *p, struct str *ou
     *out = line ? str_make(line, strlen(line)) : STR_LIT("");
 }
 
-/* There is no authentication, so never a user. */
+/* nginx's: the user of a valid Basic Authorization header, whether or
+ * not auth_basic checked it. */
 static void var_remote_user(struct req *r, const struct cval_part *p, struct str *out)
 {
-    (void)r;
+    struct str password;
     (void)p;
-    *out = STR_LIT("");
+    if (basic_auth_credentials(r, out, &password) < 0)
+        *out = STR_LIT("");
 }
 
 static struct str vars_keep_alive(struct req *r)
@@ -460,8 +469,8 @@ static const struct var_def *var_find_in(const struct var_def *table, size_t cou
 }
 
 /* The core's variables, then each module's ($upstream_*, $ssl_*, ...). */
-static const struct var_def *var_find(const char *name, size_t len, const char **arg,
-                                      size_t *arglen)
+static const struct var_def *var_find_builtin(const char *name, size_t len, const char **arg,
+                                              size_t *arglen)
 {
     if (len == 1 && name[0] >= '0' && name[0] <= '9') {
         *arg = name;
@@ -474,6 +483,21 @@ static const struct var_def *var_find(const char *name, size_t len, const char *
         if (modules[i]->vars != NULL)
             v = var_find_in(modules[i]->vars, modules[i]->nvars, name, len, arg, arglen);
     return v;
+}
+
+bool vars_builtin(const char *name, size_t len)
+{
+    const char *arg;
+    size_t arglen;
+    return var_find_builtin(name, len, &arg, &arglen) != NULL;
+}
+
+/* Built-in names first, then those the configuration in p defines. */
+static const struct var_def *var_find(const struct mpool *p, const char *name, size_t len,
+                                      const char **arg, size_t *arglen)
+{
+    const struct var_def *v = var_find_builtin(name, len, arg, arglen);
+    return v != NULL ? v : var_dyn_lookup(p, name, len);
 }
 
 /* ---- compiled values --------------------------------------------------- */
@@ -558,7 +582,7 @@ int cval_compile(struct mpool *p, const char *text, size_t len, struct cval *out
         size_t start, nlen;
         if (vars_ref(text, len, &i, &start, &nlen) < 0)
             return snprintf(err, errlen, "invalid variable name in \"%.*s\"", (int)len, text), -1;
-        part->var = var_find(text + start, nlen, &part->arg, &part->arglen);
+        part->var = var_find(p, text + start, nlen, &part->arg, &part->arglen);
         if (part->var == NULL)
             return snprintf(err, errlen, "unknown \"%.*s\" variable", (int)nlen, text + start), -1;
         part->arg = part->var->is_prefix ? mpool_strndup(p, part->arg, part->arglen) : NULL;
@@ -568,7 +592,13 @@ int cval_compile(struct mpool *p, const char *text, size_t len, struct cval *out
     return 0;
 }
 
-int cval_eval(const struct cval *cv, struct req *r, struct str *out)
+/* A part's bytes in the result: a capture through esc, if given. */
+static size_t vars_part_len(const struct cval_part *part, struct str v, cval_escape_cb esc)
+{
+    return esc != NULL && cval_part_is_capture(part) ? esc(v, NULL) : v.len;
+}
+
+int cval_eval_captures(const struct cval *cv, struct req *r, cval_escape_cb esc, struct str *out)
 {
     if (!cv->has_vars) {
         *out = str_make(cv->text, cv->len);
@@ -582,17 +612,26 @@ int cval_eval(const struct cval *cv, struct req *r, struct str *out)
             vals[i] = str_make(part->lit, part->len);
         else
             part->var->get(r, part, &vals[i]);
-        total += vals[i].len;
+        total += vars_part_len(part, vals[i], esc);
     }
     char *buf = mpool_alloc(&r->pool, total + 1);
     if (buf == NULL)
         return -1;
     size_t at = 0;
     for (size_t i = 0; i < cv->nparts; i++) {
+        if (esc != NULL && cval_part_is_capture(&cv->parts[i])) {
+            at += esc(vals[i], buf + at);
+            continue;
+        }
         memcpy(buf + at, vals[i].p, vals[i].len);
         at += vals[i].len;
     }
     buf[at] = '\0';
     *out = str_make(buf, at);
     return 0;
+}
+
+int cval_eval(const struct cval *cv, struct req *r, struct str *out)
+{
+    return cval_eval_captures(cv, r, NULL, out);
 }

@@ -175,7 +175,7 @@ static const struct var_def vars_extra[] = {
     {"request_id", false, var_request_id},           {"server_addr", false, var_server_addr},
 };
 
-struct module mod_http_vars = {
+struct module mod_http_vars_extra = {
     .name = "http_variables",
     .vars = vars_extra,
     .nvars = sizeof(vars_extra) / sizeof(vars_extra[0]),

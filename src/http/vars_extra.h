@@ -6,6 +6,6 @@
 
 #include "conf/module.h"
 
-extern struct module mod_http_vars;
+extern struct module mod_http_vars_extra;
 
 #endif

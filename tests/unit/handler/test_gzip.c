@@ -185,7 +185,7 @@ static void capture_log(struct fixture *fx)
     int fd = mkstemp(fx->log_path);
     assert_true(fd >= 0);
     close(fd);
-    struct log_sink sink = {fx->log_path, LL_DEBUG};
+    struct log_sink sink = {.path = fx->log_path, .level = LL_DEBUG};
     assert_int_equal(log_open(&sink, 1, (uid_t)-1, (gid_t)-1, err, sizeof(err)), 0);
 }
 
