@@ -186,6 +186,19 @@ def test_expires_like_nginx(srv, ngx):
                 a.header("Expires") == b.header("Expires"), path
 
 
+def test_expires_and_charset_in_if(server):
+    root = docroot(server, {"f.txt": "x\n"})
+    start(server, http_block("""
+server { listen 127.0.0.1:%d; root %s;
+         location / { if ($arg_cache) { expires 1h; charset utf-8; } } }
+""" % (server.port(), root)))
+    r = ask(server.port(), "/f.txt?cache=1")
+    assert expires_offset(r) == (3600, 3600)
+    assert r.header("Content-Type") == "text/plain; charset=utf-8"
+    r = ask(server.port(), "/f.txt")
+    assert r.header("Expires") is None and r.header("Content-Type") == "text/plain"
+
+
 BAD_EXPIRES = [
     ("expires abc;", 'invalid value "abc"'),
     ("expires modified @1h;", 'daily time cannot be used with "modified" parameter'),
