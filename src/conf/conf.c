@@ -301,6 +301,10 @@ static int conf_run(struct conf *c, struct conf_tree *g, struct conf_tree *f, ch
         .err = err,
         .errlen = errlen,
     };
+    for (size_t i = 0; i < nmodules; i++)
+        if (modules[i]->prescan != NULL &&
+            (modules[i]->prescan(&cl, g->root) < 0 || modules[i]->prescan(&cl, f->root) < 0))
+            return -1;
     if (conf_block(&cl, g->root, CTX_MAIN) < 0 || conf_block(&cl, f->root, CTX_MAIN) < 0)
         return -1;
     for (size_t i = 0; i < nmodules; i++)
