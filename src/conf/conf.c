@@ -358,10 +358,24 @@ int conf_regex_keep(struct conf_loader *cl, struct pcre2_real_code_8 *code)
     return 0;
 }
 
+int conf_cleanup_add(struct conf *c, void (*fn)(void *data), void *data)
+{
+    struct conf_cleanup *cu = mpool_alloc(&c->pool, sizeof(*cu));
+    if (cu == NULL) {
+        fn(data);
+        return -1;
+    }
+    *cu = (struct conf_cleanup){.fn = fn, .data = data, .next = c->cleanups};
+    c->cleanups = cu;
+    return 0;
+}
+
 void conf_free(struct conf *c)
 {
     if (c == NULL)
         return;
+    for (struct conf_cleanup *cu = c->cleanups; cu != NULL; cu = cu->next)
+        cu->fn(cu->data);
     for (size_t i = 0; i < c->nregexes; i++)
         pcre2_code_free(c->regexes[i]);
     if (c->files != NULL) {

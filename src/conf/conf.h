@@ -44,6 +44,14 @@ struct conf_listen {
     struct listener *listener; /* the master's bound sockets, set by listen_sync */
 };
 
+/* Something a module made for a generation that the pool cannot free
+ * (a TLS context, a shared memory zone). */
+struct conf_cleanup {
+    void (*fn)(void *data);    /* its destructor */
+    void *data;                /* what it frees */
+    struct conf_cleanup *next; /* the one registered before */
+};
+
 /* The whole configuration of one generation. */
 struct conf {
     struct mpool pool;                         /* owns every byte below */
@@ -74,6 +82,7 @@ struct conf {
     struct conf_tree *files;                   /* parsed files, kept only for -T */
     struct pcre2_real_code_8 **regexes;        /* compiled regexes, freed with the conf */
     size_t nregexes;                           /* how many */
+    struct conf_cleanup *cleanups;             /* run by conf_free, newest first */
 };
 
 /* Reads and checks the configuration.  On error returns NULL and writes
@@ -91,6 +100,9 @@ void conf_set_mod(struct conf *c, const struct module *m, void *data);
 
 /* Adds an address to bind; NULL when out of memory. */
 struct conf_listen *conf_listen_push(struct conf *c);
+
+/* Has conf_free call fn(data); -1 (after calling it) when out of memory. */
+int conf_cleanup_add(struct conf *c, void (*fn)(void *data), void *data);
 
 /* Resolves `path` against `prefix` into the conf's pool. */
 char *conf_full_path(struct mpool *p, const char *prefix, const char *path);

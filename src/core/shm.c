@@ -26,6 +26,7 @@ struct shm_zone {
     char name[SHM_NAME_MAX];     /* its name */
     size_t size;                 /* bytes mapped */
     const struct shm_kind *kind; /* what it is for */
+    char *label;                 /* the owner's note of what it holds (process memory) */
     struct shm_head *head;       /* the mapping */
     unsigned refs;               /* generations using it */
     struct shm_zone *next;       /* the registry */
@@ -86,8 +87,8 @@ fail:
     return NULL;
 }
 
-struct shm_zone *shm_attach(const char *name, size_t size, const struct shm_kind *kind, bool *fresh,
-                            char *err, size_t errlen)
+struct shm_zone *shm_attach(const char *name, size_t size, const struct shm_kind *kind,
+                            const char *label, bool *fresh, char *err, size_t errlen)
 {
     if (strlen(name) >= SHM_NAME_MAX || size < sizeof(struct shm_head) + 2 * SHM_PAGE) {
         snprintf(err, errlen, "shared memory zone \"%s\" is too %s", name,
@@ -103,6 +104,12 @@ struct shm_zone *shm_attach(const char *name, size_t size, const struct shm_kind
     struct shm_zone *z = shm_make(name, size, kind, err, errlen);
     if (z == NULL)
         return NULL;
+    if ((z->label = strdup(label != NULL ? label : "")) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        munmap(z->head, z->size);
+        free(z);
+        return NULL;
+    }
     z->refs = 1;
     z->next = shm_registry;
     shm_registry = z;
@@ -122,6 +129,7 @@ void shm_detach(void *zone)
         }
     pthread_mutex_destroy(&z->head->lock);
     munmap(z->head, z->size);
+    free(z->label);
     free(z);
 }
 
@@ -133,6 +141,11 @@ const char *shm_name(const struct shm_zone *z)
 size_t shm_size(const struct shm_zone *z)
 {
     return z->size;
+}
+
+const char *shm_label(const struct shm_zone *z)
+{
+    return z->label;
 }
 
 void shm_reset(struct shm_zone *z)

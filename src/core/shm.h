@@ -37,15 +37,19 @@ struct shm_kind {
 
 /* The zone `name` of `size` bytes for kind: found in the registry (same
  * name, size and kind: *fresh is false) or mapped and laid out now (*fresh
- * true), with one more reference.  NULL with the reason in err. */
-struct shm_zone *shm_attach(const char *name, size_t size, const struct shm_kind *kind, bool *fresh,
-                            char *err, size_t errlen);
+ * true), with one more reference.  A new zone keeps a copy of label, the
+ * owner's note of what it holds (limit_req's key), for a later generation
+ * that finds the zone to compare with its own.  NULL with the reason in
+ * err. */
+struct shm_zone *shm_attach(const char *name, size_t size, const struct shm_kind *kind,
+                            const char *label, bool *fresh, char *err, size_t errlen);
 
 /* Drops a reference (void * for conf_cleanup_add); the last one unmaps. */
 void shm_detach(void *zone);
 
 const char *shm_name(const struct shm_zone *z);
 size_t shm_size(const struct shm_zone *z);
+const char *shm_label(const struct shm_zone *z);
 
 /* Takes and releases the zone's lock.  Taking it after a holder died
  * empties the zone first (and logs why). */

@@ -393,6 +393,13 @@ void req_wait(struct req *r, const struct resp_gen *gen, long timeout_ms)
     conn_wait(r->c, timeout_ms);
 }
 
+void req_wait_end(struct req *r)
+{
+    r->gen = NULL;
+    conn_watch(r->c, 0);
+    timer_disarm(&r->c->sk.timer);
+}
+
 /* The client's side while a handler that asked for it waits: a close ends
  * the request (nginx's "client prematurely closed connection"); data (a
  * pipelined request, an unread body) cannot be told from anything else,

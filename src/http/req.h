@@ -106,6 +106,8 @@ struct req {
     uint8_t phase;                  /* the phase running (handle.c) */
     uint8_t phase_hook;             /* ... and its hook, for handle_resume */
     int access_code;                /* satisfy any: the refusal so far (401 over 403), or 0 */
+    uint8_t limit_req_status;       /* what limit_req did (handler/limit_req.h), 0 = not yet */
+    uint8_t limit_conn_status;      /* what limit_conn did (handler/limit_conn.h), 0 = not yet */
     bool error_page_used;           /* an error_page already applied (no recursion) */
     int err_status;                 /* status an error_page redirect answers for, or 0 */
     int status_override;            /* error_page =code: -1 keep err_status, 0 target's, N */
@@ -182,5 +184,10 @@ int req_cleanup_add(struct req *r, void (*fn)(void *data), void *data);
  * connection watches for the client to close and, when timeout_ms > 0,
  * for that timeout; either ends the request with gen->done(r, false). */
 void req_wait(struct req *r, const struct resp_gen *gen, long timeout_ms);
+
+/* A wait that ends before anything was answered (limit_req's delay ran
+ * out): the connection stops watching the client, gen is forgotten
+ * (never told done), and the caller goes on with the request's phases. */
+void req_wait_end(struct req *r);
 
 #endif

@@ -1,10 +1,13 @@
 /* modules.c - every module, in the one order that the loader, the request
  * phases and the response filters follow (nginx's ngx_modules). */
+#include "conf/conf_shm.h"
 #include "conf/conf_table.h"
 #include "handler/access.h"
 #include "handler/auth_basic.h"
 #include "handler/autoindex.h"
 #include "handler/gzip.h"
+#include "handler/limit_conn.h"
+#include "handler/limit_req.h"
 #include "handler/map.h"
 #include "handler/rewrite.h"
 #include "handler/static.h"
@@ -18,12 +21,15 @@
 
 /* mod_http_remap precedes the http core, whose finish binds the listens
  * it moves; mod_http_tuning follows it, to check the merged levels;
- * mod_http_vars is last, since no value may be compiled after its finish. */
+ * mod_limit_req precedes mod_limit_conn in the preaccess phase, as in
+ * nginx; mod_http_vars is last, since no value may be compiled after its
+ * finish. */
 struct module *const modules[] = {
-    &mod_core,      &mod_events,      &mod_compat,      &mod_http_remap,    &mod_http_core,
-    &mod_upstream,  &mod_http_tuning, &mod_http_errlog, &mod_http_log,      &mod_rewrite,
-    &mod_access,    &mod_auth_basic,  &mod_map,         &mod_split_clients, &mod_index,
-    &mod_autoindex, &mod_gzip,        &mod_static,      &mod_http_vars,
+    &mod_core,      &mod_events,        &mod_compat,      &mod_conf_shm,    &mod_http_remap,
+    &mod_http_core, &mod_upstream,      &mod_http_tuning, &mod_http_errlog, &mod_http_log,
+    &mod_rewrite,   &mod_limit_req,     &mod_limit_conn,  &mod_access,      &mod_auth_basic,
+    &mod_map,       &mod_split_clients, &mod_index,       &mod_autoindex,   &mod_gzip,
+    &mod_static,    &mod_http_vars,
 };
 
 const size_t nmodules = sizeof(modules) / sizeof(modules[0]);
