@@ -62,6 +62,27 @@ static void sendq_advance(struct sendq *q, size_t n)
     q->tail.len -= take;
 }
 
+/* ---- the byte limit ------------------------------------------------------- */
+
+static size_t sendq_cap(const struct sendq *q, size_t len)
+{
+    return len < q->room ? len : q->room;
+}
+
+/* Shortens an iovec to the bytes the limit leaves; returns its count. */
+static int sendq_trim(const struct sendq *q, struct iovec *iov, int n)
+{
+    size_t left = q->room;
+    for (int i = 0; i < n; i++) {
+        if (iov[i].iov_len >= left) {
+            iov[i].iov_len = left;
+            return left > 0 ? i + 1 : i;
+        }
+        left -= iov[i].iov_len;
+    }
+    return n;
+}
+
 /* ---- memory --------------------------------------------------------------- */
 
 /* The head, the memory segments that follow it and, once the chain ends,
@@ -83,6 +104,7 @@ static ssize_t sendq_write_mem(struct sendq *q, struct sock *s)
     if (seg == NULL && q->tail.len > 0 && n < SENDQ_IOV_MAX)
         iov[n++] = (struct iovec){(void *)q->tail.p, q->tail.len};
     bool more = seg != NULL && seg->kind == OUT_FILE && q->nopush;
+    n = sendq_trim(q, iov, n);
     q->failed = "writev()";
     return s->tp->writev(s, iov, n, more);
 }
@@ -185,7 +207,7 @@ static int sendq_fill(struct sendq *q, struct sock *s)
 
 static ssize_t sendq_write_buffered(struct sendq *q, struct sock *s)
 {
-    struct iovec iov = {q->fbuf + q->fsent, q->flen - q->fsent};
+    struct iovec iov = {q->fbuf + q->fsent, sendq_cap(q, q->flen - q->fsent)};
     q->failed = "writev()";
     ssize_t n = s->tp->writev(s, &iov, 1, false);
     if (n > 0)
@@ -202,7 +224,7 @@ static ssize_t sendq_write_file(struct sendq *q, struct sock *s)
     if (q->sendfile && s->tp->sendfile != NULL) {
         off_t off = seg->off + (off_t)q->off;
         q->failed = "sendfile()";
-        return s->tp->sendfile(s, seg->file->fd, &off, seg->len - q->off);
+        return s->tp->sendfile(s, seg->file->fd, &off, sendq_cap(q, seg->len - q->off));
     }
     if (q->fsent == q->flen) {
         int rc = sendq_fill(q, s);
@@ -220,7 +242,12 @@ enum sendq_rc sendq_write(struct sendq *q, struct sock *s, uint64_t *sent)
         return SENDQ_POOL;
     if (q->read_failed)
         return SENDQ_ERROR;
+    q->room = q->limit > 0 ? q->limit : SIZE_MAX;
     while (!sendq_empty(q)) {
+        if (q->room == 0) { /* the limit's pause is the caller's: it is asked at once */
+            s->want = EV_WRITE;
+            return SENDQ_AGAIN;
+        }
         bool mem = q->head.len > 0 || q->seg == NULL || q->seg->kind == OUT_MEM;
         ssize_t n = mem ? sendq_write_mem(q, s) : sendq_write_file(q, s);
         if (n == -2)
@@ -236,6 +263,7 @@ enum sendq_rc sendq_write(struct sendq *q, struct sock *s, uint64_t *sent)
             return SENDQ_ERROR;
         }
         *sent += (uint64_t)n;
+        q->room -= (size_t)n;
         sendq_advance(q, (size_t)n);
     }
     return SENDQ_DONE;

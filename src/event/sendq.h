@@ -37,6 +37,8 @@ struct sendq {
     bool read_failed;       /* that read failed: err says why */
     bool sendfile;          /* files may go by sendfile (the location's setting) */
     bool nopush;            /* tcp_nopush: MSG_MORE before file data */
+    size_t limit;           /* bytes one sendq_write may send (limit_rate); 0 = any */
+    size_t room;            /* what is left of limit in the sendq_write running */
     sendq_filled_cb filled; /* called when a pool read is done */
     void *data;             /* its argument */
     int err;                /* errno of the failure (SENDQ_ERROR) */
@@ -45,7 +47,7 @@ struct sendq {
 
 enum sendq_rc {
     SENDQ_DONE,  /* everything has gone */
-    SENDQ_AGAIN, /* the socket is full: wait for s->want */
+    SENDQ_AGAIN, /* the socket is full, or `limit` bytes went: wait for s->want */
     SENDQ_POOL,  /* a pool read is filling the buffer: wait for filled */
     SENDQ_ERROR, /* a write or read failed: err and failed say which */
 };

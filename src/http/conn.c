@@ -649,6 +649,10 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void conn_timeout(struct timer_node *node)
 {
     struct conn *c = (struct conn *)((char *)node - offsetof(struct conn, sk.timer));
+    if (c->state == CS_WRITE && c->req->wout.delayed) {
+        conn_write_wake(c);
+        return;
+    }
     if (c->state == CS_BODY) {
         body_timeout(c->req);
         return;

@@ -120,6 +120,10 @@ struct req {
     struct out out;                 /* the body */
     size_t header_len;              /* bytes of the response head */
     uint64_t bytes_sent;            /* head and body bytes written */
+    int64_t limit_rate;             /* bytes per second for the response, 0 = any (limit_rate.h) */
+    int64_t limit_rate_after;       /* bytes sent at full speed first */
+    bool limit_rate_set;            /* limit_rate is decided ($limit_rate, or the first write) */
+    bool limit_rate_after_set;      /* limit_rate_after is decided */
     int64_t resp_length;            /* body length to announce, -1 unknown (chunked) */
     const struct resp_gen *gen;     /* the answering handler's callbacks, or NULL */
     struct str resp_head;           /* a streamed response's head, until its first piece */

@@ -494,6 +494,16 @@ bool vars_builtin(const char *name, size_t len)
     return var_find_builtin(name, len, &arg, &arglen) != NULL;
 }
 
+var_set_cb vars_setter(const char *name, size_t len)
+{
+    for (size_t i = 0; i < nmodules; i++)
+        for (size_t j = 0; j < modules[i]->nsets; j++)
+            if (strlen(modules[i]->sets[j].name) == len &&
+                memcmp(modules[i]->sets[j].name, name, len) == 0)
+                return modules[i]->sets[j].set;
+    return NULL;
+}
+
 /* Built-in names first, then those the configuration in p defines. */
 static const struct var_def *var_find(const struct mpool *p, const char *name, size_t len,
                                       const char **arg, size_t *arglen)

@@ -16,6 +16,7 @@
 #include "http/conf_tuning.h"
 #include "http/core_conf.h"
 #include "http/errlog.h"
+#include "http/limit_rate.h"
 #include "http/vars_dyn.h"
 #include "proxy/upstream.h"
 
@@ -25,11 +26,12 @@
  * nginx; mod_http_vars is last, since no value may be compiled after its
  * finish. */
 struct module *const modules[] = {
-    &mod_core,      &mod_events,        &mod_compat,      &mod_conf_shm,    &mod_http_remap,
-    &mod_http_core, &mod_upstream,      &mod_http_tuning, &mod_http_errlog, &mod_http_log,
-    &mod_rewrite,   &mod_limit_req,     &mod_limit_conn,  &mod_access,      &mod_auth_basic,
-    &mod_map,       &mod_split_clients, &mod_index,       &mod_autoindex,   &mod_gzip,
-    &mod_static,    &mod_http_vars,
+    &mod_core,        &mod_events,        &mod_compat,          &mod_conf_shm,
+    &mod_http_remap,  &mod_http_core,     &mod_upstream,        &mod_http_tuning,
+    &mod_http_errlog, &mod_http_log,      &mod_http_limit_rate, &mod_rewrite,
+    &mod_limit_req,   &mod_limit_conn,    &mod_access,          &mod_auth_basic,
+    &mod_map,         &mod_split_clients, &mod_index,           &mod_autoindex,
+    &mod_gzip,        &mod_static,        &mod_http_vars,
 };
 
 const size_t nmodules = sizeof(modules) / sizeof(modules[0]);
