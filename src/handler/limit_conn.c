@@ -257,9 +257,10 @@ static void lconn_merge(const void *from, void *to)
 static const struct conf_cmd lconn_cmds[] = {
     {"limit_conn_zone", CTX_HTTP, ARGS(2), CT_CUSTOM, CS_MAIN, 0, NULL, lconn_set_zone, NULL},
     {"limit_conn", HSL, ARGS(2), CT_CUSTOM, CS_MAIN, 0, NULL, lconn_set, NULL},
-    {"limit_conn_log_level", HSL, ARGS(1), CT_ENUM, LC_F(log_level), "error", NULL,
+    {"limit_conn_log_level", HSL, ARGS(1), CT_ENUM, LC_F(log_level), "error", limit_set_level,
      limit_log_levels},
-    {"limit_conn_status", HSL, ARGS(1), CT_NUM, LC_F(status), "503", NULL, &limit_status_range},
+    {"limit_conn_status", HSL, ARGS(1), CT_NUM, LC_F(status), "503", limit_set_status,
+     &limit_status_range},
     {"limit_conn_dry_run", HSL, ARGS(1), CT_FLAG, LC_F(dry_run), "off", NULL, NULL},
 };
 

@@ -123,9 +123,10 @@ static void lreq_merge(const void *from, void *to)
 static const struct conf_cmd lreq_cmds[] = {
     {"limit_req_zone", CTX_HTTP, ARGS(3), CT_CUSTOM, CS_MAIN, 0, NULL, lreq_set_zone, NULL},
     {"limit_req", HSL, ARGS(1) | ARGS(2) | ARGS(3), CT_CUSTOM, CS_MAIN, 0, NULL, lreq_set, NULL},
-    {"limit_req_log_level", HSL, ARGS(1), CT_ENUM, LR_F(log_level), "error", NULL,
+    {"limit_req_log_level", HSL, ARGS(1), CT_ENUM, LR_F(log_level), "error", limit_set_level,
      limit_log_levels},
-    {"limit_req_status", HSL, ARGS(1), CT_NUM, LR_F(status), "503", NULL, &limit_status_range},
+    {"limit_req_status", HSL, ARGS(1), CT_NUM, LR_F(status), "503", limit_set_status,
+     &limit_status_range},
     {"limit_req_dry_run", HSL, ARGS(1), CT_FLAG, LR_F(dry_run), "off", NULL, NULL},
 };
 

@@ -23,6 +23,38 @@ long limit_log_lower(long level)
     return level == LL_INFO ? LL_INFO : level + 1;
 }
 
+static long *limit_field(struct conf_loader *cl, const struct conf_cmd *cmd)
+{
+    return (long *)((char *)cl->part(cl, cl->mod) + cmd->offset);
+}
+
+int limit_set_status(struct conf_loader *cl, const struct conf_node *n, const struct conf_cmd *cmd)
+{
+    long *field = limit_field(cl, cmd), v;
+    if (*field != -1)
+        return conf_err_dup(cl, n, cmd);
+    if (conf_parse_num(n->args[1].s, &v) < 0)
+        return conf_err(cl, n, "\"%s\" directive invalid number", cmd->name);
+    if (v < limit_status_range.min || v > limit_status_range.max)
+        return conf_err(cl, n, "value must be between %ld and %ld", limit_status_range.min,
+                        limit_status_range.max);
+    *field = v;
+    return 0;
+}
+
+int limit_set_level(struct conf_loader *cl, const struct conf_node *n, const struct conf_cmd *cmd)
+{
+    long *field = limit_field(cl, cmd);
+    if (*field != -1)
+        return conf_err_dup(cl, n, cmd);
+    for (const struct conf_enum *e = limit_log_levels; e->name != NULL; e++)
+        if (strcmp(e->name, n->args[1].s) == 0) {
+            *field = e->value;
+            return 0;
+        }
+    return conf_err(cl, n, "invalid value \"%s\"", n->args[1].s);
+}
+
 int limit_zone_arg(struct conf_loader *cl, const struct conf_node *n, const char *arg,
                    struct str *name, size_t *size)
 {

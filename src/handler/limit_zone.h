@@ -49,6 +49,12 @@ long limit_log_lower(long level);
 /* limit_req_status and limit_conn_status: 400 to 599. */
 extern const struct conf_range limit_status_range;
 
+/* Setters for those generic entries (CT_NUM, CT_ENUM) in nginx's words,
+ * which name neither the value nor the directive: "value must be between
+ * 400 and 599", "invalid value "debug"". */
+int limit_set_status(struct conf_loader *cl, const struct conf_node *n, const struct conf_cmd *cmd);
+int limit_set_level(struct conf_loader *cl, const struct conf_node *n, const struct conf_cmd *cmd);
+
 /* Milliseconds of CLOCK_MONOTONIC, the one clock all workers share. */
 uint64_t limit_now_ms(void);
 

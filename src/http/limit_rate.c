@@ -136,7 +136,7 @@ static int rate_set_value(struct conf_loader *cl, const struct conf_node *n,
         return -1;
     v->size = -1;
     if (!v->cv.has_vars && conf_parse_size(n->args[1].s, &v->size) < 0)
-        return conf_err_value(cl, n, cmd, 1);
+        return conf_err(cl, n, "\"%s\" directive invalid value", cmd->name); /* nginx's words */
     *out = v;
     return 0;
 }

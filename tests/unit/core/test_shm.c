@@ -148,7 +148,7 @@ static const struct shm_kind other_kind = {"other", counter_init};
 static struct shm_zone *attach(const char *name, size_t size, const struct shm_kind *k, bool *fresh)
 {
     char err[256];
-    struct shm_zone *z = shm_attach(name, size, k, fresh, err, sizeof(err));
+    struct shm_zone *z = shm_attach(name, size, k, "label", fresh, err, sizeof(err));
     assert_non_null(z);
     return z;
 }
@@ -161,6 +161,7 @@ static void test_zone_registry(void **state)
     bool fresh;
     struct shm_zone *a = attach("one", 64 * 1024, &counter_kind, &fresh);
     assert_true(fresh);
+    assert_string_equal(shm_label(a), "label");
     ((struct counter *)shm_root(a))->value = 42;
     struct shm_zone *b = attach("one", 64 * 1024, &counter_kind, &fresh);
     assert_false(fresh);
@@ -190,7 +191,7 @@ static void test_zone_refused(void **state)
     (void)state;
     char err[256];
     bool fresh;
-    assert_null(shm_attach("tiny", 4096, &counter_kind, &fresh, err, sizeof(err)));
+    assert_null(shm_attach("tiny", 4096, &counter_kind, NULL, &fresh, err, sizeof(err)));
     assert_non_null(strstr(err, "too small"));
 }
 
