@@ -126,6 +126,8 @@ int conf_parse_flag(const char *s, int *out);
 int conf_parse_num(const char *s, long *out);
 int conf_parse_size(const char *s, long *out);
 int conf_parse_msec(const char *s, long *out);
+/* A time in seconds (expires, so_keepalive): nginx's syntax without "ms". */
+int conf_parse_sec(const char *s, long *out);
 /* "name=value" with a number in [min, max]: 1 if `a` is that parameter
  * and valid, 0 if it is another parameter, -1 if it is invalid. */
 int conf_param_num(const char *a, const char *name, long min, long max, long *out);

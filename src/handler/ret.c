@@ -21,7 +21,7 @@ void ret_answer(struct req *r, const struct ret_conf *ret)
 {
     struct str text = str_make("", 0);
     if (ret->code == 444) {
-        conn_close(r->c);
+        conn_abort(r->c);
         return;
     }
     if (ret->has_text && cval_eval(&ret->text, r, &text) < 0) {

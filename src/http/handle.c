@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "http/conn.h"
 #include "http/core_conf.h"
+#include "http/core_extra.h"
 #include "http/phases.h"
 #include "http/req.h"
 #include "http/resp.h"
@@ -222,19 +223,30 @@ static void handle_keep_challenge(struct req *r)
     }
 }
 
+/* What an internal redirect resets: the new target decides again, and
+ * every module starts afresh (nginx). */
+static int handle_restart(struct req *r, struct str uri)
+{
+    if (handle_cycle(r, uri) < 0)
+        return -1;
+    handle_keep_challenge(r);
+    r->head_filtered = false; /* the new target's head filters run */
+    r->gzip_done = r->gzip_vary = false;
+    r->ctx = NULL;
+    return 0;
+}
+
 void handle_redirect(struct req *r, struct str uri)
 {
     struct uri_parts parts;
-    if (handle_cycle(r, uri) < 0)
+    if (handle_restart(r, uri) < 0)
         return;
-    handle_keep_challenge(r);
-    r->gzip_done = r->gzip_vary = false; /* the new target decides again */
-    r->ctx = NULL;                       /* every module starts afresh (nginx) */
     if (uri.len > 0 && uri.p[0] == '@') {
         handle_named(r, uri);
         return;
     }
-    if (uri_split(uri, &parts) < 0 || uri_normalize(&r->pool, parts.path, &r->path) < 0) {
+    bool merge = http_extra(r->srv->loc)->merge_slashes;
+    if (uri_split(uri, &parts) < 0 || uri_normalize(&r->pool, parts.path, merge, &r->path) < 0) {
         r->error_page_used = true;
         resp_error(r, 500);
         return;
@@ -259,6 +271,17 @@ void handle_relocate(struct req *r)
     handle_run(r, HP_FIND, 0);
 }
 
+void handle_redirect_path(struct req *r, struct str path, struct str args)
+{
+    if (handle_restart(r, path) < 0)
+        return;
+    r->path = path;
+    r->args = args;
+    r->internal = true;
+    handle_find_location(r);
+    handle_run(r, HP_REWRITE, 0);
+}
+
 void handle_error_page(struct req *r, const struct error_page *e, int status)
 {
     struct str uri;
@@ -267,6 +290,10 @@ void handle_error_page(struct req *r, const struct error_page *e, int status)
         resp_error(r, 500);
         return;
     }
+    /* nginx decides in the location of the first error: with
+     * recursive_error_pages, the page's own error may find an error_page
+     * too, until the limit of internal redirects gives 500. */
+    r->error_page_used = !http_extra(r->loc)->recursive_error_pages;
     /* nginx: a URI or @name is an internal redirect whatever the code;
      * anything else goes to the client as a redirect (302 unless =3xx). */
     if (uri.len > 0 && (uri.p[0] == '/' || uri.p[0] == '@')) {
@@ -279,8 +306,7 @@ void handle_error_page(struct req *r, const struct error_page *e, int status)
     }
     bool redirect_code = e->overwrite >= 301 && e->overwrite <= 308 && e->overwrite != 304 &&
                          e->overwrite != 305 && e->overwrite != 306;
-    r->out_hdrs = NULL;
-    r->out_tail = &r->out_hdrs;
+    req_reset_headers(r);
     req_add_header(r, STR_LIT("Location"), uri);
     resp_error(r, redirect_code ? e->overwrite : 302);
 }

@@ -19,6 +19,11 @@ void handle_request(struct req *r);
  * as nginx's internal redirect does.  Gives 500 after 10 redirects. */
 void handle_redirect(struct req *r, struct str uri);
 
+/* The same for a path that is already decoded and normalized (an index
+ * file under $uri): '?', '%' and '#' in it are part of the name.  The
+ * strings must live as long as the request. */
+void handle_redirect_path(struct req *r, struct str path, struct str args);
+
 /* Applies an error_page entry for status; called by resp_error. */
 void handle_error_page(struct req *r, const struct error_page *e, int status);
 

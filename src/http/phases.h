@@ -33,6 +33,11 @@ enum filter_rc {
 
 typedef enum filter_rc (*resp_filter_cb)(struct req *r);
 
+/* Adjusts the headers of a response, whole or streamed, once its status is
+ * known (expires, charset): it may run again for the same response when
+ * that becomes an error page, so it must give the same result twice. */
+typedef void (*head_filter_cb)(struct req *r);
+
 struct http_hooks {
     phase_cb rewrite;           /* server and location rewrite phases */
     phase_cb preaccess;         /* may it go on now (limit_req, limit_conn) */
@@ -40,6 +45,7 @@ struct http_hooks {
     phase_cb precontent;        /* try_files */
     phase_cb content;           /* answers when the location has no handler of its own */
     resp_filter_cb resp_filter; /* sees every response before its head is made */
+    head_filter_cb head_filter; /* sees every response's headers, before resp_filter */
 };
 
 #endif

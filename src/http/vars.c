@@ -142,6 +142,10 @@ static void var_remote_port(struct req *r, const struct cval_part *p, struct str
 {
     char buf[8];
     (void)p;
+    if (r->c->peer.sa.sa_family == AF_UNIX) { /* nginx: empty for a unix client */
+        *out = STR_LIT("");
+        return;
+    }
     snprintf(buf, sizeof(buf), "%u", sockaddr_port(&r->c->peer));
     *out = vars_dup(r, buf);
 }
@@ -150,6 +154,10 @@ static void var_server_port(struct req *r, const struct cval_part *p, struct str
 {
     char buf[8];
     (void)p;
+    if (r->c->local_port == 0) { /* a unix socket has none (nginx: empty) */
+        *out = STR_LIT("");
+        return;
+    }
     snprintf(buf, sizeof(buf), "%u", r->c->local_port);
     *out = vars_dup(r, buf);
 }
@@ -163,7 +171,7 @@ static void var_scheme(struct req *r, const struct cval_part *p, struct str *out
 static void var_request_method(struct req *r, const struct cval_part *p, struct str *out)
 {
     (void)p;
-    *out = vars_dup(r, http_method_str(r->method));
+    *out = req_method_name(r);
 }
 
 static void var_server_protocol(struct req *r, const struct cval_part *p, struct str *out)
@@ -248,14 +256,18 @@ static void var_pid(struct req *r, const struct cval_part *p, struct str *out)
     *out = vars_dup(r, buf);
 }
 
+/* Read once per process and lower-cased, as nginx does at startup. */
 static void var_hostname(struct req *r, const struct cval_part *p, struct str *out)
 {
-    char buf[256];
+    static char name[256];
+    static size_t len;
+    (void)r;
     (void)p;
-    if (gethostname(buf, sizeof(buf)) < 0)
-        buf[0] = '\0';
-    buf[sizeof(buf) - 1] = '\0';
-    *out = vars_dup(r, buf);
+    if (len == 0 && gethostname(name, sizeof(name) - 1) == 0) {
+        for (len = 0; name[len] != '\0'; len++)
+            name[len] = (char)tolower((unsigned char)name[len]);
+    }
+    *out = str_make(name, len);
 }
 
 /* ---- the response and its log line ------------------------------------ */
@@ -349,8 +361,9 @@ static void var_request(struct req *r, const struct cval_part *p, struct str *ou
         *out = STR_LIT("");
         return;
     }
-    char *line = mpool_printf(&r->pool, "%s %.*s HTTP/%u.%u", http_method_str(r->method),
-                              (int)r->target.len, r->target.p, r->http_major, r->http_minor);
+    struct str m = req_method_sent(r);
+    char *line = mpool_printf(&r->pool, "%.*s %.*s HTTP/%u.%u", (int)m.len, m.p, (int)r->target.len,
+                              r->target.p, r->http_major, r->http_minor);
     *out = line ? str_make(line, strlen(line)) : STR_LIT("");
 }
 
@@ -514,6 +527,30 @@ static const struct var_def *var_find(const struct mpool *p, const char *name, s
 
 /* ---- compiled values --------------------------------------------------- */
 
+/* Every variable some value refers to, so that a module can prepare one in
+ * advance only when it is used ($realpath_root).  Compiling happens in the
+ * master, so the workers inherit the set; a reload only adds to it (a
+ * variable no longer used costs a little work, nothing more). */
+static const struct var_def *vars_used[64];
+static size_t vars_nused;
+
+static void vars_note_use(const struct var_def *v)
+{
+    for (size_t i = 0; i < vars_nused; i++)
+        if (vars_used[i] == v)
+            return;
+    if (vars_nused < sizeof(vars_used) / sizeof(vars_used[0]))
+        vars_used[vars_nused++] = v;
+}
+
+bool var_used(const struct var_def *v)
+{
+    for (size_t i = 0; i < vars_nused; i++)
+        if (vars_used[i] == v)
+            return true;
+    return false;
+}
+
 static bool vars_name_char(char ch)
 {
     return isalnum((unsigned char)ch) || ch == '_';
@@ -574,6 +611,7 @@ int cval_compile(struct mpool *p, const char *text, size_t len, struct cval *out
         if (part->var == NULL)
             return snprintf(err, errlen, "unknown \"%.*s\" variable", (int)nlen, text + start), -1;
         part->arg = part->var->is_prefix ? mpool_strndup(p, part->arg, part->arglen) : NULL;
+        vars_note_use(part->var);
         out->has_vars = true;
     }
     return 0;

@@ -53,6 +53,9 @@ struct cval {
 int cval_compile(struct mpool *p, const char *text, size_t len, struct cval *out, char *err,
                  size_t errlen);
 
+/* Whether a value compiled in this process refers to v. */
+bool var_used(const struct var_def *v);
+
 /* Evaluates for a request; memory comes from the request's arena.
  * Returns -1 on allocation failure. */
 int cval_eval(const struct cval *cv, struct req *r, struct str *out);
