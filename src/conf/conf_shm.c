@@ -83,7 +83,7 @@ static int conf_shm_attach(struct conf *c, struct conf_shm *d, char *err, size_t
 static int conf_shm_master_open(struct conf *c, char *err, size_t errlen)
 {
     for (struct conf_shm *d = conf_mod(c, &mod_conf_shm); d != NULL; d = d->next)
-        if (conf_shm_attach(c, d, err, errlen) < 0)
+        if (!d->kind->elsewhere && conf_shm_attach(c, d, err, errlen) < 0)
             return -1;
     return 0;
 }

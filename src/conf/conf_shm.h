@@ -13,6 +13,7 @@
 #ifndef TP_CONF_CONF_SHM_H
 #define TP_CONF_CONF_SHM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "conf/module.h"
@@ -30,6 +31,9 @@ struct conf_shm_kind {
      * was old: may this declaration go on with it?  NULL: always.  -1
      * with nginx's reason in err. */
     int (*reuse)(const struct conf_shm *d, const char *old, char *err, size_t errlen);
+    /* Its module maps the memory itself (the TLS session cache, in
+     * tls/tls_cache.c): the name is only checked here, never attached. */
+    bool elsewhere;
 };
 
 /* One zone of the configuration. */

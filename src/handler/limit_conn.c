@@ -195,7 +195,8 @@ static int lconn_reuse(const struct conf_shm *d, const char *old, char *err, siz
     return limit_zone_reuse("limit_conn_zone", d, old, err, errlen);
 }
 
-static const struct conf_shm_kind lconn_kind = {{"limit_conn", lconn_zone_init}, lconn_reuse};
+static const struct conf_shm_kind lconn_kind = {.shm = {"limit_conn", lconn_zone_init},
+                                                .reuse = lconn_reuse};
 
 static int lconn_set_zone(struct conf_loader *cl, const struct conf_node *n,
                           const struct conf_cmd *cmd)

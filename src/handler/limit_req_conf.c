@@ -25,7 +25,7 @@ static int lreq_reuse(const struct conf_shm *d, const char *old, char *err, size
     return limit_zone_reuse("limit_req", d, old, err, errlen);
 }
 
-const struct conf_shm_kind lreq_kind = {{"limit_req", lreq_zone_init}, lreq_reuse};
+const struct conf_shm_kind lreq_kind = {.shm = {"limit_req", lreq_zone_init}, .reuse = lreq_reuse};
 
 /* ---- limit_req_zone ------------------------------------------------------------ */
 

@@ -130,6 +130,11 @@ BAD = [
      'the shared memory zone "x" is already declared for a different use'),
     (ZONE + LOC % "limit_conn x 1;",
      'the shared memory zone "x" is already declared for a different use'),
+    # One namespace with the TLS session cache's zones, as in nginx.
+    (ZONE + "ssl_session_cache shared:x:1m;",
+     'the shared memory zone "x" is already declared for a different use'),
+    ("ssl_session_cache shared:c:1m;" + CZONE,
+     'the shared memory zone "c" is already declared for a different use'),
     ("limit_req_status 600;", "value must be between 400 and 599"),
     ("limit_conn_status 399;", "value must be between 400 and 599"),
     ("limit_req_status abc;", '"limit_req_status" directive invalid number'),
@@ -167,6 +172,7 @@ GOOD = [
     "limit_req_zone $binary_remote_addr zone=x:1m rate=5;",
     LOC % "limit_req zone=x;" + ZONE,  # a zone may be used before it is defined
     CZONE + LOC % "limit_conn c 65535;",
+    ZONE + "ssl_session_cache shared:SSL:1m;",
     "limit_rate $arg_x; limit_rate_after 1m;",
     "server { location / { if ($arg_a) { limit_rate 1k; limit_rate_after 1k; } } }",
     "server { location / { set $limit_rate 1k; } }",
