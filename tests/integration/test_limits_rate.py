@@ -13,6 +13,7 @@ import pytest
 
 from helpers import Conn, get, wait_for
 from http_helpers import assert_alive, docroot, http_block, start
+from tls_helpers import TlsConn, cert_lines
 
 K = 1024
 BIG = bytes(range(256)) * (256 * K // 256)  # 256 KB
@@ -37,7 +38,14 @@ server {
     location /if/ { alias %(root)s/; if ($arg_slow) { limit_rate 128k; } }
     location /none/ { alias %(root)s/; }
 }
-""" % {"port": s.port(), "root": root, "dir": s.dir}))
+server {
+    listen 127.0.0.1:%(tls)d ssl;
+    server_name a.test;
+    %(certs)s
+    location /tls/ { alias %(root)s/; limit_rate 128k; }
+}
+""" % {"port": s.port(), "root": root, "dir": s.dir, "tls": s.port("tls"),
+       "certs": cert_lines("a-rsa")}))
     return s
 
 
@@ -71,6 +79,16 @@ def assert_paced(r, took, rate, after=0):
 @pytest.mark.parametrize("where", ["plain", "nosendfile"])
 def test_limit_rate_paces_the_response(srv, where):
     r, took = timed_get(srv, "/%s/big.bin" % where)
+    assert_paced(r, took, 128 * K)
+
+
+def test_limit_rate_paces_a_tls_response(srv):
+    """Over TLS (no sendfile; the file through the buffer, encrypted): the
+    same plaintext bytes a second as on a plain connection."""
+    with TlsConn(srv.port("tls")) as c:
+        t0 = time.monotonic()
+        r = c.get("/tls/big.bin")
+        took = time.monotonic() - t0
     assert_paced(r, took, 128 * K)
 
 
