@@ -421,6 +421,13 @@ void req_wait(struct req *r, const struct resp_gen *gen, long timeout_ms)
     conn_wait(r->c, timeout_ms);
 }
 
+void req_wait_end(struct req *r)
+{
+    r->gen = NULL;
+    conn_watch(r->c, 0);
+    timer_disarm(&r->c->sk.timer);
+}
+
 /* The client's side while a handler that asked for it waits: a close ends
  * the request (nginx's "client prematurely closed connection"); data (a
  * pipelined request, an unread body) cannot be told from anything else,
@@ -677,6 +684,10 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void conn_timeout(struct timer_node *node)
 {
     struct conn *c = (struct conn *)((char *)node - offsetof(struct conn, sk.timer));
+    if (c->state == CS_WRITE && c->req->wout.delayed) {
+        conn_write_wake(c);
+        return;
+    }
     if (c->state == CS_BODY) {
         body_timeout(c->req);
         return;

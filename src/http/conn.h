@@ -84,6 +84,9 @@ void conn_send(struct conn *c, struct str head, struct out_seg *chain, struct st
 void conn_write(struct conn *c);
 void conn_out_reset(struct conn *c);
 
+/* The timer of a limit_rate pause ran out (conn_write.c). */
+void conn_write_wake(struct conn *c);
+
 /* The piece queued last has gone (conn_write.c to conn.c). */
 void conn_sent(struct conn *c);
 
