@@ -31,8 +31,8 @@ static void relay_dir_init(struct relay_dir *d, struct sock *from, struct sock *
     d->to = to;
 }
 
-void relay_start(struct relay *rl, struct sock *a, struct sock *b, size_t max_read, long idle_ms,
-                 relay_done_cb done)
+void relay_init(struct relay *rl, struct sock *a, struct sock *b, size_t max_read, long idle_ms,
+                relay_done_cb done)
 {
     relay_dir_init(&rl->up, a, b);
     relay_dir_init(&rl->down, b, a);
@@ -40,6 +40,12 @@ void relay_start(struct relay *rl, struct sock *a, struct sock *b, size_t max_re
     rl->max_read = max_read == 0 || max_read > RELAY_SCRATCH ? RELAY_SCRATCH : max_read;
     rl->done = done;
     rl->over = false;
+}
+
+void relay_start(struct relay *rl, struct sock *a, struct sock *b, size_t max_read, long idle_ms,
+                 relay_done_cb done)
+{
+    relay_init(rl, a, b, max_read, idle_ms, done);
     relay_ready(rl, a);
 }
 
