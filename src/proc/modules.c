@@ -24,6 +24,7 @@
 #include "proxy/proxy_conf.h"
 #include "proxy/realip.h"
 #include "proxy/upstream.h"
+#include "upstream/ups_ssl.h"
 
 /* mod_http_remap precedes the http core, whose finish binds the listens
  * it moves; mod_http_tuning follows it, to check the merged levels;
@@ -32,14 +33,13 @@
  * module of the rewrite and access phases: they see the client's address
  * as the balancer in front gave it. */
 struct module *const modules[] = {
-    &mod_core, &mod_events, &mod_compat, &mod_http_remap, &mod_http_core, &mod_http_ssl, &mod_upstream,
-    &mod_http_tuning, &mod_http_errlog, &mod_http_log, &mod_realip,
+    &mod_core, &mod_events, &mod_compat, &mod_http_remap, &mod_http_core, &mod_http_ssl,
+    &mod_upstream, &mod_ups_ssl, &mod_http_tuning, &mod_http_errlog, &mod_http_log, &mod_realip,
     &mod_static_vars, /* before rewrite: $realpath_root is ready for its phase */
     &mod_rewrite, &mod_access, &mod_auth_basic, &mod_map, &mod_split_clients, &mod_index,
     &mod_autoindex, &mod_gzip, &mod_static, &mod_proxy,
     /* nginx drop-in extras */
-    &mod_http_extra, &mod_http_vars_extra, &mod_expires, &mod_charset,
-    &mod_http_vars,
+    &mod_http_extra, &mod_http_vars_extra, &mod_expires, &mod_charset, &mod_http_vars,
     &mod_process, /* after every module's finish: pcre_jit compiles all the regexes */
 };
 
