@@ -22,6 +22,7 @@
 #include "http/vars_extra.h"
 #include "proc/process_conf.h"
 #include "proxy/proxy_conf.h"
+#include "proxy/proxy_ssl.h"
 #include "proxy/realip.h"
 #include "proxy/upstream.h"
 #include "upstream/ups_ssl.h"
@@ -37,7 +38,7 @@ struct module *const modules[] = {
     &mod_upstream, &mod_ups_ssl, &mod_http_tuning, &mod_http_errlog, &mod_http_log, &mod_realip,
     &mod_static_vars, /* before rewrite: $realpath_root is ready for its phase */
     &mod_rewrite, &mod_access, &mod_auth_basic, &mod_map, &mod_split_clients, &mod_index,
-    &mod_autoindex, &mod_gzip, &mod_static, &mod_proxy,
+    &mod_autoindex, &mod_gzip, &mod_static, &mod_proxy, &mod_proxy_ssl,
     /* nginx drop-in extras */
     &mod_http_extra, &mod_http_vars_extra, &mod_expires, &mod_charset, &mod_http_vars,
     &mod_process, /* after every module's finish: pcre_jit compiles all the regexes */

@@ -54,6 +54,7 @@ void ups_ssl_merge(const struct ups_ssl *parent, struct ups_ssl *child)
 {
     if (!child->own) {
         *child = *parent; /* the same directives: the same configuration */
+        child->own = false;
         return;
     }
     child->verify = child->verify != -1 ? child->verify : parent->verify;
