@@ -143,8 +143,8 @@ static void proxy_context(struct proxy_ctx *ctx, char *buf, size_t cap)
         return;
     snprintf(tail, sizeof(tail), "%s", buf + (size_t)n - host);
     if (ctx->log->last != NULL)
-        snprintf(buf + (size_t)n - host, cap - ((size_t)n - host),
-                 ", upstream: \"http://%s%.*s\"%s", ctx->log->last->addr, (int)ctx->tg.uri.len,
+        snprintf(buf + (size_t)n - host, cap - ((size_t)n - host), ", upstream: \"%s://%s%.*s\"%s",
+                 ctx->tg.https ? "https" : "http", ctx->log->last->addr, (int)ctx->tg.uri.len,
                  ctx->tg.uri.p, tail);
 }
 
