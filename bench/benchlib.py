@@ -29,6 +29,11 @@ REPO = os.path.dirname(BENCH_DIR)
 CONFIGS = os.path.join(BENCH_DIR, "configs")
 DEFAULT_TURNPIKE = os.environ.get("TURNPIKE", os.path.join(REPO, "_build/plain/src/turnpike"))
 DEFAULT_NGINX = "/usr/sbin/nginx"
+# Mozilla's intermediate TLS 1.2 suites, in both servers.
+TLS_CIPHERS = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+               "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+               "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305")
+MBEDTLS = os.environ.get("MBEDTLS_DIR", "/opt/turnpike/mbedtls")
 
 # The static files every scenario serves, by URL path and size in bytes.
 FILES = {"/1k.bin": 1024, "/100k.bin": 100 * 1024}
@@ -542,6 +547,8 @@ class Server:
         self.open_file_cache = open_file_cache
         self.nofile = nofile or resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         self.add_header = None  # (name, value) served from location /, or None
+        self.tls = None  # {"cert", "key", "offload"}: also serve TLS on tls_port
+        self.tls_port = None
         self.daemon = False
         self.port = None
         self.proc = None  # Popen of what we started (the master unless daemon)
@@ -576,6 +583,7 @@ class Server:
             "DOCROOT": self.docroot,
             "PREFIX": self.prefix,
             "ADD_HEADER": hdr,
+            "TLS_SERVER": self.tls_server_block(),
             "DAEMON": "on" if self.daemon else "off",
         }
         for k, v in values.items():
@@ -584,6 +592,26 @@ class Server:
         left = re.findall(r"@[A-Z_]+@", "\n".join(code))
         assert not left, "unfilled placeholders %s in %s.conf.in" % (left, self.kind)
         return text
+
+    def tls_server_block(self):
+        """The TLS server of both configurations: Mozilla's intermediate
+        settings with a shared session cache and tickets on."""
+        if not self.tls:
+            return ""
+        offload = ("\n        ssl_handshake_offload %s;" % ("on" if self.tls["offload"] else "off")
+                   if self.kind == "turnpike" else "")
+        return """server {
+        listen 127.0.0.1:%d ssl backlog=511;
+        root %s;
+        ssl_certificate %s;
+        ssl_certificate_key %s;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers %s;
+        ssl_ecdh_curve auto;
+        ssl_session_cache shared:SSL:10m;
+        ssl_session_timeout 10m;
+        ssl_session_tickets on;%s
+    }""" % (self.tls_port, self.docroot, self.tls["cert"], self.tls["key"], TLS_CIPHERS, offload)
 
     def write_config(self):
         """Atomically, so a reload never reads a half-written file."""
@@ -600,6 +628,7 @@ class Server:
         REAPER.add(self)  # before the spawn: a Ctrl-C may come at any time
         for attempt in range(3):
             self.port = free_port()
+            self.tls_port = free_port() if self.tls else None
             self.write_config()
             if self._start_once():
                 return self
@@ -772,11 +801,13 @@ def wrk_cmd(port, path, conns, duration, cpus, threads=1, headers=()):
     return cmd + ["http://127.0.0.1:%d%s" % (port, path)]
 
 
-class Wrk:
-    """wrk running in the background; result() waits and parses."""
+class Load:
+    """A load generator (wrk, tlsload) running in the background; result()
+    waits and parses its output with `parse`."""
 
-    def __init__(self, cmd):
+    def __init__(self, cmd, parse):
         self._ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.parse = parse
         self.proc = Proc(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True)
 
@@ -791,22 +822,32 @@ class Wrk:
         out, _ = self.proc.p.communicate(timeout=timeout)
         self.proc.stop()
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-        r = parse_wrk(out)
-        # wrk is the only child reaped in between, so this is its CPU time.
+        r = self.parse(out)
+        # It is the only child reaped in between, so this is its CPU time.
         r["wrk_cpu_s"] = (ru.ru_utime - self._ru0.ru_utime) + (ru.ru_stime - self._ru0.ru_stime)
         return r
 
 
+def Wrk(cmd):
+    """wrk running in the background."""
+    return Load(cmd, parse_wrk)
+
+
 def run_wrk(server, path, conns, duration, cpus, threads=1, headers=()):
-    """One wrk run against server; adds the workers' CPU use to the result:
-    its share of wall time shows whether the server or wrk was the
-    bottleneck, and CPU per request how much work a request costs."""
+    """One wrk run against server (see run_load)."""
+    return run_load(server, wrk_cmd(server.port, path, conns, duration, cpus, threads, headers),
+                    parse_wrk, duration, cpus)
+
+
+def run_load(server, cmd, parse, duration, cpus):
+    """One load run against server; adds the workers' CPU use to the result:
+    its share of wall time shows whether the server or the load generator
+    was the bottleneck, and CPU per request how much work a request costs."""
     pids = server.worker_pids()
     srv_cpus, wrk_cpus = parse_cpu_list(server.cpus), parse_cpu_list(cpus)
     cpu0, t0 = cpu_seconds(pids), time.monotonic()
     srv0, wrk0 = cpu_jiffies(srv_cpus), cpu_jiffies(wrk_cpus)
-    w = Wrk(wrk_cmd(server.port, path, conns, duration, cpus, threads, headers))
-    r = w.result(timeout=duration + 60)
+    r = Load(cmd, parse).result(timeout=duration + 60)
     elapsed = time.monotonic() - t0
     cpu = cpu_seconds(pids) - cpu0
     r["srv_cpu"] = cpu / elapsed
@@ -818,6 +859,63 @@ def run_wrk(server, path, conns, duration, cpus, threads=1, headers=()):
     r["other_wrk"], _ = _foreign(wrk0, cpu_jiffies(wrk_cpus), r["wrk_cpu"], wrk_cpus)
     r["workers_same"] = server.worker_pids() == pids
     return r
+
+
+# ---- TLS ---------------------------------------------------------------------
+
+def make_tls_files(workdir):
+    """An ECDSA P-256 certificate for both servers, and the TLS tools
+    (bench/tlsload.c with OpenSSL, bench/tls_ceiling.c with mbedTLS)
+    compiled into the work directory."""
+    d = os.path.join(workdir, "tls")
+    os.mkdir(d)
+    os.chmod(d, 0o755)
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "30", "-subj", "/CN=bench.test",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    os.chmod(key, 0o644)  # nginx's workers read nothing; the masters read it as root
+    tools = {"tlsload": os.path.join(d, "tlsload"), "ceiling": os.path.join(d, "tls_ceiling")}
+    cc = os.environ.get("CC", "cc")
+    subprocess.run([cc, "-O2", "-o", tools["tlsload"], os.path.join(BENCH_DIR, "tlsload.c"),
+                    "-lssl", "-lcrypto"], check=True)
+    lib = os.path.join(MBEDTLS, "lib")
+    subprocess.run([cc, "-O2", "-I" + os.path.join(MBEDTLS, "include"), "-o", tools["ceiling"],
+                    os.path.join(BENCH_DIR, "tls_ceiling.c"), os.path.join(lib, "libmbedtls.a"),
+                    os.path.join(lib, "libmbedx509.a"), os.path.join(lib, "libmbedcrypto.a"),
+                    "-pthread"], check=True)
+    return {"cert": cert, "key": key, "tools": tools}
+
+
+def parse_tlsload(out):
+    """tlsload's key=value line, in run_wrk's terms."""
+    m = re.search(r"requests=(\d+) rps=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) "
+                  r"max_ms=([\d.]+) errors=(\d+) resumed=(\d+)", out)
+    if not m:
+        raise RuntimeError("tlsload gave no result:\n" + out)
+    r = {"requests": int(m.group(1)), "rps": float(m.group(2)), "p50_ms": float(m.group(3)),
+         "p99_ms": float(m.group(4)), "max_ms": float(m.group(5)), "resumed": int(m.group(7))}
+    r.update(connect=0, read=0, write=0, timeout=0, non2xx=0, failed=int(m.group(6)))
+    r["read"] = r["failed"]
+    return r
+
+
+def tlsload_cmd(tool, port, mode, version, conns, duration, cpus, path="/1k.bin", gap_us=0,
+                no_tickets=False):
+    cmd = ["taskset", "-c", cpus, tool, "-p", str(port), "-m", mode, "-v", version,
+           "-c", str(conns), "-d", str(duration), "-u", path]
+    if gap_us:
+        cmd += ["-w", str(gap_us)]
+    if no_tickets:
+        cmd.append("-T")
+    return cmd
+
+
+def run_tls_ceiling(tool, key, seconds, cpus):
+    """ops/s of the server's crypto per handshake, pinned like a server."""
+    out = subprocess.run(["taskset", "-c", cpus, tool, key, str(seconds)], check=True,
+                         capture_output=True, text=True, timeout=seconds * 3 + 30).stdout
+    return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", out)}
 
 
 def _foreign(before, after, own_share, cpus):

@@ -18,7 +18,8 @@
  *   - X25519, P-256, P-384 and P-521; RSA (PKCS#1 v1.5 and PSS) and ECDSA;
  *   - X.509 certificates and CRLs, PEM and DER keys;
  *   - threads: handshake steps run on pool threads, and the ticket keys,
- *     the session cache and the RNG are shared between them.
+ *     the session cache and the RNG are shared between them;
+ *   - the platform allocator hook, for page-aligned record buffers.
  * Off: DTLS, renegotiation, static-RSA and PSK key exchanges, 0-RTT,
  * ciphers and modes no TLS peer of ours needs (DES, CAMELLIA, ARIA, CCM,
  * CMAC, CFB/OFB/CTR/XTS), SHA-224, SHA-3 and RIPEMD-160, other curves,
@@ -37,6 +38,10 @@
 /* Certificate validity dates and ticket lifetimes need the wall clock. */
 #define MBEDTLS_HAVE_TIME_DATE
 #define MBEDTLS_PLATFORM_C
+/* turnpike's allocator gives record buffers whole pages of their own, so
+ * an idle TLS connection can hand those pages back to the kernel
+ * (madvise) and cost a few hundred bytes instead of 33 KB. */
+#define MBEDTLS_PLATFORM_MEMORY
 /* mbedtls_x509_crt_parse_file() and friends load ssl_certificate etc. */
 #define MBEDTLS_FS_IO
 /* Handshakes run on pool threads; ticket keys, cache and RNG are shared. */

@@ -301,6 +301,10 @@ static int conf_run(struct conf *c, struct conf_tree *g, struct conf_tree *f, ch
         .err = err,
         .errlen = errlen,
     };
+    for (size_t i = 0; i < nmodules; i++)
+        if (modules[i]->prescan != NULL &&
+            (modules[i]->prescan(&cl, g->root) < 0 || modules[i]->prescan(&cl, f->root) < 0))
+            return -1;
     if (conf_block(&cl, g->root, CTX_MAIN) < 0 || conf_block(&cl, f->root, CTX_MAIN) < 0)
         return -1;
     for (size_t i = 0; i < nmodules; i++)
@@ -354,10 +358,24 @@ int conf_regex_keep(struct conf_loader *cl, struct pcre2_real_code_8 *code)
     return 0;
 }
 
+int conf_cleanup_add(struct conf *c, void (*fn)(void *data), void *data)
+{
+    struct conf_cleanup *cu = mpool_alloc(&c->pool, sizeof(*cu));
+    if (cu == NULL) {
+        fn(data);
+        return -1;
+    }
+    *cu = (struct conf_cleanup){.fn = fn, .data = data, .next = c->cleanups};
+    c->cleanups = cu;
+    return 0;
+}
+
 void conf_free(struct conf *c)
 {
     if (c == NULL)
         return;
+    for (struct conf_cleanup *cu = c->cleanups; cu != NULL; cu = cu->next)
+        cu->fn(cu->data);
     for (size_t i = 0; i < c->nregexes; i++)
         pcre2_code_free(c->regexes[i]);
     if (c->files != NULL) {

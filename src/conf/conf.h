@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "core/log.h"
@@ -34,14 +35,51 @@ struct conf_paths {
 typedef void (*conf_accept_cb)(struct reactor *rx, int fd, const union sockaddr_any *peer,
                                const void *data);
 
+/* The socket options of a listen address (nginx's listen parameters). */
+struct listen_opts {
+    int ipv6only;  /* IPV6_V6ONLY of an IPv6 socket: 1 (nginx's default) or 0 */
+    bool deferred; /* TCP_DEFER_ACCEPT: wake the worker only once data came */
+    int keepalive; /* SO_KEEPALIVE: -1 the system's, 0 off, 1 on */
+    int keepidle;  /* TCP_KEEPIDLE seconds, 0 the system's */
+    int keepintvl; /* TCP_KEEPINTVL seconds, 0 the system's */
+    int keepcnt;   /* TCP_KEEPCNT, 0 the system's */
+    int fastopen;  /* TCP_FASTOPEN queue length, -1 off */
+};
+
+/* nginx's defaults: IPv6 sockets take IPv6 only, the rest is the system's. */
+static inline void listen_opts_init(struct listen_opts *o)
+{
+    *o = (struct listen_opts){.ipv6only = 1, .keepalive = -1, .fastopen = -1};
+}
+
+/* The same listen address: equal IP addresses and ports, or the same unix
+ * path (sockaddr_equal never matches unix sockets). */
+static inline bool listen_same(const union sockaddr_any *a, const char *apath,
+                               const union sockaddr_any *b, const char *bpath)
+{
+    if (apath != NULL || bpath != NULL)
+        return apath != NULL && bpath != NULL && strcmp(apath, bpath) == 0;
+    return sockaddr_equal(a, b);
+}
+
 /* One socket address to bind, contributed by a protocol module. */
 struct conf_listen {
-    union sockaddr_any addr;   /* what to bind */
-    char text[64];             /* "*:8080", for messages */
+    union sockaddr_any addr;   /* what to bind (only AF_UNIX for a unix socket) */
+    const char *path;          /* a unix socket's path, else NULL */
+    char text[128];            /* "*:8080" or "unix:/run/x.sock", for messages */
     int backlog;               /* listen() backlog */
+    struct listen_opts opts;   /* socket options */
     conf_accept_cb accept;     /* who opens its connections */
     const void *data;          /* the protocol's own data for the address */
     struct listener *listener; /* the master's bound sockets, set by listen_sync */
+};
+
+/* Something a module made for a generation that the pool cannot free
+ * (a TLS context, a shared memory zone). */
+struct conf_cleanup {
+    void (*fn)(void *data);    /* its destructor */
+    void *data;                /* what it frees */
+    struct conf_cleanup *next; /* the one registered before */
 };
 
 /* The whole configuration of one generation. */
@@ -74,6 +112,7 @@ struct conf {
     struct conf_tree *files;                   /* parsed files, kept only for -T */
     struct pcre2_real_code_8 **regexes;        /* compiled regexes, freed with the conf */
     size_t nregexes;                           /* how many */
+    struct conf_cleanup *cleanups;             /* run by conf_free, newest first */
 };
 
 /* Reads and checks the configuration.  On error returns NULL and writes
@@ -91,6 +130,9 @@ void conf_set_mod(struct conf *c, const struct module *m, void *data);
 
 /* Adds an address to bind; NULL when out of memory. */
 struct conf_listen *conf_listen_push(struct conf *c);
+
+/* Has conf_free call fn(data); -1 (after calling it) when out of memory. */
+int conf_cleanup_add(struct conf *c, void (*fn)(void *data), void *data);
 
 /* Resolves `path` against `prefix` into the conf's pool. */
 char *conf_full_path(struct mpool *p, const char *prefix, const char *path);

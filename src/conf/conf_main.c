@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "conf/conf_table.h"
+#include "core/syslog.h"
 
 /* configure sets it: relative (under the prefix) unless told where state lives. */
 #ifndef TP_PID_PATH
@@ -99,20 +100,38 @@ static int conf_set_cpu_affinity(struct conf_loader *cl, const struct conf_node 
     return 0;
 }
 
+int conf_log_sink(struct conf_loader *cl, const struct conf_node *n, struct log_sink *s)
+{
+    const char *file = n->args[1].s;
+    char msg[256];
+    s->level = LL_ERR;
+    if (n->nargs == 3 && log_level_parse(n->args[2].s, &s->level) < 0)
+        return conf_err(cl, n, "invalid log level \"%s\"", n->args[2].s);
+    if (strncmp(file, "memory:", 7) == 0)
+        return conf_err(cl, n, "\"%s\" destination \"%s\" is not supported", n->args[0].s, file);
+    if (strncmp(file, "syslog:", 7) == 0) {
+        struct syslog_dest *d = mpool_calloc(cl->pool, sizeof(*d));
+        if (d == NULL)
+            return conf_err_nomem(cl, n);
+        if (syslog_parse(file + 7, d, msg, sizeof(msg)) < 0)
+            return conf_err(cl, n, "%s", msg);
+        s->syslog = d;
+        return 0;
+    }
+    if (strcmp(file, "stderr") == 0)
+        return 0;
+    s->path = conf_full_path(cl->pool, cl->conf->paths.prefix, file);
+    return s->path != NULL ? 0 : conf_err_nomem(cl, n);
+}
+
 static int conf_set_error_log(struct conf_loader *cl, const struct conf_node *n,
                               const struct conf_cmd *cmd)
 {
     struct conf *c = cl->conf;
-    const char *file = n->args[1].s;
     if (c->nerror_logs == LOG_MAX_SINKS)
         return conf_err(cl, n, "too many \"%s\" directives", cmd->name);
-    if (strncmp(file, "syslog:", 7) == 0 || strncmp(file, "memory:", 7) == 0)
-        return conf_err(cl, n, "\"%s\" destination \"%s\" is not supported", cmd->name, file);
-    struct log_sink *s = &c->error_logs[c->nerror_logs];
-    s->level = LL_ERR;
-    if (n->nargs == 3 && log_level_parse(n->args[2].s, &s->level) < 0)
-        return conf_err(cl, n, "invalid log level \"%s\"", n->args[2].s);
-    s->path = strcmp(file, "stderr") == 0 ? NULL : conf_full_path(cl->pool, c->paths.prefix, file);
+    if (conf_log_sink(cl, n, &c->error_logs[c->nerror_logs]) < 0)
+        return -1;
     c->nerror_logs++;
     return 0;
 }

@@ -113,6 +113,11 @@ int conf_err_value(struct conf_loader *cl, const struct conf_node *n, const stru
 int conf_err_param(struct conf_loader *cl, const struct conf_node *n, const char *param);
 int conf_err_nomem(struct conf_loader *cl, const struct conf_node *n);
 
+/* Logs "[warn] <message> in <file>:<line>" (nginx's configuration
+ * warnings: on the terminal at startup and -t, in the log on reload). */
+void conf_warn(const struct conf_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Runs every directive of a block's children in context ctx. */
 int conf_block(struct conf_loader *cl, const struct conf_node *first, unsigned ctx);
 
@@ -121,6 +126,8 @@ int conf_parse_flag(const char *s, int *out);
 int conf_parse_num(const char *s, long *out);
 int conf_parse_size(const char *s, long *out);
 int conf_parse_msec(const char *s, long *out);
+/* A time in seconds (expires, so_keepalive): nginx's syntax without "ms". */
+int conf_parse_sec(const char *s, long *out);
 /* "name=value" with a number in [min, max]: 1 if `a` is that parameter
  * and valid, 0 if it is another parameter, -1 if it is invalid. */
 int conf_param_num(const char *a, const char *name, long min, long max, long *out);
@@ -140,8 +147,13 @@ void conf_part_unset(const struct module *m, void *part);
 void conf_part_inherit(const struct module *m, const void *parent, void *child);
 int conf_part_defaults(struct conf_loader *cl, const struct module *m, void *part);
 
+/* Reads `error_log file|stderr|syslog:... [level]` (n's arguments) into
+ * s, for the main level and the http ones. */
+int conf_log_sink(struct conf_loader *cl, const struct conf_node *n, struct log_sink *s);
+
 /* Main-context setters of the core module (conf_main.c). */
 extern struct module mod_core;
 extern struct module mod_events;
+extern struct module mod_compat; /* conf_compat.c: load_module, accept tuning */
 
 #endif

@@ -2,12 +2,14 @@
  * the error messages every directive setter shares. */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "conf/conf_table.h"
+#include "core/log.h"
 
 int conf_err(struct conf_loader *cl, const struct conf_node *n, const char *fmt, ...)
 {
@@ -43,6 +45,19 @@ int conf_err_param(struct conf_loader *cl, const struct conf_node *n, const char
 int conf_err_nomem(struct conf_loader *cl, const struct conf_node *n)
 {
     return conf_err(cl, n, "out of memory");
+}
+
+void conf_warn(const struct conf_node *n, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (n->file != NULL)
+        log_msg(LL_WARN, 0, 0, "%s in %s:%d", msg, n->file, n->line);
+    else
+        log_msg(LL_WARN, 0, 0, "%s in command line", msg);
 }
 
 /* ---- value parsers ---------------------------------------------------- */
@@ -137,7 +152,8 @@ static long conf_msec_unit(const char **p)
     }
 }
 
-int conf_parse_msec(const char *s, long *out)
+/* The time in milliseconds; in_sec refuses "ms" (nginx's is_sec mode). */
+static int conf_parse_time(const char *s, bool in_sec, long *out)
 {
     long total = 0, last_unit = LONG_MAX;
     if (*s == '\0')
@@ -152,16 +168,32 @@ int conf_parse_msec(const char *s, long *out)
             v = v * 10 + (*s - '0');
         }
         long unit = conf_msec_unit(&s);
-        if (unit >= last_unit || v > (LONG_MAX - total) / unit)
+        if (unit >= last_unit || (in_sec && unit == 1) || v > (LONG_MAX - total) / unit)
             return -1;
         last_unit = unit;
         total += v * unit;
         while (*s == ' ')
             s++;
     }
-    if (total > INT_MAX)
-        return -1;
     *out = total;
+    return 0;
+}
+
+int conf_parse_msec(const char *s, long *out)
+{
+    long ms;
+    if (conf_parse_time(s, false, &ms) < 0 || ms > INT_MAX)
+        return -1;
+    *out = ms;
+    return 0;
+}
+
+int conf_parse_sec(const char *s, long *out)
+{
+    long ms;
+    if (conf_parse_time(s, true, &ms) < 0 || ms / 1000 > INT_MAX)
+        return -1;
+    *out = ms / 1000;
     return 0;
 }
 

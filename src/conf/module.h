@@ -14,6 +14,7 @@
 struct conf;
 struct conf_cmd;
 struct conf_loader;
+struct conf_node;
 struct http_hooks;
 struct reactor;
 struct var_def;
@@ -27,6 +28,9 @@ struct module {
     void (*part_merge)(const void *parent, void *child);      /* its custom fields */
     int (*part_defaults)(struct conf_loader *cl, void *part); /* custom defaults, top level */
     int (*finish)(struct conf_loader *cl);                    /* after the whole file was read */
+    /* Sees every file's directives before any of them runs: for names a
+     * directive may use before the one that defines them (variables). */
+    int (*prescan)(struct conf_loader *cl, const struct conf_node *root);
     /* The master, in the (re)load transaction: makes what workers need. */
     int (*master_open)(struct conf *c, char *err, size_t errlen);
     int (*worker_start)(struct reactor *rx);   /* in each worker, before accepting */

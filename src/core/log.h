@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct syslog_dest;
+
 enum log_level {
     LL_STDERR = 0, /* always written: used for the startup banner style only */
     LL_EMERG,
@@ -26,16 +28,28 @@ enum log_level {
 
 /* One configured destination of the error log. */
 struct log_sink {
-    char *path;           /* full path, or NULL for stderr */
-    enum log_level level; /* lines above this level are dropped */
+    char *path;                       /* full path, or NULL for stderr or syslog */
+    enum log_level level;             /* lines above this level are dropped */
+    const struct syslog_dest *syslog; /* a syslog: destination, or NULL */
+    bool http;                        /* an http level's error_log: written only for the
+                                         lines of the requests it serves (log_msg_set) */
 };
 
-#define LOG_MAX_SINKS 8
+/* Every error_log of a configuration, main and http levels together. */
+#define LOG_MAX_SINKS 64
+
+/* The error_log directives of one http level: sinks first .. first + n - 1
+ * of the configuration.  A NULL set means the main level's logs. */
+struct log_set {
+    unsigned first; /* index of its first sink */
+    unsigned n;     /* how many */
+};
 
 /* Parses "debug".."emerg"; returns -1 for anything else. */
 int log_level_parse(const char *name, enum log_level *out);
 
-/* Opens every sink of a configuration; files are created owned by uid/gid
+/* Opens every sink of a configuration (files, stderr and syslog sockets);
+ * files are created owned by uid/gid
  * (pass (uid_t)-1 to leave ownership alone) so a worker that dropped
  * privileges can reopen them.  On failure writes the reason to err and
  * leaves the current sinks in place. */
@@ -62,6 +76,12 @@ void log_msg(enum log_level level, uint64_t conn_id, int err, const char *fmt, .
 /* True if a line at `level` would be written anywhere (to skip costly
  * formatting). */
 bool log_enabled(enum log_level level);
+
+/* log_msg and log_enabled for the lines of an http level's requests: its
+ * own error_log sinks, or the main ones when set is NULL. */
+void log_msg_set(const struct log_set *set, enum log_level level, uint64_t conn_id, int err,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+bool log_set_enabled(const struct log_set *set, enum log_level level);
 
 /* Closes every sink and goes back to stderr-only startup mode. */
 void log_close_all(void);

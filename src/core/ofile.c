@@ -7,6 +7,7 @@
 #include <linux/openat2.h>
 #include <sys/syscall.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,7 +25,8 @@ void ofile_put(struct ofile *f)
 {
     if (--f->refs > 0)
         return;
-    close(f->fd);
+    if (f->fd >= 0)
+        close(f->fd);
     free(f->path);
     free(f);
 }
@@ -219,11 +221,9 @@ static void ofile_cache_link(struct ofile *f)
     ofc.buckets[f->hash & ofc.mask] = f;
 }
 
-bool ofile_cache_insert(struct ofile *f, char *path, const struct ofile_policy *pol, double now)
+/* Makes f the cache's entry for its path (f->path set), replacing any. */
+static void ofile_cache_add(struct ofile *f, const struct ofile_policy *pol, double now)
 {
-    if (ofc.max == 0 || !pol->cache)
-        return false;
-    f->path = path;
     f->cached = true;
     f->last_use = now;
     f->valid_until = now + pol->valid;
@@ -235,7 +235,42 @@ bool ofile_cache_insert(struct ofile *f, char *path, const struct ofile_policy *
     ofile_cache_expire(now);
     while (ofc.count > ofc.max && ofc.lru_tail != f)
         ofile_evict(ofc.lru_tail);
-    return true;
+}
+
+/* An entry without a file: an error (err), or uses counted so far (0). */
+static void ofile_cache_add_empty(struct str path, int err, unsigned uses,
+                                  const struct ofile_policy *pol, double now)
+{
+    struct ofile *f = calloc(1, sizeof(*f));
+    if (f == NULL || (f->path = strndup(path.p, path.len)) == NULL) {
+        free(f);
+        return;
+    }
+    f->fd = -1;
+    f->err = err;
+    f->uses = uses;
+    ofile_cache_add(f, pol, now); /* its one reference is the cache's */
+}
+
+void ofile_cache_note(struct str path, const struct ofile_result *res,
+                      const struct ofile_policy *pol, double now)
+{
+    if (ofc.max == 0 || !pol->cache || res->is_dir || (res->file == NULL && !pol->errors))
+        return;
+    struct ofile *old = ofile_cache_find(path.p, path.len, ofile_hash(path.p, path.len));
+    unsigned uses = (old != NULL ? old->uses : 0) + 1;
+    if (uses < pol->min_uses) {
+        ofile_cache_add_empty(path, 0, uses, pol, now); /* replaces old */
+        return;
+    }
+    if (res->file == NULL) {
+        ofile_cache_add_empty(path, res->err, uses, pol, now);
+        return;
+    }
+    if (res->file->cached || (res->file->path = strndup(path.p, path.len)) == NULL)
+        return;
+    res->file->uses = uses;
+    ofile_cache_add(res->file, pol, now);
 }
 
 void ofile_cache_init(long max)
@@ -264,24 +299,30 @@ void ofile_cache_destroy(void)
 
 /* ---- entry points ---------------------------------------------------- */
 
-struct ofile *ofile_cache_hit(struct str path, const struct ofile_policy *pol, double now)
+int ofile_cache_lookup(struct str path, const struct ofile_policy *pol, double now,
+                       struct ofile_result *res)
 {
+    memset(res, 0, sizeof(*res));
     if (ofc.max == 0 || !pol->cache)
-        return NULL;
+        return 0;
     ofile_cache_expire(now);
-    uint32_t hash = ofile_hash(path.p, path.len);
-    struct ofile *f = ofile_cache_find(path.p, path.len, hash);
+    struct ofile *f = ofile_cache_find(path.p, path.len, ofile_hash(path.p, path.len));
     if (f == NULL)
-        return NULL;
-    if (now >= f->valid_until) {
+        return 0;
+    if (now >= f->valid_until && (f->fd >= 0 || f->err != 0)) {
         ofile_evict(f); /* stale: open again to see changes */
-        return NULL;
+        return 0;
     }
     f->last_use = now;
     ofile_lru_unlink(f);
     ofile_lru_front(f);
-    f->refs++;
-    return f;
+    if (f->fd >= 0) {
+        f->refs++;
+        res->file = f;
+        return 1;
+    }
+    res->err = f->err;
+    return f->err != 0 && pol->errors; /* counting uses: the caller opens */
 }
 
 int ofile_open_cached(const char *path, bool nofollow, struct ofile_result *res)
@@ -302,7 +343,32 @@ int ofile_open_cached(const char *path, bool nofollow, struct ofile_result *res)
     return 0;
 }
 
-/* ---- existence checks (try_files, index) ------------------------------ */
+/* ---- existence checks (try_files, index, if -f) ------------------------ */
+
+static int ofile_path_fd(const char *path, bool nofollow, bool cached_only)
+{
+    struct open_how how = {
+        .flags = O_PATH | O_CLOEXEC,
+        .resolve = (nofollow ? RESOLVE_NO_SYMLINKS : 0) | (cached_only ? RESOLVE_CACHED : 0),
+    };
+    int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+    if (fd >= 0 || (errno != ENOSYS && !(cached_only && errno == EINVAL)))
+        return fd;
+    if (cached_only) /* no openat2 (or no RESOLVE_CACHED): the pool must */
+        return errno = EAGAIN, -1;
+    return nofollow ? ofile_walk(path, O_PATH | O_CLOEXEC) : open(path, O_PATH | O_CLOEXEC);
+}
+
+int ofile_stat(const char *path, bool nofollow, bool cached_only, struct stat *st)
+{
+    int fd = ofile_path_fd(path, nofollow, cached_only);
+    if (fd < 0)
+        return -1;
+    int rc = fstat(fd, st), saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
 
 /* 1 if path exists as wanted (a trailing "/" wants a directory), 0 if
  * not, -1 with errno for an error that must not be skipped over (EACCES:
@@ -319,4 +385,36 @@ int ofile_exists(const char *path, bool nofollow, bool *is_dir)
     int rc = fstat(fd, &st) == 0 && (want_dir ? S_ISDIR(st.st_mode) : !S_ISDIR(st.st_mode));
     close(fd);
     return rc;
+}
+
+/* ---- canonical paths ($realpath_root) --------------------------------------- */
+
+/* The kernel's own name for an open path: /proc/self/fd holds it, with
+ * every symlink and ".." resolved, as realpath() would give. */
+static int ofile_fd_path(int fd, char *out, size_t cap)
+{
+    char link[32];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, out, cap - 1);
+    int saved = errno;
+    close(fd);
+    if (n < 0 || (size_t)n >= cap - 1)
+        return errno = n < 0 ? saved : ENAMETOOLONG, -1;
+    out[n] = '\0';
+    return 0;
+}
+
+int ofile_realpath_cached(const char *path, char *out, size_t cap)
+{
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_CACHED};
+    int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+    if (fd < 0)
+        return errno == ENOSYS || errno == EINVAL ? (errno = EAGAIN, -1) : -1;
+    return ofile_fd_path(fd, out, cap);
+}
+
+int ofile_realpath_sync(const char *path, char *out, size_t cap)
+{
+    int fd = ofile_openat2_path(path);
+    return fd < 0 ? -1 : ofile_fd_path(fd, out, cap);
 }

@@ -10,9 +10,13 @@
 
 #include "core/str.h"
 
-/* An open file; closed when the last reference goes. */
+/* An open file; closed when the last reference goes.  A cache entry may
+ * also hold no file: a failed open remembered (open_file_cache_errors),
+ * or a path counting its uses until open_file_cache_min_uses. */
 struct ofile {
-    int fd;         /* descriptor (O_RDONLY|O_NONBLOCK) */
+    int fd;         /* descriptor (O_RDONLY|O_NONBLOCK), or -1 for an entry without a file */
+    int err;        /* without a file: the open's errno, or 0 while counting uses */
+    unsigned uses;  /* opens of the path while cached (counts up to min_uses) */
     struct stat st; /* fstat at open */
     unsigned refs;  /* requests using it, plus 1 while cached */
     /* cache bookkeeping (owned by ofile.c) */
@@ -44,9 +48,11 @@ struct ofile_raw {
 
 /* How a location uses the cache (open_file_cache). */
 struct ofile_policy {
-    bool cache;      /* keep files opened for this location */
-    double valid;    /* seconds before an entry is checked again */
-    double inactive; /* seconds unused before it is dropped */
+    bool cache;        /* keep files opened for this location */
+    bool errors;       /* remember failed opens too (open_file_cache_errors) */
+    unsigned min_uses; /* opens within `inactive` before a file is kept */
+    double valid;      /* seconds before an entry is checked again */
+    double inactive;   /* seconds unused before it is dropped */
 };
 
 /* Opens and fstats path (O_RDONLY|O_NONBLOCK); may block, so pool threads
@@ -68,16 +74,33 @@ int ofile_open_cached(const char *path, bool nofollow, struct ofile_result *res)
  * block. */
 int ofile_exists(const char *path, bool nofollow, bool *is_dir);
 
+/* Stats path without opening it for reading (the rewrite module's -f,
+ * -d, -e, -x).  With cached_only it answers only from the kernel's caches
+ * and fails with EAGAIN when the disk would be needed, so the loop can
+ * call it; without, it may block.  -1 with errno on failure. */
+int ofile_stat(const char *path, bool nofollow, bool cached_only, struct stat *st);
+
 void ofile_put(struct ofile *f);
 
 /* The worker's cache, loop thread only: sized by the largest
  * open_file_cache max= of the configuration; 0 disables it. */
 void ofile_cache_init(long max);
 void ofile_cache_destroy(void);
-/* A fresh cached entry for path with a new reference, or NULL. */
-struct ofile *ofile_cache_hit(struct str path, const struct ofile_policy *pol, double now);
-/* Keeps a freshly opened file (taking over path) if the policy caches;
- * returns whether it did. */
-bool ofile_cache_insert(struct ofile *f, char *path, const struct ofile_policy *pol, double now);
+/* Answers from the cache when it can: 1 with res filled (a file with a new
+ * reference, or a remembered error), 0 when the path must be opened. */
+int ofile_cache_lookup(struct str path, const struct ofile_policy *pol, double now,
+                       struct ofile_result *res);
+/* Tells the cache what opening path gave: a file is kept (with a new
+ * reference) once the path has been opened min_uses times, an error too
+ * when the policy remembers errors; a directory never is. */
+void ofile_cache_note(struct str path, const struct ofile_result *res,
+                      const struct ofile_policy *pol, double now);
+
+/* path with every symlink and "." or ".." resolved (realpath(3)), into
+ * out: the loop's version answers only from the kernel's caches (-1 with
+ * EAGAIN when the disk would be read), the pool's may block.  -1 with
+ * errno on failure. */
+int ofile_realpath_cached(const char *path, char *out, size_t cap);
+int ofile_realpath_sync(const char *path, char *out, size_t cap);
 
 #endif

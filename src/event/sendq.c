@@ -201,8 +201,11 @@ static ssize_t sendq_write_file(struct sendq *q, struct sock *s)
     const struct out_seg *seg = q->seg;
     if (q->sendfile && s->tp->sendfile != NULL) {
         off_t off = seg->off + (off_t)q->off;
+        size_t len = seg->len - q->off;
+        if (q->max_chunk > 0 && len > q->max_chunk)
+            len = q->max_chunk;
         q->failed = "sendfile()";
-        return s->tp->sendfile(s, seg->file->fd, &off, seg->len - q->off);
+        return s->tp->sendfile(s, seg->file->fd, &off, len);
     }
     if (q->fsent == q->flen) {
         int rc = sendq_fill(q, s);
@@ -214,13 +217,27 @@ static ssize_t sendq_write_file(struct sendq *q, struct sock *s)
 
 /* ---- the loop ------------------------------------------------------------- */
 
+/* After max_chunk file bytes, the socket's owner waits for the next turn
+ * of the loop (the socket stays writable, so it comes at once), so that
+ * one fast client on a big file does not hold the worker while others
+ * wait; nginx's sendfile_max_chunk, as 1.21.4 and later post their write
+ * event to the next iteration. */
+static enum sendq_rc sendq_yield(struct sock *s)
+{
+    s->want = EV_WRITE;
+    return SENDQ_AGAIN;
+}
+
 enum sendq_rc sendq_write(struct sendq *q, struct sock *s, uint64_t *sent)
 {
+    uint64_t file_bytes = 0;
     if (q->file_wait)
         return SENDQ_POOL;
     if (q->read_failed)
         return SENDQ_ERROR;
     while (!sendq_empty(q)) {
+        if (q->max_chunk > 0 && file_bytes >= q->max_chunk)
+            return sendq_yield(s);
         bool mem = q->head.len > 0 || q->seg == NULL || q->seg->kind == OUT_MEM;
         ssize_t n = mem ? sendq_write_mem(q, s) : sendq_write_file(q, s);
         if (n == -2)
@@ -236,6 +253,7 @@ enum sendq_rc sendq_write(struct sendq *q, struct sock *s, uint64_t *sent)
             return SENDQ_ERROR;
         }
         *sent += (uint64_t)n;
+        file_bytes += mem ? 0 : (uint64_t)n;
         sendq_advance(q, (size_t)n);
     }
     return SENDQ_DONE;

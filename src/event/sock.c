@@ -50,6 +50,8 @@ void sock_watch(struct sock *s, int events)
         ev_io_stop(loop, &s->io);
         return;
     }
+    if ((events & EV_READ) && s->tp->pending != NULL && s->tp->pending(s))
+        ev_feed_event(loop, &s->io, EV_READ);
     if (ev_is_active(&s->io) && (s->io.events & (EV_READ | EV_WRITE)) == events)
         return;
     ev_io_stop(loop, &s->io);

@@ -35,6 +35,11 @@ struct transport {
     int (*shutdown)(struct sock *s);
     /* Has a waiting connection been closed?  Never consumes data. */
     enum probe_rc (*probe)(struct sock *s);
+    /* Bytes a read would return at once although the socket need not be
+     * readable (TLS decrypted a whole record, the reader took part), or
+     * NULL if the transport never holds any.  sock_watch turns them into
+     * a read event, so readiness stays level-triggered. */
+    bool (*pending)(struct sock *s);
     /* Frees s->tp_state (the descriptor is the socket's). */
     void (*free)(struct sock *s);
 };

@@ -15,9 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "handler/autoindex_fmt.h"
+#include "handler/charset.h"
 #include "http/cond.h"
 #include "conf/conf.h"
 #include "http/conn.h"
@@ -26,6 +29,7 @@
 #include "http/resp.h"
 #include "conf/conf_table.h"
 #include "core/tpool.h"
+#include "event/reactor.h"
 #include "http/core_conf.h"
 #include "http/req_job.h"
 
@@ -352,18 +356,49 @@ size_t autoindex_html_date(time_t t, char *buf, size_t cap)
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-/* The name as link text: cut to 47 bytes plus "..>" when longer than 50,
- * else padded to 50 columns (a directory's "/" counts).  nginx counts bytes
- * unless a "charset utf-8" is set, which turnpike does not have. */
-static void autoindex_html_name(struct autoindex_buf *b, const struct autoindex_entry *e)
+/* nginx's ngx_utf8_length: characters, or the bytes when the name is not
+ * valid UTF-8. */
+static size_t autoindex_utf8_len(const char *s, size_t n)
+{
+    size_t chars = 0;
+    for (size_t i = 0; i < n; chars++) {
+        unsigned char c = (unsigned char)s[i];
+        size_t k = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+        if (k == 0 || i + k > n)
+            return n;
+        for (size_t j = 1; j < k; j++)
+            if (((unsigned char)s[i + j] & 0xc0) != 0x80)
+                return n;
+        i += k;
+    }
+    return chars;
+}
+
+/* The bytes of the first `chars` characters of a valid UTF-8 name. */
+static size_t autoindex_utf8_prefix(const char *s, size_t chars)
+{
+    size_t i = 0;
+    for (; chars > 0; chars--) {
+        unsigned char c = (unsigned char)s[i];
+        i += c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    }
+    return i;
+}
+
+/* The name as link text: cut to 47 characters plus "..>" when longer than
+ * 50, else padded to 50 columns (a directory's "/" counts).  nginx counts
+ * bytes unless the page's charset is utf-8. */
+static void autoindex_html_name(struct autoindex_buf *b, const struct autoindex_entry *e, bool utf8)
 {
     bool dir = e->type == AUTOINDEX_DIR;
-    if (e->len > AUTOINDEX_NAME_LEN) {
-        autoindex_put_esc(b, autoindex_escape_html, 6, e->name, AUTOINDEX_NAME_LEN - 3);
+    size_t width = utf8 ? autoindex_utf8_len(e->name, e->len) : e->len;
+    if (width > AUTOINDEX_NAME_LEN) {
+        size_t cut = width == e->len ? AUTOINDEX_NAME_LEN - 3
+                                     : autoindex_utf8_prefix(e->name, AUTOINDEX_NAME_LEN - 3);
+        autoindex_put_esc(b, autoindex_escape_html, 6, e->name, cut);
         autoindex_puts(b, "..&gt;</a>");
         return;
     }
-    size_t width = e->len;
     autoindex_put_esc(b, autoindex_escape_html, 6, e->name, e->len);
     if (dir && width < AUTOINDEX_NAME_LEN) {
         autoindex_puts(b, "/");
@@ -373,33 +408,54 @@ static void autoindex_html_name(struct autoindex_buf *b, const struct autoindex_
     autoindex_pad(b, AUTOINDEX_NAME_LEN - width);
 }
 
-static void autoindex_html_entry(struct autoindex_buf *b, const struct autoindex_entry *e)
+size_t autoindex_html_size(int64_t size, char *buf, size_t cap)
+{
+    static const int64_t units[] = {1024LL * 1024 * 1024, 1024 * 1024, 1024};
+    static const int64_t above[] = {1024LL * 1024 * 1024 - 1, 1024 * 1024 - 1, 9999};
+    static const char scales[] = "GMK";
+    for (int i = 0; i < 3; i++) {
+        if (size <= above[i])
+            continue;
+        int64_t n = size / units[i] + (size % units[i] > units[i] / 2 - 1);
+        int len = snprintf(buf, cap, "%6lld%c", (long long)n, scales[i]);
+        return len < 0 ? 0 : (size_t)len;
+    }
+    int len = snprintf(buf, cap, " %6lld", (long long)size);
+    return len < 0 ? 0 : (size_t)len;
+}
+
+static void autoindex_html_entry(struct autoindex_buf *b, const struct autoindex_entry *e,
+                                 const struct autoindex_opts *o)
 {
     bool dir = e->type == AUTOINDEX_DIR;
-    char date[32];
+    char date[32], size[32];
     char tail[96];
     autoindex_puts(b, "<a href=\"");
     autoindex_put_esc(b, autoindex_escape_uri, 3, e->name, e->len);
     autoindex_puts(b, dir ? "/\">" : "\">");
-    autoindex_html_name(b, e);
-    autoindex_html_date(e->mtime, date, sizeof(date));
-    if (dir)
-        snprintf(tail, sizeof(tail), " %s %19s\r\n", date, "-");
+    autoindex_html_name(b, e, o->utf8);
+    autoindex_html_date(e->mtime + o->gmtoff, date, sizeof(date));
+    if (!o->rounded)
+        snprintf(size, sizeof(size), "%19lld", (long long)e->size);
     else
-        snprintf(tail, sizeof(tail), " %s %19lld\r\n", date, (long long)e->size);
+        autoindex_html_size(e->size, size, sizeof(size));
+    snprintf(tail, sizeof(tail), " %s %s\r\n", date,
+             dir ? (o->rounded ? "      -" : "                  -") : size);
     autoindex_puts(b, tail);
 }
 
 void autoindex_html(struct autoindex_buf *b, struct str uri, const struct autoindex_entry *v,
-                    size_t n)
+                    size_t n, const struct autoindex_opts *opts)
 {
+    static const struct autoindex_opts defaults = {0};
+    const struct autoindex_opts *o = opts != NULL ? opts : &defaults;
     autoindex_puts(b, "<html>\r\n<head><title>Index of ");
     autoindex_put_esc(b, autoindex_escape_html, 6, uri.p, uri.len);
     autoindex_puts(b, "</title></head>\r\n<body>\r\n<h1>Index of ");
     autoindex_put_esc(b, autoindex_escape_html, 6, uri.p, uri.len);
     autoindex_puts(b, "</h1><hr><pre><a href=\"../\">../</a>\r\n");
     for (size_t i = 0; i < n; i++)
-        autoindex_html_entry(b, &v[i]);
+        autoindex_html_entry(b, &v[i], o);
     autoindex_puts(b, "</pre><hr></body>\r\n</html>\r\n");
 }
 
@@ -435,15 +491,16 @@ void autoindex_json(struct autoindex_buf *b, const struct autoindex_entry *v, si
 
 /* A pool job that reads and formats one listing. */
 struct autoindex_job {
-    struct req_job rj;         /* the request's part; first */
-    char ctx[512];             /* ", client: ..." for log lines from the pool */
-    char *dir;                 /* directory path, NUL-terminated */
-    char *uri;                 /* r->path, for the HTML title */
-    size_t uri_len;            /* its length */
-    bool json;                 /* autoindex_format json */
-    enum autoindex_read_rc rc; /* result: how reading ended */
-    int err;                   /* result: opendir's errno */
-    struct autoindex_buf body; /* result: the listing */
+    struct req_job rj;          /* the request's part; first */
+    char ctx[512];              /* ", client: ..." for log lines from the pool */
+    char *dir;                  /* directory path, NUL-terminated */
+    char *uri;                  /* r->path, for the HTML title */
+    size_t uri_len;             /* its length */
+    bool json;                  /* autoindex_format json */
+    struct autoindex_opts opts; /* how the HTML page shows entries */
+    enum autoindex_read_rc rc;  /* result: how reading ended */
+    int err;                    /* result: opendir's errno */
+    struct autoindex_buf body;  /* result: the listing */
 };
 
 /* autoindex_log_cb for the pool: nginx's line, errno before the context. */
@@ -465,7 +522,7 @@ static void autoindex_work(struct tpool_job *job)
         if (j->json)
             autoindex_json(&j->body, l.v, l.n);
         else
-            autoindex_html(&j->body, str_make(j->uri, j->uri_len), l.v, l.n);
+            autoindex_html(&j->body, str_make(j->uri, j->uri_len), l.v, l.n, &j->opts);
     }
     autoindex_list_free(&l);
 }
@@ -510,6 +567,26 @@ bool autoindex_enabled(const struct req *r)
     return al->on == 1;
 }
 
+/* The zone's offset now, applied to every date as nginx does (its cached
+ * gmtoff), not each date's own. */
+static long autoindex_gmtoff(const struct req *r)
+{
+    struct tm tm;
+    time_t now = (time_t)ev_now(r->c->sk.rx->loop);
+    return localtime_r(&now, &tm) != NULL ? tm.tm_gmtoff : 0;
+}
+
+/* nginx formats the page after the head, so a "charset utf-8" of the
+ * location counts names in characters. */
+static void autoindex_job_opts(struct req *r, const struct autoindex_loc *al,
+                               struct autoindex_opts *o)
+{
+    struct str cs = charset_of(r);
+    o->rounded = al->exact_size == 0;
+    o->gmtoff = al->localtime == 1 ? autoindex_gmtoff(r) : 0;
+    o->utf8 = cs.len == 5 && strncasecmp(cs.p, "utf-8", 5) == 0;
+}
+
 /* Copies everything the pool thread needs: it must never look at r. */
 static struct autoindex_job *autoindex_job_new(struct req *r, struct str dir)
 {
@@ -518,6 +595,7 @@ static struct autoindex_job *autoindex_job_new(struct req *r, struct str dir)
     if (j == NULL)
         return NULL;
     j->json = al->format == AUTOINDEX_JSON;
+    autoindex_job_opts(r, al, &j->opts);
     j->dir = strndup(dir.p, dir.len);
     j->uri = strndup(r->path.p, r->path.len);
     j->uri_len = r->path.len;
@@ -585,6 +663,8 @@ static int conf_set_autoindex_format(struct conf_loader *cl, const struct conf_n
 
 static const struct conf_cmd autoindex_cmds[] = {
     {"autoindex", HSL, ARGS(1), CT_FLAG, AI_F(on), "off", NULL, NULL},
+    {"autoindex_exact_size", HSL, ARGS(1), CT_FLAG, AI_F(exact_size), "on", NULL, NULL},
+    {"autoindex_localtime", HSL, ARGS(1), CT_FLAG, AI_F(localtime), "off", NULL, NULL},
     {"autoindex_format", HSL, ARGS(1), CT_ENUM, AI_F(format), "html", conf_set_autoindex_format,
      autoindex_formats},
 };

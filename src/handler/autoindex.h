@@ -13,8 +13,10 @@ extern struct module mod_autoindex;
 
 /* The module's part of a level. */
 struct autoindex_loc {
-    int on;      /* autoindex: flag */
-    long format; /* autoindex_format: AUTOINDEX_HTML or AUTOINDEX_JSON */
+    int on;         /* autoindex: flag */
+    long format;    /* autoindex_format: AUTOINDEX_HTML or AUTOINDEX_JSON */
+    int exact_size; /* autoindex_exact_size: flag */
+    int localtime;  /* autoindex_localtime: flag */
 };
 
 enum { AUTOINDEX_HTML, AUTOINDEX_JSON };

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -93,11 +94,21 @@ size_t autoindex_escape_json(char *dst, const char *src, size_t n);
 /* "14-Nov-2023 22:13" in GMT into buf (cap >= 32); returns its length. */
 size_t autoindex_html_date(time_t t, char *buf, size_t cap);
 
-/* The whole HTML page for `uri` (the decoded path, e.g. "/pub/"), with
- * exact sizes and GMT dates (autoindex_exact_size on, autoindex_localtime
- * off: nginx's defaults). */
+/* How the HTML page shows sizes, dates and names. */
+struct autoindex_opts {
+    bool rounded; /* autoindex_exact_size off: "12K", "3M", "1G" */
+    long gmtoff;  /* autoindex_localtime on: the zone's offset now, in seconds (else 0) */
+    bool utf8;    /* the page's charset is utf-8: names are counted in characters */
+};
+
+/* The whole HTML page for `uri` (the decoded path, e.g. "/pub/"); opts
+ * NULL means nginx's defaults (exact sizes, GMT, names counted in bytes). */
 void autoindex_html(struct autoindex_buf *b, struct str uri, const struct autoindex_entry *v,
-                    size_t n);
+                    size_t n, const struct autoindex_opts *opts);
+
+/* nginx's size column for autoindex_exact_size off: " 1234", "  12K"
+ * (rounded half up), written into buf (cap >= 16); returns its length. */
+size_t autoindex_html_size(int64_t size, char *buf, size_t cap);
 /* The JSON array (autoindex_format json). */
 void autoindex_json(struct autoindex_buf *b, const struct autoindex_entry *v, size_t n);
 

@@ -6,17 +6,20 @@
  * Small bodies are deflated on the loop, where a handoff to the pool would
  * cost more than the work; large ones in the worker's thread pool.
  *
+ * A HEAD response gets GET's Content-Encoding, Vary and weak ETag but no
+ * length, as in nginx (its header filter runs; nothing is compressed).
+ *
  * Deliberate differences from nginx 1.22:
- *  - HEAD responses are compressed too (nginx skips them), so their head
- *    matches GET's: Content-Encoding, Vary and the compressed length.
+ *  - A 304 carries the Vary its 200 would (RFC 9110 15.4.5); nginx's gzip
+ *    filter does not see 304s, so caches revalidating lose it.
  *  - Bodies over GZIP_MAX_BODY go out uncompressed (gzip_wanted says no,
  *    like for a body under gzip_min_length): without streaming, the whole
  *    output is held in memory.
  *  - The compressed body is sent with Content-Length, never chunked.
  *  - "*" with q > 0 in Accept-Encoding counts as accepting gzip, and every
  *    Accept-Encoding line is read, not only the first.
- *  - gzip_proxied and gzip_disable (msie6) do not exist: a request with Via
- *    is compressed like any other (gzip_proxied any). */
+ *  - gzip_buffers is checked and accepted but sizes nothing: the output is
+ *    one buffer of deflateBound's size. */
 #include "handler/gzip.h"
 
 #include <errno.h>
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -32,11 +36,13 @@
 #include "core/ofile.h"
 #include "core/tpool.h"
 #include "event/reactor.h"
+#include "http/cond.h"
 #include "http/conn.h"
 #include "http/core_conf.h"
 #include "http/req.h"
 #include "http/req_job.h"
 #include "http/resp.h"
+#include "http/route.h"
 
 /* Bodies up to this size are deflated on the loop.  On the 2-core test VM,
  * 32 KB of HTML takes about 0.4 ms at level 1 and 1 ms at level 9 (0.1 ms
@@ -157,28 +163,92 @@ bool gzip_accepts(const struct req *r)
     return gzip_q >= 0 ? gzip_q > 0 : star_q > 0;
 }
 
-/* ---- response headers ------------------------------------------------- */
+/* ---- who gets gzip (ngx_http_gzip_ok) ------------------------------------ */
 
-static struct resp_hdr *gzip_find_header(const struct req *r, const char *name)
+/* nginx's msie6 test (ngx_http_process_user_agent): "MSIE 4." and "MSIE
+ * 5.", and "MSIE 6." without "SV1" (XP SP2's fixed version) after it. */
+static bool gzip_msie6(struct str ua)
 {
-    for (struct resp_hdr *h = r->out_hdrs; h != NULL; h = h->next)
-        if (str_case_eq(h->name, name))
-            return h;
-    return NULL;
+    const char *m = ua.len >= 5 ? memmem(ua.p, ua.len, "MSIE ", 5) : NULL;
+    if (m == NULL || m + 7 >= ua.p + ua.len || m[6] != '.')
+        return false;
+    if (m[5] == '4' || m[5] == '5')
+        return true;
+    return m[5] == '6' && memmem(m + 8, (size_t)(ua.p + ua.len - (m + 8)), "SV1", 3) == NULL;
 }
 
-/* Unlinks every header called name, leaving out_tail on the last link. */
-static void gzip_remove_header(struct req *r, const char *name)
+static bool gzip_disabled(const struct req *r, const struct gzip_loc *gz)
 {
-    struct resp_hdr **pp = &r->out_hdrs;
-    while (*pp != NULL) {
-        if (str_case_eq((*pp)->name, name))
-            *pp = (*pp)->next;
-        else
-            pp = &(*pp)->next;
+    const struct str *ua = req_header(r, "User-Agent");
+    if (ua == NULL)
+        return false;
+    if (gz->disable_msie6 && gzip_msie6(*ua))
+        return true;
+    for (size_t i = 0; i < gz->ndisable; i++)
+        if (route_regex_match(gz->disable[i], *ua))
+            return true;
+    return false;
+}
+
+/* A token of a comma-separated response header ("no-cache" in
+ * "private, no-cache"), in any Cache-Control line. */
+static bool gzip_cc_has(const struct req *r, const char *token)
+{
+    size_t n = strlen(token);
+    for (const struct resp_hdr *h = r->out_hdrs; h != NULL; h = h->next) {
+        if (!str_case_eq(h->name, "Cache-Control"))
+            continue;
+        for (size_t i = 0; i + n <= h->value.len; i++) {
+            bool start = i == 0 || strchr(" ,\t", h->value.p[i - 1]) != NULL;
+            bool end = i + n == h->value.len || strchr(" ,;=\t", h->value.p[i + n]) != NULL;
+            if (start && end && strncasecmp(h->value.p + i, token, n) == 0)
+                return true;
+        }
     }
-    r->out_tail = pp;
+    return false;
 }
+
+/* gzip_proxied expired: the response's Expires is before its Date. */
+static bool gzip_expired(const struct req *r, struct str expires)
+{
+    time_t t = cond_parse_date(expires);
+    time_t now = r->c->sk.rx != NULL ? (time_t)ev_now(r->c->sk.rx->loop) : time(NULL);
+    return t != (time_t)-1 && t < now;
+}
+
+/* The part of ngx_http_gzip_ok after "Via": what gzip_proxied allows. */
+static bool gzip_proxied_ok(const struct req *r, long p)
+{
+    if (req_header(r, "Via") == NULL)
+        return true;
+    if (p & (GZP_OFF | GZP_ANY))
+        return !(p & GZP_OFF);
+    if ((p & GZP_AUTH) && req_header(r, "Authorization") != NULL)
+        return true;
+    const struct resp_hdr *e = req_out_header(r, "Expires");
+    if (e != NULL)
+        return (p & GZP_EXPIRED) && gzip_expired(r, e->value);
+    if (req_out_header(r, "Cache-Control") != NULL)
+        return ((p & GZP_NO_CACHE) && gzip_cc_has(r, "no-cache")) ||
+               ((p & GZP_NO_STORE) && gzip_cc_has(r, "no-store")) ||
+               ((p & GZP_PRIVATE) && gzip_cc_has(r, "private"));
+    /* nginx looks at a Last-Modified header (an upstream's), not at the
+     * time a file gives, which its header filter writes later. */
+    if ((p & GZP_NO_LM) && req_out_header(r, "Last-Modified") != NULL)
+        return false;
+    return !((p & GZP_NO_ETAG) && req_out_header(r, "ETag") != NULL);
+}
+
+bool gzip_ok(const struct req *r)
+{
+    const struct gzip_loc *gz = gzip_loc_of(r);
+    unsigned version = (unsigned)r->http_major * 10 + r->http_minor;
+    if (!gzip_accepts(r) || version < (unsigned)gz->http_version)
+        return false;
+    return gzip_proxied_ok(r, gz->proxied) && !gzip_disabled(r, gz);
+}
+
+/* ---- response headers ------------------------------------------------- */
 
 /* Whether a Vary header already lists Accept-Encoding.  The list is checked
  * rather than r->gzip_vary because an internal redirect empties out_hdrs
@@ -213,11 +283,11 @@ void gzip_add_vary(struct req *r)
  * anything that is not a quoted tag is dropped.  -1 when out of memory. */
 static int gzip_weak_etag(struct req *r)
 {
-    struct resp_hdr *h = gzip_find_header(r, "ETag");
+    struct resp_hdr *h = req_out_header(r, "ETag");
     if (h == NULL || (h->value.len > 2 && h->value.p[0] == 'W' && h->value.p[1] == '/'))
         return 0;
     if (h->value.len == 0 || h->value.p[0] != '"') {
-        gzip_remove_header(r, "ETag");
+        req_del_header(r, "ETag");
         return 0;
     }
     char *weak = mpool_alloc(&r->pool, h->value.len + 2);
@@ -253,34 +323,36 @@ static bool gzip_type_ok(const struct gzip_loc *loc, struct str type)
     return false;
 }
 
-/* The checks of nginx's gzip header filter that decide whether the
- * response varies by Accept-Encoding at all. */
-static bool gzip_response_ok(const struct req *r)
+/* The checks of nginx's gzip header filter that decide whether a
+ * response of `len` bytes varies by Accept-Encoding at all. */
+static bool gzip_response_ok(const struct req *r, int status, uint64_t len)
 {
     const struct gzip_loc *loc = gzip_loc_of(r);
-    const struct resp_hdr *ce = gzip_find_header(r, "Content-Encoding");
+    const struct resp_hdr *ce = req_out_header(r, "Content-Encoding");
     uint64_t min = loc->min_length > 0 ? (uint64_t)loc->min_length : 0;
     if (!loc->gzip || r->gzip_done)
         return false;
-    if (r->status != 200 && r->status != 403 && r->status != 404)
+    if (status != 200 && status != 403 && status != 404)
         return false;
     /* Too large to hold in memory compressed counts like too short: such a
      * response does not vary, and static.c may serve its ranges. */
-    if ((ce != NULL && ce->value.len > 0) || r->out.len < min || r->out.len > GZIP_MAX_BODY)
+    if ((ce != NULL && ce->value.len > 0) || len < min || len > GZIP_MAX_BODY)
         return false;
     return gzip_type_ok(loc, r->content_type);
 }
 
+void gzip_vary_304(struct req *r, uint64_t len)
+{
+    if (r->loc != NULL && gzip_response_ok(r, 200, len))
+        gzip_add_vary(r);
+}
+
 bool gzip_wanted(struct req *r)
 {
-    if (r->loc == NULL || !gzip_response_ok(r))
+    if (r->loc == NULL || !gzip_response_ok(r, r->status, r->out.len))
         return false;
     gzip_add_vary(r);
-    /* gzip_http_version 1.1: an HTTP/1.0 client may be behind a proxy that
-     * would cache the compressed body for everyone. */
-    if (r->http_major < 1 || (r->http_major == 1 && r->http_minor < 1))
-        return false;
-    return gzip_accepts(r);
+    return gzip_ok(r);
 }
 
 /* ---- deflating ---------------------------------------------------------- */
@@ -446,10 +518,42 @@ static void gzip_copy_chain(const struct out *o, struct gzip_src *dst)
     }
 }
 
+/* The sizes $gzip_ratio compares (req_ctx). */
+struct gzip_ctx {
+    uint64_t in;  /* bytes before compressing */
+    uint64_t out; /* bytes after */
+};
+
+static void gzip_note_ratio(struct req *r, uint64_t in, uint64_t out)
+{
+    struct gzip_ctx *ctx = mpool_calloc(&r->pool, sizeof(*ctx));
+    if (ctx == NULL || req_set_ctx(r, &mod_gzip, ctx) < 0)
+        return;
+    ctx->in = in;
+    ctx->out = out;
+}
+
+struct str gzip_ratio(struct req *r)
+{
+    const struct gzip_ctx *ctx = req_ctx(r, &mod_gzip);
+    if (ctx == NULL || ctx->out == 0)
+        return STR_LIT("");
+    /* nginx's rounding: 2.125 gives 2.13 */
+    uint64_t whole = ctx->in / ctx->out, frac = ctx->in * 100 / ctx->out % 100;
+    if (ctx->in * 1000 / ctx->out % 10 > 4 && ++frac > 99) {
+        whole++;
+        frac = 0;
+    }
+    char *text =
+        mpool_printf(&r->pool, "%llu.%02llu", (unsigned long long)whole, (unsigned long long)frac);
+    return text != NULL ? str_make(text, strlen(text)) : STR_LIT("");
+}
+
 /* Makes the compressed bytes the body and fixes the headers to match. */
 static int gzip_apply(struct req *r, const struct gzip_res *res)
 {
     struct out body;
+    gzip_note_ratio(r, r->out.len, res->len);
     char *p = mpool_alloc(&r->pool, res->len);
     if (p == NULL)
         return -1;
@@ -460,8 +564,8 @@ static int gzip_apply(struct req *r, const struct gzip_res *res)
         return -1;
     /* resp.c writes the length of the new body itself; ranges of the
      * original bytes mean nothing for the compressed ones. */
-    gzip_remove_header(r, "Content-Length");
-    gzip_remove_header(r, "Accept-Ranges");
+    req_del_header(r, "Content-Length");
+    req_del_header(r, "Accept-Ranges");
     r->out = body;
     r->gzip_done = true;
     return 0;
@@ -562,11 +666,30 @@ static int gzip_inline(struct req *r, void (*next)(struct req *r))
     return 0;
 }
 
+/* HEAD: the head GET would get, compressed, without compressing anything
+ * (nginx's gzip header filter runs, its body filter has nothing to do):
+ * Content-Encoding and a weak ETag, and no length, which is unknown. */
+static int gzip_head(struct req *r)
+{
+    if (gzip_weak_etag(r) < 0 ||
+        req_add_header(r, STR_LIT("Content-Encoding"), STR_LIT("gzip")) < 0)
+        return -1;
+    req_del_header(r, "Content-Length");
+    req_del_header(r, "Accept-Ranges");
+    out_init(&r->out);
+    r->resp_length = -1;
+    if (resp_start(r, NULL) == 0)
+        resp_write(r, NULL, true);
+    return 0;
+}
+
 int gzip_response(struct req *r, void (*next)(struct req *r))
 {
     /* Whatever happens now, this response is not offered to gzip again
      * (resp_error's page and next both come back through resp_send). */
     r->gzip_done = true;
+    if (r->method == HTTP_HEAD)
+        return gzip_head(r);
     if (r->out.len > GZIP_MAX_BODY)
         return -1;
     if (r->out.len > GZIP_INLINE_MAX)

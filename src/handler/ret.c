@@ -1,14 +1,14 @@
-/* ret.c - the rewrite module: `return code [text|URL]`, with nginx's
- * meaning, in the server and location rewrite phases. */
+/* ret.c - `return code [text|URL]` with nginx's meaning; the rewrite
+ * module runs it as one op of a level's script. */
 #include "handler/ret.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "conf/conf_table.h"
+#include "handler/static.h"
 #include "http/conn.h"
 #include "http/core_conf.h"
-#include "http/phases.h"
 #include "http/req.h"
 #include "http/resp.h"
 
@@ -17,11 +17,11 @@ static bool ret_is_redirect(int code)
     return code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
 }
 
-static void ret_handle(struct req *r, const struct ret_conf *ret)
+void ret_answer(struct req *r, const struct ret_conf *ret)
 {
     struct str text = str_make("", 0);
     if (ret->code == 444) {
-        conn_close(r->c);
+        conn_abort(r->c);
         return;
     }
     if (ret->has_text && cval_eval(&ret->text, r, &text) < 0) {
@@ -40,69 +40,37 @@ static void ret_handle(struct req *r, const struct ret_conf *ret)
     }
     r->status = ret->code;
     req_set_body(r, text);
-    const char *type = resp_loc(r)->default_type;
-    r->content_type = str_make(type, strlen(type));
+    r->content_type = static_mime_type(resp_loc(r), r->path);
     resp_send(r);
 }
 
-static enum phase_rc ret_rewrite(struct req *r)
-{
-    const struct ret_loc *rl = loc_part(r->loc, &mod_rewrite);
-    if (rl->ret == NULL)
-        return PHASE_DECLINED;
-    ret_handle(r, rl->ret);
-    return PHASE_TAKEN;
-}
-
-/* ---- configuration ------------------------------------------------------- */
-
-static bool conf_is_url(const char *s)
+bool ret_is_url(const char *s)
 {
     return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0 ||
            strncmp(s, "$scheme", 7) == 0;
 }
 
-static int conf_set_return(struct conf_loader *cl, const struct conf_node *n,
-                           const struct conf_cmd *cmd)
+int ret_parse(struct conf_loader *cl, const struct conf_node *n, struct ret_conf **out)
 {
-    struct ret_loc *loc = cl->part(cl, &mod_rewrite);
     long code;
     const char *text = NULL;
-    if (loc->ret != NULL)
-        return conf_err_dup(cl, n, cmd);
     struct ret_conf *r = mpool_calloc(cl->pool, sizeof(*r));
     if (r == NULL)
         return conf_err_nomem(cl, n);
     if (conf_parse_num(n->args[1].s, &code) == 0 && code <= 999) {
         r->code = (int)code;
         text = n->nargs == 3 ? n->args[2].s : NULL;
-    } else if (n->nargs == 2 && conf_is_url(n->args[1].s)) {
+    } else if (n->nargs == 2 && ret_is_url(n->args[1].s)) {
         r->code = 302;
         text = n->args[1].s;
     } else {
         return conf_err(cl, n, "invalid return code \"%s\"", n->args[1].s);
     }
     if (text != NULL) {
-        char msg[256];
-        if (cval_compile(cl->pool, text, strlen(text), &r->text, msg, sizeof(msg)) < 0)
-            return conf_err(cl, n, "%s", msg);
+        if (conf_cval(cl, n, &n->args[n->nargs - 1], &r->text) < 0)
+            return -1;
         r->has_text = true;
     }
-    loc->ret = r;
+    *out = r;
     return 0;
 }
-
-static const struct conf_cmd ret_cmds[] = {
-    {"return", CTX_SRV | CTX_LOC, ARGS(1) | ARGS(2), CT_CUSTOM, CS_MAIN, 0, NULL, conf_set_return,
-     NULL},
-};
-
-static const struct http_hooks ret_hooks = {.rewrite = ret_rewrite};
-
-struct module mod_rewrite = {
-    .name = "http_rewrite",
-    .cmds = ret_cmds,
-    .ncmds = sizeof(ret_cmds) / sizeof(ret_cmds[0]),
-    .part_size = sizeof(struct ret_loc),
-    .http = &ret_hooks,
-};

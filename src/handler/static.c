@@ -15,11 +15,13 @@
 #include "http/cond.h"
 #include "http/conn.h"
 #include "http/core_conf.h"
+#include "http/core_extra.h"
 #include "http/file_open.h"
 #include "http/handle.h"
 #include "http/range.h"
 #include "http/req.h"
 #include "http/resp.h"
+#include "http/uri.h"
 
 #define STATIC_MAX_RANGES 64
 
@@ -30,6 +32,9 @@ struct static_ctx {
     struct ofile *files[2];   /* the file and its .gz variant, held until the request ends */
     struct str path;          /* the file being opened */
     struct str *paths;        /* index candidates, then the directory itself */
+    struct str *names;        /* the index names evaluated, one per candidate */
+    size_t nindex;            /* candidates before the directory */
+    struct str fallback;      /* an absolute last index (a URI), or empty */
     struct static_try *tried; /* try_files candidates */
 };
 
@@ -70,14 +75,14 @@ static int static_mime_cmp(const void *key, const void *elem)
     return strcmp(key, ((const struct mime_type *)elem)->ext);
 }
 
-static struct str static_mime_type(const struct loc_conf *loc, struct str name)
+struct str static_mime_type(const struct loc_conf *loc, struct str name)
 {
     char ext[32];
     const char *slash = memrchr(name.p, '/', name.len);
     const char *base = slash ? slash + 1 : name.p;
     const char *dot = memrchr(base, '.', name.len - (size_t)(base - name.p));
     size_t len = dot ? name.len - (size_t)(dot + 1 - name.p) : 0;
-    if (dot != NULL && len > 0 && len < sizeof(ext)) {
+    if (dot != NULL && len > 0 && len < sizeof(ext) && loc->ntypes > 0) {
         for (size_t i = 0; i < len; i++)
             ext[i] =
                 (char)((dot[1 + i] >= 'A' && dot[1 + i] <= 'Z') ? dot[1 + i] + 32 : dot[1 + i]);
@@ -115,6 +120,11 @@ static int static_map(struct req *r, struct str uri, struct str *out)
     return 0;
 }
 
+int static_map_path(struct req *r, struct str uri, struct str *out)
+{
+    return static_map(r, uri, out);
+}
+
 static void static_log_open_error(struct req *r, struct str path, int err, enum log_level lvl)
 {
     conn_logf(r->c, lvl, err, "open() \"%.*s\" failed", (int)path.len, path.p);
@@ -136,17 +146,25 @@ int static_errno_status(int err)
     }
 }
 
-/* A directory asked for without its slash: 301 to the slash. */
+/* A directory asked for without its slash: 301 to the slash.  The path
+ * is decoded by now, so it is escaped again (a raw space or '?' would
+ * make another URI); the arguments go back as they came. */
 static void static_dir_redirect(struct req *r)
 {
-    char *loc = r->args.len ? mpool_printf(&r->pool, "%.*s/?%.*s", (int)r->path.len, r->path.p,
-                                           (int)r->args.len, r->args.p)
-                            : mpool_printf(&r->pool, "%.*s/", (int)r->path.len, r->path.p);
+    size_t plen = uri_escape(r->path, NULL);
+    char *loc = mpool_alloc(&r->pool, plen + 2 + r->args.len + 1);
     if (loc == NULL) {
         resp_error(r, 500);
         return;
     }
-    req_add_header(r, STR_LIT("Location"), resp_absolute(r, str_make(loc, strlen(loc))));
+    size_t n = uri_escape(r->path, loc);
+    loc[n++] = '/';
+    if (r->args.len > 0) {
+        loc[n++] = '?';
+        memcpy(loc + n, r->args.p, r->args.len);
+        n += r->args.len;
+    }
+    req_add_header(r, STR_LIT("Location"), resp_absolute(r, str_make(loc, n)));
     resp_error(r, 301);
 }
 
@@ -236,6 +254,9 @@ static void static_serve(struct req *r, struct ofile *f)
             return;
         }
         if (status == 304) {
+            /* nginx's not_modified filter drops the encoding with the body */
+            gzip_vary_304(r, (uint64_t)f->st.st_size);
+            req_del_header(r, "Content-Encoding");
             r->status = 304;
             r->content_type = str_make("", 0);
             out_init(&r->out);
@@ -262,7 +283,8 @@ static void static_opened(struct req *r, const struct ofile_result *res)
     }
     if (res->file == NULL) {
         int status = static_errno_status(res->err);
-        static_log_open_error(r, path, res->err, status == 500 ? LL_CRIT : LL_ERR);
+        if (status != 404 || http_extra(r->loc)->log_not_found)
+            static_log_open_error(r, path, res->err, status == 500 ? LL_CRIT : LL_ERR);
         resp_error(r, status);
         return;
     }
@@ -284,13 +306,14 @@ static void static_opened(struct req *r, const struct ofile_result *res)
 
 /* ---- gzip_static ------------------------------------------------------ */
 
-/* nginx looks for file.gz also for clients without gzip when gzip_vary is
- * on: if it exists, the response varies by Accept-Encoding either way. */
+/* nginx looks for file.gz also for clients that do not get gzip when
+ * gzip_vary is on: if it exists, the response varies by Accept-Encoding
+ * either way. */
 static bool static_want_gz(const struct req *r)
 {
     const struct gzip_loc *gz = loc_part(r->loc, &mod_gzip);
     return gz->gzip_static && (r->method == HTTP_GET || r->method == HTTP_HEAD) &&
-           (r->http_major > 1 || r->http_minor >= 1) && (gz->vary || gzip_accepts(r));
+           (gz->vary || gzip_ok(r));
 }
 
 /* file.gz next to file: served as is, with Content-Encoding; otherwise
@@ -301,7 +324,7 @@ static void static_gz_opened(struct req *r, const struct ofile_result *res)
     bool exists = res->file != NULL && S_ISREG(res->file->st.st_mode);
     if (exists)
         gzip_add_vary(r);
-    if (exists && gzip_accepts(r)) {
+    if (exists && gzip_ok(r)) {
         if (static_hold(r, res->file) < 0) {
             resp_error(r, 500);
             return;
@@ -333,29 +356,31 @@ static void static_check_error(struct req *r, struct str path, int err)
 
 static void static_index_found(struct req *r, int found, bool is_dir, int err)
 {
-    const struct index_loc *il = loc_part(r->loc, &mod_index);
+    struct static_ctx *sc = static_ctx(r);
     (void)is_dir;
     if (err != 0) {
-        static_check_error(r, static_ctx(r)->paths[found], err);
+        static_check_error(r, sc->paths[found], err);
         return;
     }
-    if (found >= 0 && (size_t)found < il->n) {
-        struct str name = il->names[found];
-        char *uri = r->args.len
-                        ? mpool_printf(&r->pool, "%.*s%.*s?%.*s", (int)r->path.len, r->path.p,
-                                       (int)name.len, name.p, (int)r->args.len, r->args.p)
-                        : mpool_printf(&r->pool, "%.*s%.*s", (int)r->path.len, r->path.p,
-                                       (int)name.len, name.p);
+    if (found >= 0 && (size_t)found < sc->nindex) {
+        struct str name = sc->names[found];
+        char *uri =
+            mpool_printf(&r->pool, "%.*s%.*s", (int)r->path.len, r->path.p, (int)name.len, name.p);
         if (uri == NULL)
             resp_error(r, 500);
         else
-            handle_redirect(r, str_make(uri, strlen(uri)));
+            handle_redirect_path(r, str_make(uri, strlen(uri)), r->args);
         return;
     }
-    struct str dir = static_ctx(r)->paths[il->n];
+    struct str dir = sc->paths[sc->nindex];
     if (found < 0) {
-        static_log_open_error(r, dir, ENOENT, LL_ERR);
+        /* nginx's ngx_http_index_error names the first index file */
+        struct str first = sc->paths[0];
+        if (http_extra(r->loc)->log_not_found)
+            conn_logf(r->c, LL_ERR, ENOENT, "\"%.*s\" is not found", (int)first.len, first.p);
         resp_error(r, 404);
+    } else if (sc->fallback.len > 0) {
+        handle_redirect_path(r, sc->fallback, r->args);
     } else if (autoindex_enabled(r)) {
         autoindex_handle(r, dir);
     } else {
@@ -364,23 +389,48 @@ static void static_index_found(struct req *r, int found, bool is_dir, int err)
     }
 }
 
+/* The index names for this request (variables evaluated), up to an
+ * absolute one, which becomes the fallback; 0 or -1. */
+static int static_index_names(struct req *r, struct static_ctx *sc, struct str dir)
+{
+    const struct index_loc *il = loc_part(r->loc, &mod_index);
+    sc->names = mpool_alloc(&r->pool, sizeof(*sc->names) * il->n);
+    sc->paths = mpool_alloc(&r->pool, sizeof(*sc->paths) * (il->n + 1));
+    sc->nindex = 0;
+    sc->fallback = str_make("", 0);
+    if (sc->names == NULL || sc->paths == NULL)
+        return -1;
+    for (size_t i = 0; i < il->n; i++) {
+        struct str name;
+        if (cval_eval(&il->names[i], r, &name) < 0)
+            return -1;
+        if (name.len > 0 && name.p[0] == '/') {
+            sc->fallback = name;
+            break;
+        }
+        char *p = mpool_printf(&r->pool, "%.*s%.*s", (int)dir.len, dir.p, (int)name.len, name.p);
+        if (p == NULL)
+            return -1;
+        sc->names[sc->nindex] = name;
+        sc->paths[sc->nindex++] = str_make(p, strlen(p));
+    }
+    sc->paths[sc->nindex] = dir; /* ends in "/": tests the directory */
+    return 0;
+}
+
 /* Tries each index file, then the directory itself (for autoindex/403). */
 static void static_index(struct req *r, struct str dir)
 {
-    const struct index_loc *il = loc_part(r->loc, &mod_index);
-    struct str *paths = mpool_alloc(&r->pool, sizeof(*paths) * (il->n + 1));
-    if (paths == NULL) {
+    struct static_ctx *sc = static_ctx(r);
+    if (static_index_names(r, sc, dir) < 0) {
         resp_error(r, 500);
         return;
     }
-    for (size_t i = 0; i < il->n; i++) {
-        char *p = mpool_printf(&r->pool, "%.*s%.*s", (int)dir.len, dir.p, (int)il->names[i].len,
-                               il->names[i].p);
-        paths[i] = p ? str_make(p, strlen(p)) : str_make("", 0);
+    if (sc->nindex == 0 && sc->fallback.len > 0) {
+        handle_redirect_path(r, sc->fallback, r->args); /* nginx tries it untested */
+        return;
     }
-    paths[il->n] = dir; /* ends in "/": tests the directory */
-    static_ctx(r)->paths = paths;
-    if (file_stat(r, paths, il->n + 1, r->loc->disable_symlinks, static_index_found) < 0)
+    if (file_stat(r, sc->paths, sc->nindex + 1, r->loc->disable_symlinks, static_index_found) < 0)
         resp_error(r, 503);
 }
 

@@ -33,19 +33,27 @@ struct module mod_static = {
 
 /* ---- index -------------------------------------------------------------- */
 
+/* index names, with variables; only the last may be absolute (a URI
+ * tried without a check, nginx's fallback). */
 static int conf_set_index(struct conf_loader *cl, const struct conf_node *n,
                           const struct conf_cmd *cmd)
 {
     struct index_loc *il = cl->part(cl, &mod_index);
     if (il->n != 0)
         return conf_err_dup(cl, n, cmd);
+    if ((il->names = mpool_calloc(cl->pool, sizeof(*il->names) * (n->nargs - 1))) == NULL)
+        return conf_err_nomem(cl, n);
     for (size_t i = 1; i < n->nargs; i++) {
+        const char *a = n->args[i].s;
         if (n->args[i].len == 0)
-            return conf_err(cl, n, "index \"%s\" in \"index\" directive is invalid", n->args[i].s);
-        if (strchr(n->args[i].s, '$') != NULL)
-            return conf_err(cl, n, "variables in \"index\" are not supported");
+            return conf_err(cl, n, "index \"%s\" in \"index\" directive is invalid", a);
+        if (a[0] == '/' && i != n->nargs - 1)
+            return conf_err(cl, n, "only the last index in \"index\" directive should be absolute");
+        if (conf_cval(cl, n, &n->args[i], &il->names[i - 1]) < 0)
+            return -1;
     }
-    return conf_words(cl, n, &il->names, &il->n);
+    il->n = n->nargs - 1;
+    return 0;
 }
 
 static void index_merge(const void *from, void *to)
@@ -58,11 +66,11 @@ static void index_merge(const void *from, void *to)
 
 static int index_defaults(struct conf_loader *cl, void *part)
 {
-    static const struct str index_html = {"index.html", 10};
+    static const struct cval index_html = {.text = "index.html", .len = 10};
     struct index_loc *il = part;
     (void)cl;
     if (il->n == 0) {
-        il->names = (struct str *)&index_html;
+        il->names = (struct cval *)&index_html;
         il->n = 1;
     }
     return 0;

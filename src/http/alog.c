@@ -24,6 +24,7 @@
 
 #include "conf/conf_table.h"
 #include "core/log.h"
+#include "core/syslog.h"
 #include "event/reactor.h"
 #include "http/alog_fmt.h"
 #include "http/core_conf.h"
@@ -39,12 +40,13 @@
 
 /* One file, shared by every access_log naming its path. */
 struct alog_file {
-    char *path;             /* full path: the file's identity */
-    int fd;                 /* descriptor opened by the master, or -1 */
-    size_t bufsize;         /* largest buffer= of the directives writing here */
-    long flush_ms;          /* smallest flush= of those; 0 = only when full */
-    unsigned index;         /* slot in the worker's buffer table */
-    struct alog_file *next; /* next in the module's list */
+    char *path;                 /* full path (or the syslog: text): the file's identity */
+    struct syslog_dest *syslog; /* a syslog: destination, or NULL for a file */
+    int fd;                     /* descriptor opened by the master, or -1 */
+    size_t bufsize;             /* largest buffer= of the directives writing here */
+    long flush_ms;              /* smallest flush= of those; 0 = only when full */
+    unsigned index;             /* slot in the worker's buffer table */
+    struct alog_file *next;     /* next in the module's list */
 };
 
 /* The module's main-level data. */
@@ -345,7 +347,9 @@ static struct alog_file *alog_file_get(struct conf_loader *cl, const char *path,
                                        const struct alog *log)
 {
     struct alog_main *m = alog_main_get(cl);
-    char *full = conf_full_path(cl->pool, cl->conf->paths.prefix, path);
+    bool syslog = strncmp(path, "syslog:", 7) == 0;
+    char *full = syslog ? mpool_strdup(cl->pool, path)
+                        : conf_full_path(cl->pool, cl->conf->paths.prefix, path);
     if (full == NULL || m == NULL)
         return NULL;
     struct alog_file *f = m->files, **tail = &m->files;
@@ -420,10 +424,24 @@ static int alog_param(struct conf_loader *cl, const struct conf_node *n, const c
 /* What nginx can do with a path and we do not. */
 static int alog_path_check(struct conf_loader *cl, const struct conf_node *n, const char *path)
 {
-    if (strncmp(path, "syslog:", 7) == 0)
-        return conf_err(cl, n, "\"syslog:\" in \"access_log\" is not supported");
-    if (strchr(path, '$') != NULL)
+    if (strncmp(path, "syslog:", 7) != 0 && strchr(path, '$') != NULL)
         return conf_err(cl, n, "variables in \"access_log\" path are not supported");
+    return 0;
+}
+
+/* A syslog: destination: parsed once per distinct text; nginx sends each
+ * line at once, so it cannot be buffered. */
+static int alog_syslog(struct conf_loader *cl, const struct conf_node *n, struct alog *log)
+{
+    char msg[256];
+    if (log->buffer > 0)
+        return conf_err(cl, n, "logs to syslog cannot be buffered");
+    if (log->file->syslog != NULL)
+        return 0;
+    if ((log->file->syslog = mpool_calloc(cl->pool, sizeof(*log->file->syslog))) == NULL)
+        return conf_err_nomem(cl, n);
+    if (syslog_parse(log->file->path + 7, log->file->syslog, msg, sizeof(msg)) < 0)
+        return conf_err(cl, n, "%s", msg);
     return 0;
 }
 
@@ -459,8 +477,11 @@ static int conf_set_access_log(struct conf_loader *cl, const struct conf_node *n
             return -1;
     if (log.flush_ms > 0 && log.buffer == 0)
         return conf_err(cl, n, "no buffer is defined for access_log \"%s\"", path);
-    if ((log.file = alog_file_get(cl, path, &log)) == NULL ||
-        alog_set_push(cl->pool, set, &log) < 0)
+    if ((log.file = alog_file_get(cl, path, &log)) == NULL)
+        return conf_err(cl, n, "out of memory");
+    if (strncmp(path, "syslog:", 7) == 0 && alog_syslog(cl, n, &log) < 0)
+        return -1;
+    if (alog_set_push(cl->pool, set, &log) < 0)
         return conf_err(cl, n, "out of memory");
     return 0;
 }
@@ -522,7 +543,11 @@ static int alog_open_path(const char *path, uid_t uid, gid_t gid)
 int alog_open(struct conf *c, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
     for (struct alog_file *f = alog_files(c); f != NULL; f = f->next) {
-        if (f->fd >= 0)
+        if (f->syslog != NULL && syslog_open(f->syslog, err, errlen) < 0) {
+            alog_close(c);
+            return -1;
+        }
+        if (f->fd >= 0 || f->syslog != NULL)
             continue;
         f->fd = alog_open_path(f->path, uid, gid);
         if (f->fd < 0) {
@@ -538,6 +563,8 @@ int alog_open(struct conf *c, uid_t uid, gid_t gid, char *err, size_t errlen)
 void alog_close(struct conf *c)
 {
     for (struct alog_file *f = alog_files(c); f != NULL; f = f->next) {
+        if (f->syslog != NULL)
+            syslog_close(f->syslog);
         if (f->fd >= 0)
             close(f->fd);
         f->fd = -1;
@@ -677,6 +704,18 @@ static bool alog_cond(struct req *r, const struct cval *cond)
     return v.len > 0 && !(v.len == 1 && v.p[0] == '0');
 }
 
+/* nginx sends the line without its newline, at the destination's
+ * severity. */
+static void alog_send_syslog(struct req *r, const struct alog *log, const struct str *vals,
+                             size_t len)
+{
+    char *dst = mpool_alloc(&r->pool, len);
+    if (dst == NULL)
+        return;
+    alog_fmt_write(log->fmt, vals, dst);
+    syslog_send(log->file->syslog, log->file->syslog->severity, dst, len - 1);
+}
+
 static void alog_one(struct req *r, const struct alog *log)
 {
     struct str *vals;
@@ -685,6 +724,10 @@ static void alog_one(struct req *r, const struct alog *log)
     size_t len = alog_fmt_eval(log->fmt, r, &vals);
     if (len == (size_t)-1)
         return;
+    if (log->file->syslog != NULL) {
+        alog_send_syslog(r, log, vals, len);
+        return;
+    }
     struct alog_wbuf *b = alog_buf(log->file);
     char *dst = alog_room(log->file, b, len);
     if (dst != NULL) {

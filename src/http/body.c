@@ -1,6 +1,7 @@
-/* body.c - reading request bodies: decoded by http-parser, handed to the
- * handler in pieces or gathered whole (memory, then a temporary file that
- * the thread pool writes). */
+/* body.c - reading request bodies: decoded by http-parser (Content-Length)
+ * or the chunk decoder (chunked), handed to the handler in pieces or
+ * gathered whole (memory, then a temporary file that the thread pool
+ * writes). */
 #include "http/body.h"
 
 #include <errno.h>
@@ -342,12 +343,11 @@ static void body_take_held(struct req *r)
 static ssize_t body_feed(struct req *r, const char *p, size_t len)
 {
     struct conn *c = body_conn(r);
-    http_parser_pause(&c->req->parser, 0);
-    size_t n = http_parser_execute(&c->req->parser, &req_parser_settings, p, len);
-    r->request_length += n;
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->req->parser);
-    if (e == HPE_PAUSED || (e == HPE_OK && n == len))
-        return (ssize_t)n;
+    http_parser_pause(&r->parser, 0);
+    ssize_t n = req_feed_body(r, p, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
+    if (n >= 0 && (e == HPE_PAUSED || (size_t)n == len))
+        return n;
     conn_logf(c, LL_INFO, 0, "client sent invalid chunked body");
     return -1;
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <ctype.h>
 #include <netdb.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "core/ofile.h"
 #include "event/reactor.h"
 #include "http/conf_files.h"
+#include "http/conf_listen.h"
 #include "http/core_conf.h"
 
 static int conf_set_http(struct conf_loader *cl, const struct conf_node *n,
@@ -240,6 +242,7 @@ static struct listen_conf *conf_listen_add(struct conf_loader *cl, const struct 
     l->addr = *a;
     sockaddr_text(a, true, l->text, sizeof(l->text));
     l->backlog = -1;
+    listen_opts_init(&l->opts);
     l->file = conf_file_name(cl, n);
     l->line = n->line;
     return l;
@@ -283,6 +286,11 @@ static int conf_listen_param(struct conf_loader *cl, const struct conf_node *n, 
                              struct listen_conf *l)
 {
     long v;
+    int rc = conf_listen_opt(cl, n, p, &l->opts);
+    if (rc != 0) {
+        l->opts_set = true;
+        return rc < 0 ? -1 : 0;
+    }
     if (strcmp(p, "default_server") == 0 || strcmp(p, "default") == 0) {
         l->default_server = true;
     } else if (strcmp(p, "reuseport") == 0) {
@@ -291,12 +299,32 @@ static int conf_listen_param(struct conf_loader *cl, const struct conf_node *n, 
         if (conf_parse_num(p + 8, &v) < 0 || v < 1)
             return conf_err(cl, n, "invalid backlog \"%s\"", p + 8);
         l->backlog = (int)v;
-    } else if (strcmp(p, "ssl") == 0 || strcmp(p, "http2") == 0 ||
-               strcmp(p, "proxy_protocol") == 0) {
+    } else if (strcmp(p, "ssl") == 0) {
+        l->ssl = true;
+    } else if (strcmp(p, "http2") == 0 || strcmp(p, "proxy_protocol") == 0) {
         return conf_err(cl, n, "the \"%s\" parameter of \"listen\" is not supported yet", p);
     } else {
         return conf_err(cl, n, "invalid parameter \"%s\"", p);
     }
+    return 0;
+}
+
+/* `listen unix:/path`: one socket every worker shares (nginx's).  The
+ * path is taken as written, as nginx does. */
+static int conf_listen_unix(struct conf_loader *cl, const struct conf_node *n)
+{
+    const char *path = n->args[1].s + 5;
+    union sockaddr_any a;
+    memset(&a, 0, sizeof(a));
+    a.sa.sa_family = AF_UNIX;
+    if (path[0] == '\0')
+        return conf_err(cl, n, "no path in the unix domain socket");
+    if (strlen(path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
+        return conf_err(cl, n, "too long path in the unix domain socket");
+    struct listen_conf *l = conf_listen_add(cl, n, &a);
+    if (l == NULL || (l->path = mpool_strdup(cl->pool, path)) == NULL)
+        return conf_err_nomem(cl, n);
+    snprintf(l->text, sizeof(l->text), "unix:%s", path);
     return 0;
 }
 
@@ -308,20 +336,25 @@ static int conf_set_listen(struct conf_loader *cl, const struct conf_node *n,
     const char *host;
     unsigned port;
     size_t first;
-    if (strncmp(n->args[1].s, "unix:", 5) == 0)
-        return conf_err(cl, n, "unix domain sockets are not supported in \"%s\"", cmd->name);
-    snprintf(buf, sizeof(buf), "%s", n->args[1].s);
-    if (conf_listen_split(buf, &host, &port) < 0)
-        return conf_err(cl, n, "invalid port in \"%s\" of the \"listen\" directive", n->args[1].s);
-    if (conf_listen_addrs(cl, n, host, port, &first) < 0)
-        return -1;
+    first = s->nlistens;
+    if (strncmp(n->args[1].s, "unix:", 5) == 0) {
+        if (conf_listen_unix(cl, n) < 0)
+            return -1;
+    } else {
+        snprintf(buf, sizeof(buf), "%s", n->args[1].s);
+        if (conf_listen_split(buf, &host, &port) < 0)
+            return conf_err(cl, n, "invalid port in \"%s\" of the \"listen\" directive",
+                            n->args[1].s);
+        if (conf_listen_addrs(cl, n, host, port, &first) < 0)
+            return -1;
+    }
     for (size_t i = first; i < s->nlistens; i++) {
         struct listen_conf *l = &s->listens[i];
         for (size_t j = 2; j < n->nargs; j++)
             if (conf_listen_param(cl, n, n->args[j].s, l) < 0)
                 return -1;
         for (size_t j = 0; j < i; j++)
-            if (sockaddr_equal(&s->listens[j].addr, &l->addr))
+            if (listen_same(&s->listens[j].addr, s->listens[j].path, &l->addr, l->path))
                 return conf_err(cl, n, "a duplicate listen %s", l->text);
     }
     return 0;
@@ -503,6 +536,14 @@ static int conf_set_body_temp_path(struct conf_loader *cl, const struct conf_nod
     return loc->client_body_temp_path != NULL ? 0 : conf_err_nomem(cl, n);
 }
 
+/* server_tokens: nginx's words (build adds configure's build name). */
+static const struct conf_enum conf_server_tokens_words[] = {
+    {"off", 0},
+    {"on", 1},
+    {"build", 2},
+    {NULL, 0},
+};
+
 #define LOC_F(f) CS_PART, offsetof(struct loc_conf, f)
 #define CUSTOM CT_CUSTOM, CS_MAIN, 0, NULL
 #define HSL (CTX_HTTP | CTX_SRV | CTX_LOC)
@@ -531,7 +572,8 @@ static const struct conf_cmd http_core_cmds[] = {
      NULL},
     {"client_body_temp_path", HSL, ARGS(1) | ARGS(2) | ARGS(3) | ARGS(4), CUSTOM,
      conf_set_body_temp_path, NULL},
-    {"server_tokens", HSL, ARGS(1), CT_FLAG, LOC_F(server_tokens), "on", NULL, NULL},
+    {"server_tokens", HSL, ARGS(1), CT_ENUM, LOC_F(server_tokens), "on", NULL,
+     conf_server_tokens_words},
     {"absolute_redirect", HSL, ARGS(1), CT_FLAG, LOC_F(absolute_redirect), "on", NULL, NULL},
     {"port_in_redirect", HSL, ARGS(1), CT_FLAG, LOC_F(port_in_redirect), "on", NULL, NULL},
     {"root", HSL, ARGS(1), CUSTOM, conf_set_root, NULL},

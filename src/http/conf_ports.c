@@ -4,6 +4,7 @@
  * As in nginx, a specific address on a port that also has a wildcard listen
  * is served by the wildcard socket; the connection's local address then
  * picks the servers. */
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -43,6 +44,7 @@ static int ports_default_listen(struct conf_loader *cl, struct srv_conf *s)
     if (l == NULL)
         return -1;
     memset(l, 0, sizeof(*l));
+    listen_opts_init(&l->opts);
     l->addr.sin.sin_family = AF_INET;
     l->addr.sin.sin_port = htons(geteuid() == 0 ? 80 : 8000);
     sockaddr_text(&l->addr, true, l->text, sizeof(l->text));
@@ -53,18 +55,39 @@ static int ports_default_listen(struct conf_loader *cl, struct srv_conf *s)
 }
 
 static struct conf_addr *ports_find_addr(struct conf_addr *addrs, size_t n,
-                                         const union sockaddr_any *a)
+                                         const struct listen_conf *l)
 {
     for (size_t i = 0; i < n; i++)
-        if (sockaddr_equal(&addrs[i].addr, a))
+        if (listen_same(&addrs[i].addr, addrs[i].path, &l->addr, l->path))
             return &addrs[i];
     return NULL;
+}
+
+static bool ports_opts_equal(const struct listen_opts *a, const struct listen_opts *b)
+{
+    return a->ipv6only == b->ipv6only && a->deferred == b->deferred &&
+           a->keepalive == b->keepalive && a->keepidle == b->keepidle &&
+           a->keepintvl == b->keepintvl && a->keepcnt == b->keepcnt && a->fastopen == b->fastopen;
+}
+
+/* Socket options belong to the socket: only one listen of an address
+ * may give them, as in nginx. */
+static int ports_take_opts(struct listen_opts *to, bool *to_set, const struct listen_opts *from,
+                           bool from_set)
+{
+    if (!from_set)
+        return 0;
+    if (*to_set && !ports_opts_equal(to, from))
+        return -1;
+    *to = *from;
+    *to_set = true;
+    return 0;
 }
 
 static int ports_add_listen(struct conf_loader *cl, struct conf_addr **addrs, size_t *naddrs,
                             struct srv_conf *s, const struct listen_conf *l)
 {
-    struct conf_addr *a = ports_find_addr(*addrs, *naddrs, &l->addr);
+    struct conf_addr *a = ports_find_addr(*addrs, *naddrs, l);
     const struct conf_node at = {.file = l->file, .line = l->line};
     if (a == NULL) {
         a = conf_push(cl->pool, addrs, naddrs, sizeof(*a));
@@ -72,8 +95,13 @@ static int ports_add_listen(struct conf_loader *cl, struct conf_addr **addrs, si
             return conf_err(cl, &at, "out of memory");
         memset(a, 0, sizeof(*a));
         a->addr = l->addr;
+        a->path = l->path;
         a->backlog = -1;
+        listen_opts_init(&a->opts);
     }
+    a->ssl = a->ssl || l->ssl; /* as in nginx: ssl is the address's */
+    if (ports_take_opts(&a->opts, &a->opts_set, &l->opts, l->opts_set) < 0)
+        return conf_err(cl, &at, "duplicate listen options for %s", l->text);
     struct srv_conf **slot = conf_push(cl->pool, &a->servers, &a->nservers, sizeof(*slot));
     if (slot == NULL)
         return conf_err(cl, &at, "out of memory");
@@ -103,23 +131,39 @@ static struct conf_port *ports_find_wildcard(struct http_conf *h, const union so
     return NULL;
 }
 
-static int ports_attach(struct mpool *pool, struct http_conf *h, const struct conf_addr *a)
+static struct conf_port *ports_new(struct mpool *pool, struct http_conf *h,
+                                   const struct conf_addr *a)
+{
+    struct conf_port *p = conf_push(pool, &h->ports, &h->nports, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    memset(p, 0, sizeof(*p));
+    p->addr = a->addr;
+    p->path = a->path;
+    if (a->path != NULL)
+        snprintf(p->text, sizeof(p->text), "unix:%s", a->path);
+    else
+        sockaddr_text(&p->addr, true, p->text, sizeof(p->text));
+    p->ssl = a->ssl;
+    p->scheme = a->ssl ? "https" : "http";
+    p->default_port = a->ssl ? 443 : 80;
+    p->backlog = a->backlog != -1 ? a->backlog : CONF_DEFAULT_BACKLOG;
+    listen_opts_init(&p->opts);
+    return p;
+}
+
+/* A specific address served by its port's wildcard socket brings its
+ * options to that socket. */
+static int ports_attach(struct conf_loader *cl, struct http_conf *h, const struct conf_addr *a)
 {
     struct conf_port *p = sockaddr_is_wildcard(&a->addr) ? NULL : ports_find_wildcard(h, &a->addr);
-    if (p == NULL) {
-        p = conf_push(pool, &h->ports, &h->nports, sizeof(*p));
-        if (p == NULL)
-            return -1;
-        memset(p, 0, sizeof(*p));
-        p->addr = a->addr;
-        sockaddr_text(&p->addr, true, p->text, sizeof(p->text));
-        p->scheme = "http";
-        p->default_port = 80;
-        p->backlog = a->backlog != -1 ? a->backlog : CONF_DEFAULT_BACKLOG;
-    }
-    struct conf_addr *slot = conf_push(pool, &p->addrs, &p->naddrs, sizeof(*slot));
+    if (p == NULL && (p = ports_new(cl->pool, h, a)) == NULL)
+        return snprintf(cl->err, cl->errlen, "out of memory"), -1;
+    if (ports_take_opts(&p->opts, &p->opts_set, &a->opts, a->opts_set) < 0)
+        return snprintf(cl->err, cl->errlen, "duplicate listen options for %s", p->text), -1;
+    struct conf_addr *slot = conf_push(cl->pool, &p->addrs, &p->naddrs, sizeof(*slot));
     if (slot == NULL)
-        return -1;
+        return snprintf(cl->err, cl->errlen, "out of memory"), -1;
     *slot = *a;
     return 0;
 }
@@ -133,10 +177,32 @@ static int ports_publish(struct conf *c, struct http_conf *h)
         if (l == NULL)
             return -1;
         l->addr = h->ports[i].addr;
-        memcpy(l->text, h->ports[i].text, sizeof(l->text));
+        l->path = h->ports[i].path;
+        snprintf(l->text, sizeof(l->text), "%s", h->ports[i].text);
         l->backlog = h->ports[i].backlog;
+        l->opts = h->ports[i].opts;
         l->accept = conn_accept;
         l->data = &h->ports[i];
+    }
+    return 0;
+}
+
+/* A specific address folded into its port's wildcard socket shares the
+ * socket's scheme, so both must agree on TLS. */
+static int ports_check_ssl(struct conf_loader *cl, const struct http_conf *h)
+{
+    for (size_t i = 0; i < h->nports; i++) {
+        const struct conf_port *p = &h->ports[i];
+        for (size_t j = 1; j < p->naddrs; j++)
+            if (p->addrs[j].ssl != p->ssl) {
+                char text[64];
+                sockaddr_text(&p->addrs[j].addr, true, text, sizeof(text));
+                snprintf(cl->err, cl->errlen,
+                         "listen %s%s and listen %s%s: a specific address and the wildcard of "
+                         "its port must agree on \"ssl\"",
+                         text, p->addrs[j].ssl ? " ssl" : "", p->text, p->ssl ? " ssl" : "");
+                return -1;
+            }
     }
     return 0;
 }
@@ -152,12 +218,12 @@ static int ports_build(struct conf_loader *cl, struct conf_addr *addrs, size_t n
                 continue;
             if (a->default_srv == NULL)
                 a->default_srv = a->servers[0];
-            if (ports_attach(cl->pool, h, a) < 0) {
-                snprintf(cl->err, cl->errlen, "out of memory");
+            if (ports_attach(cl, h, a) < 0)
                 return -1;
-            }
         }
     }
+    if (ports_check_ssl(cl, h) < 0)
+        return -1;
     if (ports_publish(cl->conf, h) < 0) {
         snprintf(cl->err, cl->errlen, "out of memory");
         return -1;

@@ -21,10 +21,13 @@
 #include "http/alog.h"
 #include "http/body.h"
 #include "http/core_conf.h"
+#include "http/core_extra.h"
+#include "http/errlog.h"
 #include "http/handle.h"
 #include "http/req.h"
 #include "http/req_check.h"
 #include "http/resp.h"
+#include "http/ssl_conf.h"
 
 #define CONN_LINGER_MS 5000
 #define CONN_DISCARD_CHUNK 4096
@@ -71,6 +74,16 @@ static void conn_gen_done(struct req *r, bool complete)
     r->gen->done(r, complete);
 }
 
+void conn_abort(struct conn *c)
+{
+    /* SO_LINGER 0: close() sends RST and frees the socket's buffers at
+     * once instead of waiting out FIN_WAIT with unsent data. */
+    struct linger reset = {.l_onoff = 1, .l_linger = 0};
+    if (http_extra(conn_loc(c))->reset_timedout_connection)
+        (void)setsockopt(sock_fd(&c->sk), SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    conn_close(c);
+}
+
 void conn_close(struct conn *c)
 {
     if (c->state == CS_CLOSED)
@@ -89,20 +102,30 @@ int conn_log_context(const struct conn *c, char *buf, size_t cap)
     int n = snprintf(buf, cap, ", client: %s", addr);
     if (r != NULL && r->srv != NULL && r->srv->nnames > 0 && n >= 0 && (size_t)n < cap)
         n += snprintf(buf + n, cap - (size_t)n, ", server: %s", r->srv->names[0].text);
+    struct str m = r != NULL ? req_method_sent(r) : str_make("", 0);
     if (r != NULL && r->head_done && n >= 0 && (size_t)n < cap)
-        n += snprintf(buf + n, cap - (size_t)n, ", request: \"%s %.*s HTTP/%u.%u\"",
-                      http_method_str(r->method), (int)r->target.len, r->target.p, r->http_major,
-                      r->http_minor);
+        n += snprintf(buf + n, cap - (size_t)n, ", request: \"%.*s %.*s HTTP/%u.%u\"", (int)m.len,
+                      m.p, (int)r->target.len, r->target.p, r->http_major, r->http_minor);
     if (r != NULL && r->host.len > 0 && n >= 0 && (size_t)n < cap)
         n += snprintf(buf + n, cap - (size_t)n, ", host: \"%.*s\"", (int)r->host.len, r->host.p);
     return n;
 }
 
+/* The error logs of the level serving the connection's request, or of
+ * its address's default server before there is one (nginx's). */
+static const struct log_set *conn_log_set(const struct conn *c)
+{
+    if (c->req != NULL)
+        return errlog_of(resp_loc(c->req));
+    return c->addr != NULL ? errlog_of(c->addr->default_srv->loc) : NULL;
+}
+
 void conn_logf(const struct conn *c, enum log_level level, int err, const char *fmt, ...)
 {
     char msg[1024], ctx[512], errtext[160] = "";
+    const struct log_set *set = conn_log_set(c);
     va_list ap;
-    if (!log_enabled(level))
+    if (!log_set_enabled(set, level))
         return;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -110,7 +133,7 @@ void conn_logf(const struct conn *c, enum log_level level, int err, const char *
     if (err != 0)
         snprintf(errtext, sizeof(errtext), " (%d: %s)", err, strerror(err));
     conn_log_context(c, ctx, sizeof(ctx));
-    log_msg(level, c->sk.id, 0, "%s%s%s", msg, errtext, ctx);
+    log_msg_set(set, level, c->sk.id, 0, "%s%s%s", msg, errtext, ctx);
 }
 
 static void conn_log(const struct conn *c, enum log_level level, int err, const char *msg)
@@ -196,10 +219,15 @@ static int conn_check_head(struct conn *c)
 
 /* A request without a body is complete at the end of its head: let the
  * parser take the head's last byte now, so the response can tell that
- * nothing more belongs to this request. */
+ * nothing more belongs to this request.  A chunked body is decoded by the
+ * chunk decoder, not the parser: it starts right after that byte. */
 static int conn_finish_bodiless(struct conn *c)
 {
     struct req *r = c->req;
+    if (r->chunked && c->parsed < r->head_len) {
+        r->request_length += r->head_len - c->parsed;
+        c->parsed = r->head_len;
+    }
     if (r->chunked || r->content_length > 0 || r->upgrade)
         return 0;
     http_parser_pause(&c->req->parser, 0);
@@ -238,6 +266,20 @@ static int conn_check_chunks(struct conn *c)
     return -1;
 }
 
+/* Body bytes nobody reads (after the response): through the framing to
+ * find where the next request starts. */
+static void conn_parse_body(struct conn *c)
+{
+    ssize_t n = req_feed_body(c->req, c->buf + c->parsed, c->buf_len - c->parsed);
+    if (n < 0) {
+        conn_close(c);
+        return;
+    }
+    c->parsed += (uint32_t)n;
+    if (c->req->body_done)
+        conn_request_done(c);
+}
+
 /* Runs the parser over buffered bytes and acts on where it stopped. */
 static void conn_parse(struct conn *c)
 {
@@ -245,12 +287,11 @@ static void conn_parse(struct conn *c)
         conn_close(c);
         return;
     }
-    size_t n = http_parser_execute(&c->req->parser, &req_parser_settings, c->buf + c->parsed,
-                                   c->buf_len - c->parsed);
-    c->parsed += (uint32_t)n;
-    if (c->req != NULL)
-        c->req->request_length += n;
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->req->parser);
+    if (c->state != CS_HEAD) {
+        conn_parse_body(c);
+        return;
+    }
+    enum http_errno e = req_parse_head(c->req, c->buf, c->buf_len, &c->parsed);
     if (e == HPE_PAUSED) {
         if (c->state != CS_HEAD) {
             conn_request_done(c);
@@ -265,12 +306,8 @@ static void conn_parse(struct conn *c)
             conn_dispatch(c);
         return;
     }
-    if (e != HPE_OK) {
-        if (c->state == CS_HEAD)
-            conn_bad_request(c, conn_status_for(c->req, e));
-        else
-            conn_close(c);
-    }
+    if (e != HPE_OK)
+        conn_bad_request(c, conn_status_for(c->req, e));
 }
 
 /* Makes room for more head bytes, doubling up to the large buffers' total.
@@ -331,10 +368,12 @@ static void conn_read_head(struct conn *c)
 {
     if (c->parsed < c->buf_len) {
         /* Pipelined bytes are already here. */
+        bool fresh = c->req == NULL;
         if (conn_start_request(c) < 0) {
             conn_close(c);
             return;
         }
+        c->req->pipelined |= fresh && c->nrequests > 1;
         conn_parse(c);
         return;
     }
@@ -465,7 +504,9 @@ static void conn_dispatch(struct conn *c)
     c->state = CS_HANDLE;
     timer_disarm(&c->sk.timer);
     conn_watch(c, 0);
-    int status = req_finish_head(r);
+    /* As in nginx, the path is parsed before Host picks the server: the
+     * address's default server says whether slashes merge. */
+    int status = req_finish_head(r, http_extra(c->addr->default_srv->loc)->merge_slashes);
     if (status != 0) {
         conn_log(c, LL_INFO, 0, req_refusal(r, status));
         r->keepalive = false;
@@ -639,11 +680,18 @@ static void conn_timeout(struct timer_node *node)
         c->req->tunnel_timeout(c->req->tunnel_data);
         return;
     }
+    /* As in nginx, a connection that timed out in a request is reset
+     * under reset_timedout_connection; an idle one just closes. */
+    bool in_request =
+        (c->state == CS_HEAD && c->buf_len > 0) || c->state == CS_WRITE || c->state == CS_DISCARD;
     if (c->state == CS_HEAD && c->buf_len > 0)
         conn_log(c, LL_INFO, ETIMEDOUT, "client timed out while reading request head");
     else if (c->state == CS_WRITE || c->state == CS_DISCARD)
         conn_log(c, LL_INFO, ETIMEDOUT, "client timed out");
-    conn_close(c);
+    if (in_request)
+        conn_abort(c);
+    else
+        conn_close(c);
 }
 
 /* The worker began draining: idle connections close after the grace
@@ -693,10 +741,16 @@ void conn_accept(struct reactor *rx, int fd, const union sockaddr_any *peer, con
     }
     sock_open(&c->sk, rx, fd, SOCK_CLIENT, &conn_sock_ops, conn_io_cb, conn_timeout);
     c->peer = *peer;
+    /* 32 bits of milliseconds wrap after 49 days; a difference stays right
+     * for connections younger than that (in the padding after peer). */
+    c->start_ms = (uint32_t)(uint64_t)(ev_now(rx->loop) * 1000.0);
     c->port = port;
     c->addr = conn_addr_of(port, fd);
     c->local_port = (uint16_t)sockaddr_port(&port->addr);
     c->state = CS_HEAD;
     ev_io_start(rx->loop, &c->sk.io);
     conn_arm(c, c->addr->default_srv->loc->client_header_timeout);
+    /* TLS: its handshake comes before the first read returns a byte. */
+    if (c->addr->ssl && ssl_conn_start(c) < 0)
+        conn_close(c);
 }

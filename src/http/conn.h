@@ -44,6 +44,7 @@ struct conn {
     const struct conf_port *port; /* the listening socket it came from */
     const struct conf_addr *addr; /* listen address: its servers */
     union sockaddr_any peer;      /* client address */
+    uint32_t start_ms;            /* ev_now in ms at accept, wrapping ($connection_time) */
     char *buf;                    /* read buffer, NULL while idle */
     uint32_t buf_cap;             /* its size */
     uint32_t buf_len;             /* bytes held */
@@ -62,6 +63,10 @@ void conn_accept(struct reactor *rx, int fd, const union sockaddr_any *peer, con
 /* Closes now (sock_close); a handler still answering hears it through
  * gen->done(r, false).  Safe from inside the connection's callbacks. */
 void conn_close(struct conn *c);
+
+/* Closes a connection that is given up on (timed out in a request, or
+ * `return 444`): with reset_timedout_connection on, with a reset. */
+void conn_abort(struct conn *c);
 
 static inline struct conn *conn_of_sock(struct sock *s)
 {

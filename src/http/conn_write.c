@@ -9,6 +9,7 @@
 #include "event/sendq.h"
 #include "http/conn.h"
 #include "http/core_conf.h"
+#include "http/core_extra.h"
 #include "http/req.h"
 #include "http/resp.h"
 
@@ -76,6 +77,7 @@ void conn_send(struct conn *c, struct str head, struct out_seg *chain, struct st
     sendq_set(&o->q, head, chain, tail);
     o->q.sendfile = loc->sendfile;
     o->q.nopush = loc->tcp_nopush && loc->sendfile;
+    o->q.max_chunk = (size_t)http_extra(loc)->sendfile_max_chunk;
     o->q.filled = conn_filled;
     o->q.data = c;
     o->last = last;

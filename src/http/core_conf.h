@@ -79,6 +79,7 @@ struct loc_conf {
     void **parts;                    /* every http module's part, by module index */
     /* not inherited */
     struct try_files *try_files; /* `try_files`, or NULL */
+    bool internal;               /* `internal`: only for internal redirects */
     http_content_cb content;     /* the location's own content handler, or NULL */
     /* inherited as a whole: a level with none takes its parent's */
     struct error_page *error_pages; /* error_page entries */
@@ -104,7 +105,7 @@ struct loc_conf {
     long client_header_buffer_size; /* first read buffer for a request head */
     long large_header_buffers;      /* large_client_header_buffers number */
     long large_header_buffer_size;  /* ... size: longest request line or header */
-    int server_tokens;              /* flag */
+    long server_tokens;             /* 0 off, 1 on, 2 build */
     int absolute_redirect;          /* flag */
     int port_in_redirect;           /* flag */
     int disable_symlinks;           /* flag */
@@ -144,10 +145,14 @@ struct server_name {
 
 /* One `listen` directive. */
 struct listen_conf {
-    union sockaddr_any addr; /* address and port */
-    char text[64];           /* "127.0.0.1:8080" */
+    union sockaddr_any addr; /* address and port (AF_UNIX only for a unix socket) */
+    char *path;              /* a unix socket's path, or NULL */
+    char text[128];          /* "127.0.0.1:8080", "unix:/run/x.sock" */
     bool default_server;     /* default_server given */
+    bool ssl;                /* ssl given: TLS on this address */
     int backlog;             /* backlog=, or -1 */
+    struct listen_opts opts; /* ipv6only=, deferred, so_keepalive=, fastopen= */
+    bool opts_set;           /* one of those was given */
     const char *file;        /* where written */
     int line;                /* its line */
 };
@@ -170,20 +175,28 @@ struct srv_conf {
 /* One listen address and the servers that share it. */
 struct conf_addr {
     union sockaddr_any addr;      /* address (wildcard or specific) */
+    const char *path;             /* a unix socket's path, or NULL */
+    struct listen_opts opts;      /* socket options, from the listen that gave them */
+    bool opts_set;                /* a listen here gave them */
     struct srv_conf *default_srv; /* default_server, else the first */
     struct srv_conf **servers;    /* every server listening here */
     size_t nservers;              /* how many */
     int backlog;                  /* backlog= given for this address, or -1 */
     bool explicit_default;        /* a listen here said default_server */
+    bool ssl;                     /* a listen here said ssl: TLS for every server here */
 };
 
 /* One socket to bind: a port's wildcard, which also serves the specific
  * addresses of that port, or a specific address alone. */
 struct conf_port {
     union sockaddr_any addr; /* what to bind */
-    char text[64];           /* "*:8080" */
-    const char *scheme;      /* "http": $scheme and absolute redirects */
+    const char *path;        /* a unix socket's path, or NULL */
+    char text[128];          /* "*:8080", "unix:/run/x.sock" */
+    struct listen_opts opts; /* socket options */
+    bool opts_set;           /* a listen of one of its addresses gave them */
+    const char *scheme;      /* "http" or "https": $scheme and absolute redirects */
     unsigned default_port;   /* the scheme's port, left out of redirects */
+    bool ssl;                /* TLS (its addresses all agree) */
     int backlog;             /* listen() backlog */
     struct conf_addr *addrs; /* addresses served by this socket; [0] is addr itself */
     size_t naddrs;           /* more than 1 only when specific ones fold in */

@@ -9,13 +9,17 @@
 #include "event/reactor.h"
 #include "http/conn.h"
 #include "http/core_conf.h"
+#include "http/core_extra.h"
 #include "http/req.h"
 #include "http/req_job.h"
 
 void file_policy(const struct req *r, struct ofile_policy *pol)
 {
     const struct loc_conf *loc = r->loc;
+    const struct http_extra *ex = http_extra(loc);
     pol->cache = loc->open_file_cache_max > 0;
+    pol->errors = ex->open_file_cache_errors == 1;
+    pol->min_uses = ex->open_file_cache_min_uses > 0 ? (unsigned)ex->open_file_cache_min_uses : 1;
     pol->valid = loc->open_file_cache_valid / 1000.0;
     pol->inactive = loc->open_file_cache_inactive / 1000.0;
 }
@@ -25,13 +29,12 @@ static double file_now(const struct req *r)
     return ev_now(r->c->sk.rx->loop);
 }
 
-/* A freshly opened file joins the cache (taking a copy of its path). */
-static void file_keep(struct req *r, struct ofile *f, char **path)
+/* What an open gave goes to the cache, which decides what it keeps. */
+static void file_keep(struct req *r, struct str path, const struct ofile_result *res)
 {
     struct ofile_policy pol;
     file_policy(r, &pol);
-    if (ofile_cache_insert(f, *path, &pol, file_now(r)))
-        *path = NULL;
+    ofile_cache_note(path, res, &pol, file_now(r));
 }
 
 /* A pool job that opens and stats one path. */
@@ -53,8 +56,8 @@ static void file_open_done(struct req_job *rj)
 {
     struct file_open_job *j = (struct file_open_job *)rj;
     struct ofile_result res;
-    if (ofile_from_raw(&j->raw, &res) == 0 && res.file != NULL)
-        file_keep(rj->r, res.file, &j->path);
+    if (ofile_from_raw(&j->raw, &res) == 0)
+        file_keep(rj->r, str_make(j->path, strlen(j->path)), &res);
     j->cb(rj->r, &res);
 }
 
@@ -79,10 +82,7 @@ static int file_open_inline(struct req *r, struct str path, bool nofollow, file_
     small[path.len] = '\0';
     if (ofile_open_cached(small, nofollow, &res) < 0)
         return 0;
-    char *copy = res.file != NULL ? strdup(small) : NULL;
-    if (copy != NULL)
-        file_keep(r, res.file, &copy);
-    free(copy);
+    file_keep(r, path, &res);
     cb(r, &res);
     return 1;
 }
@@ -91,9 +91,8 @@ int file_open(struct req *r, struct str path, bool nofollow, file_open_cb cb)
 {
     struct ofile_policy pol;
     file_policy(r, &pol);
-    struct ofile *hit = ofile_cache_hit(path, &pol, file_now(r));
-    if (hit != NULL) {
-        struct ofile_result res = {.file = hit};
+    struct ofile_result res;
+    if (ofile_cache_lookup(path, &pol, file_now(r), &res)) {
         cb(r, &res);
         return 0;
     }

@@ -19,7 +19,8 @@ struct req;
 
 enum phase_rc {
     PHASE_DECLINED, /* not for this hook: go on */
-    PHASE_TAKEN,    /* the hook answers the request */
+    PHASE_TAKEN,    /* the hook answers the request (or will: handle_resume) */
+    PHASE_DONE,     /* the phase is decided: skip its other hooks (satisfy any) */
 };
 
 typedef enum phase_rc (*phase_cb)(struct req *r);
@@ -32,12 +33,18 @@ enum filter_rc {
 
 typedef enum filter_rc (*resp_filter_cb)(struct req *r);
 
+/* Adjusts the headers of a response, whole or streamed, once its status is
+ * known (expires, charset): it may run again for the same response when
+ * that becomes an error page, so it must give the same result twice. */
+typedef void (*head_filter_cb)(struct req *r);
+
 struct http_hooks {
     phase_cb rewrite;           /* server and location rewrite phases */
     phase_cb access;            /* may the client have it */
     phase_cb precontent;        /* try_files */
     phase_cb content;           /* answers when the location has no handler of its own */
     resp_filter_cb resp_filter; /* sees every response before its head is made */
+    head_filter_cb head_filter; /* sees every response's headers, before resp_filter */
 };
 
 #endif

@@ -100,11 +100,31 @@ static int req_on_header_value(http_parser *p, const char *at, size_t len)
 
 /* Pausing returns control to the connection, which routes the request
  * before reading its body. */
+/* The method as sent, copied: the head's buffer is reused for the body
+ * while the request is still logged about. */
+static int req_keep_method(struct req *r, http_parser *p)
+{
+    struct conn *c = p->data;
+    if (r->method_span.len == 0) {
+        const char *name = http_method_str(p->method);
+        r->method = p->method;
+        r->method_name = str_make(name, strlen(name));
+        return 0;
+    }
+    char *name = mpool_strndup(&r->pool, c->buf + r->method_span.off, r->method_span.len);
+    if (name == NULL)
+        return -1;
+    r->method = REQ_METHOD_UNKNOWN;
+    r->method_name = str_make(name, r->method_span.len);
+    return 0;
+}
+
 static int req_on_headers_complete(http_parser *p)
 {
     struct req *r = req_of(p);
+    if (req_keep_method(r, p) < 0)
+        return -1;
     r->head_done = true;
-    r->method = p->method;
     r->http_major = (uint8_t)p->http_major;
     r->http_minor = (uint8_t)p->http_minor;
     r->keepalive = http_should_keep_alive(p) != 0;
@@ -141,6 +161,98 @@ const http_parser_settings req_parser_settings = {
     .on_message_complete = req_on_message_complete,
 };
 
+/* ---- parsing ------------------------------------------------------------- */
+
+/* nginx's method characters (ngx_http_parse_request_line). */
+static bool req_method_char(char ch)
+{
+    return (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '-';
+}
+
+/* http-parser stopped on a method it does not know.  If the request starts
+ * with a method as nginx reads one, the parser starts over, is fed "GET"
+ * for it, and goes on from the space after it: nothing but the method's
+ * value depends on its name, and GET frames a body like any other. */
+static enum http_errno req_retry_method(struct req *r, const char *buf, uint32_t len,
+                                        uint32_t *parsed)
+{
+    uint32_t start = 0, end;
+    while (start < len && (buf[start] == '\r' || buf[start] == '\n'))
+        start++;
+    for (end = start; end < len && req_method_char(buf[end]); end++)
+        ;
+    if (end == start || (end < len && buf[end] != ' '))
+        return HPE_INVALID_METHOD;
+    void *data = r->parser.data;
+    http_parser_init(&r->parser, HTTP_REQUEST);
+    r->parser.data = data;
+    *parsed = 0;
+    r->request_length = 0;
+    if (end == len)
+        return HPE_OK; /* the method may go on: wait for more */
+    http_parser_execute(&r->parser, &req_parser_settings, "GET", 3);
+    r->method_span = (struct req_span){start, end - start};
+    *parsed = end;
+    r->request_length = end;
+    return req_parse_head(r, buf, len, parsed);
+}
+
+enum http_errno req_parse_head(struct req *r, const char *buf, uint32_t len, uint32_t *parsed)
+{
+    size_t n = http_parser_execute(&r->parser, &req_parser_settings, buf + *parsed, len - *parsed);
+    *parsed += (uint32_t)n;
+    r->request_length += n;
+    enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
+    if (e != HPE_INVALID_METHOD || r->method_span.len > 0 || r->nhdrs > 0)
+        return e;
+    return req_retry_method(r, buf, len, parsed);
+}
+
+/* A chunked body through the decoder: each piece to the handler (which
+ * pauses the parser to hold it), then the end. */
+static ssize_t req_feed_chunked(struct req *r, const char *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len && !r->body_done && HTTP_PARSER_ERRNO(&r->parser) != HPE_PAUSED) {
+        struct str data;
+        ssize_t n = chunk_check_next(&r->chunk_dec, p + i, len - i, &data);
+        if (n < 0)
+            return -1;
+        i += (size_t)n;
+        if (data.len > 0 && r->body != NULL)
+            body_on_data(r, data.p, data.len);
+        if (r->chunk_dec.done)
+            req_on_message_complete(&r->parser);
+    }
+    return (ssize_t)i;
+}
+
+ssize_t req_feed_body(struct req *r, const char *p, size_t len)
+{
+    if (r->chunked) {
+        ssize_t n = req_feed_chunked(r, p, len);
+        r->request_length += n > 0 ? (size_t)n : 0;
+        return n;
+    }
+    size_t n = http_parser_execute(&r->parser, &req_parser_settings, p, len);
+    r->request_length += n;
+    enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
+    return e == HPE_OK || e == HPE_PAUSED ? (ssize_t)n : -1;
+}
+
+struct str req_method_sent(const struct req *r)
+{
+    return r->method_name.len > 0 ? r->method_name : req_method_name(r);
+}
+
+struct str req_method_name(const struct req *r)
+{
+    if (r->method == REQ_METHOD_UNKNOWN)
+        return r->method_name;
+    const char *name = http_method_str(r->method);
+    return str_make(name, strlen(name));
+}
+
 struct req *req_new(struct conn *c)
 {
     struct mpool pool;
@@ -155,6 +267,7 @@ struct req *req_new(struct conn *c)
     r->resp_length = -1;
     r->status_override = -1;
     r->last_modified = -1;
+    chunk_check_init(&r->chunk_dec);
     out_init(&r->out);
     return r;
 }
@@ -230,10 +343,11 @@ static int req_refuse(struct req *r, const char *why, int status)
     return status;
 }
 
-int req_finish_head(struct req *r)
+int req_finish_head(struct req *r, bool merge)
 {
     struct uri_parts parts;
-    if (uri_split(r->target, &parts) < 0 || uri_normalize(&r->pool, parts.path, &r->path) < 0)
+    if (uri_split(r->target, &parts) < 0 ||
+        uri_normalize(&r->pool, parts.path, merge, &r->path) < 0)
         return req_refuse(r, "client sent invalid request", 400);
     r->args = parts.args;
     const struct str *host = req_header(r, "Host");
@@ -258,6 +372,33 @@ int req_set_body(struct req *r, struct str body)
 {
     out_init(&r->out);
     return body.len == 0 ? 0 : out_mem(&r->pool, &r->out, body.p, body.len);
+}
+
+void req_reset_headers(struct req *r)
+{
+    r->out_hdrs = NULL;
+    r->out_tail = &r->out_hdrs;
+    r->head_filtered = false; /* the new target's filters decide again */
+}
+
+struct resp_hdr *req_out_header(const struct req *r, const char *name)
+{
+    for (struct resp_hdr *h = r->out_hdrs; h != NULL; h = h->next)
+        if (str_case_eq(h->name, name))
+            return h;
+    return NULL;
+}
+
+void req_del_header(struct req *r, const char *name)
+{
+    struct resp_hdr **pp = &r->out_hdrs;
+    while (*pp != NULL) {
+        if (str_case_eq((*pp)->name, name))
+            *pp = (*pp)->next;
+        else
+            pp = &(*pp)->next;
+    }
+    r->out_tail = pp;
 }
 
 int req_add_header(struct req *r, struct str name, struct str value)

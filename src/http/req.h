@@ -23,6 +23,7 @@ struct conn;
 struct conf_addr;
 struct module;
 struct srv_conf;
+struct var_val;
 struct loc_conf;
 struct req;
 
@@ -81,26 +82,36 @@ struct req {
     uint32_t head_len;           /* bytes of the head, request line included */
     uint64_t request_length;     /* bytes received: head, body and framing */
     uint32_t line_max;           /* longest request line or header line allowed */
-    unsigned method;             /* enum http_method */
+    unsigned method;             /* enum http_method, or REQ_METHOD_UNKNOWN */
+    struct str method_name;      /* the method as sent (its own copy) */
+    struct req_span method_span; /* a method http-parser does not know, while parsing */
     uint8_t http_major;          /* version */
     uint8_t http_minor;
-    bool in_value;            /* the parser is inside a header value */
-    bool head_done;           /* on_headers_complete has run */
-    bool body_done;           /* on_message_complete has run */
-    bool keepalive;           /* the connection may serve another request */
-    int parse_status;         /* status for a head the checks refused, or 0 */
-    const char *refusal;      /* why the head was refused, in nginx's words, or NULL */
-    int64_t content_length;   /* request body length, -1 if none/chunked */
-    bool chunked;             /* request body is chunked */
-    bool upgrade;             /* the parser saw an Upgrade/CONNECT request */
-    struct chunk_check chunk; /* framing check of a chunked body */
-    uint32_t chunk_fed;       /* buffer offset the check has seen up to */
-    bool expect_continue;     /* "Expect: 100-continue" */
+    bool in_value;                /* the parser is inside a header value */
+    bool head_done;               /* on_headers_complete has run */
+    bool body_done;               /* on_message_complete has run */
+    bool keepalive;               /* the connection may serve another request */
+    int parse_status;             /* status for a head the checks refused, or 0 */
+    const char *refusal;          /* why the head was refused, in nginx's words, or NULL */
+    int64_t content_length;       /* request body length, -1 if none/chunked */
+    bool chunked;                 /* request body is chunked */
+    bool upgrade;                 /* the parser saw an Upgrade/CONNECT request */
+    struct chunk_check chunk;     /* framing check of a chunked body, ahead of use */
+    struct chunk_check chunk_dec; /* decoding of that body (same machine, behind) */
+    uint32_t chunk_fed;           /* buffer offset the check has seen up to */
+    bool expect_continue;         /* "Expect: 100-continue" */
+    bool no_continue;             /* an error response: no "100 Continue" before it (nginx) */
+    bool pipelined;               /* its bytes came with the request before ($pipe) */
+    const char *request_id;       /* $request_id once asked for (kept across redirects) */
     /* routed */
     const struct srv_conf *srv;     /* chosen server */
     const struct loc_conf *loc;     /* chosen location settings */
     struct route_captures captures; /* last regex match, for $1..$9 */
-    unsigned redirects;             /* internal redirects so far */
+    unsigned redirects;             /* internal redirects and rewrites so far */
+    bool internal;                  /* redirected or rewritten: `internal` locations serve it */
+    uint8_t phase;                  /* the phase running (handle.c) */
+    uint8_t phase_hook;             /* ... and its hook, for handle_resume */
+    int access_code;                /* satisfy any: the refusal so far (401 over 403), or 0 */
     bool error_page_used;           /* an error_page already applied (no recursion) */
     int err_status;                 /* status an error_page redirect answers for, or 0 */
     int status_override;            /* error_page =code: -1 keep err_status, 0 target's, N */
@@ -112,6 +123,8 @@ struct req {
     bool own_date;                  /* ... the Date header */
     struct resp_hdr *out_hdrs;      /* extra response headers */
     struct resp_hdr **out_tail;     /* where the next one goes */
+    struct resp_hdr *head_first;    /* the first header the head filters added, or NULL */
+    bool head_filtered;             /* the head filters and add_header have run */
     struct str content_type;        /* Content-Type, or empty */
     time_t last_modified;           /* Last-Modified, or -1 */
     struct out out;                 /* the body */
@@ -127,6 +140,7 @@ struct req {
     bool resp_last;                 /* the last piece is queued */
     bool gen_done;                  /* gen->done has been called */
     void **ctx;                     /* each module's per-request state, by index */
+    struct var_val *vars;           /* values of the configuration's variables, or NULL */
     struct req_cleanup *cleanups;   /* run in reverse order when the request ends */
     struct body_reader *body;       /* reading the body for a handler, or NULL */
     void (*tunnel_ready)(void *);   /* CS_TUNNEL: the handler's readiness callback */
@@ -136,7 +150,33 @@ struct req {
     bool gzip_vary;                 /* Vary: Accept-Encoding is due */
 };
 
+/* r->method of a method http-parser does not know but nginx accepts (any
+ * word of A-Z, "_" and "-"): handlers answer 405 as nginx's do. */
+#define REQ_METHOD_UNKNOWN 255u
+
 extern const http_parser_settings req_parser_settings;
+
+/* Parses head bytes buf[*parsed, len) with r's parser, advancing *parsed
+ * and r->request_length; returns http-parser's error (HPE_PAUSED once the
+ * head is complete, HPE_OK when more bytes are needed).  A method
+ * http-parser does not know is parsed as if it were GET and recorded as
+ * REQ_METHOD_UNKNOWN with its name, so that it reaches a handler. */
+enum http_errno req_parse_head(struct req *r, const char *buf, uint32_t len, uint32_t *parsed);
+
+/* Feeds body bytes to r's framing: http-parser for a Content-Length body,
+ * the chunk decoder (req_check.h) for a chunked one, which takes a bare LF
+ * as a line end as nginx does.  Decoded bytes go to body_on_data when a
+ * handler reads the body; a piece or the message's end pauses r->parser,
+ * as http-parser's callbacks do.  Returns the bytes taken, or -1 when the
+ * framing is bad. */
+ssize_t req_feed_body(struct req *r, const char *p, size_t len);
+
+/* The method's name: what a handler sees ($request_method), GET after an
+ * error_page redirect as in nginx. */
+struct str req_method_name(const struct req *r);
+
+/* The method as the request line had it ($request, log lines). */
+struct str req_method_sent(const struct req *r);
 
 /* Creates the request for connection c (its arena included). */
 struct req *req_new(struct conn *c);
@@ -146,9 +186,10 @@ void req_free(struct req *r);
  * whitespace). */
 void req_set_views(struct req *r, const char *buf);
 
-/* Derives path, args, host and Expect from the views.  Returns 0, or an
- * HTTP status for a request that must be refused. */
-int req_finish_head(struct req *r);
+/* Derives path, args, host and Expect from the views; merge says whether
+ * "//" in the path merges (merge_slashes).  Returns 0, or an HTTP status
+ * for a request that must be refused. */
+int req_finish_head(struct req *r, bool merge);
 
 /* The status for a head http-parser stopped on with error e; the reason
  * goes to r->refusal (a callback's own refusal is kept). */
@@ -166,6 +207,15 @@ int req_set_body(struct req *r, struct str body);
 
 /* Adds a response header; both strings must outlive the response. */
 int req_add_header(struct req *r, struct str name, struct str value);
+
+/* Drops every response header (an internal redirect starts afresh). */
+void req_reset_headers(struct req *r);
+
+/* The first response header called name (case-insensitive), or NULL. */
+struct resp_hdr *req_out_header(const struct req *r, const char *name);
+
+/* Removes every response header called name. */
+void req_del_header(struct req *r, const char *name);
 
 /* Module m's state for this request, or NULL.  An internal redirect
  * starts every module afresh, as in nginx. */

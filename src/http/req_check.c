@@ -1,16 +1,23 @@
 /* req_check.c - request strictness beyond http-parser 2.9.4.
  *
  * Three independent checks, each cheap enough for every request:
- *  - the raw head bytes, scanned once, because http-parser forgives bare
- *    LF, obs-fold, whitespace before a colon and control bytes in values;
+ *  - the raw head bytes, scanned once, because http-parser forgives a CR
+ *    followed by any byte, obs-fold, whitespace before a colon and control
+ *    bytes in values;
  *  - what the parsed head means (version, Host, framing, request-target);
  *  - chunked framing over raw body bytes, streamed, because http-parser's
- *    chunk extension parsing skips whatever it does not understand.
+ *    chunk extension parsing skips whatever it does not understand.  The
+ *    same machine decodes chunked bodies (http-parser does not): it takes
+ *    a bare LF as a line end, as nginx does, where http-parser refuses it.
  * Where two parsers could disagree on where a message ends, a smuggled
- * request hides; every rule here is about removing such disagreements. */
+ * request hides; every rule here is about removing such disagreements.
+ * Accepting a bare LF is safe for that reason too: CR LF and LF end a line
+ * alike here, a lone CR never does, and turnpike never forwards a client's
+ * framing bytes (the proxy frames the body anew). */
 #include "http/req_check.h"
 
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -108,9 +115,22 @@ static size_t req_check_span(struct req_check_cur *c, bool (*in_class)(unsigned 
     return (size_t)(c->p - start);
 }
 
-static bool req_check_crlf(struct req_check_cur *c)
+/* A line end: CRLF, or a bare LF (RFC 9112 2.2 lets a recipient take
+ * it, and nginx and http-parser both do).  A CR must be followed by LF: a
+ * bare CR is where parsers disagree on where a line ends. */
+static bool req_check_eol(struct req_check_cur *c)
 {
-    return req_check_take(c, '\r') && req_check_take(c, '\n');
+    size_t cr = c->p < c->end && *c->p == '\r';
+    if (c->end - c->p <= (ptrdiff_t)cr || c->p[cr] != '\n')
+        return false;
+    c->p += cr + 1;
+    return true;
+}
+
+/* At a line end, or the start of one (the blank line ending the head). */
+static bool req_check_at_eol(const struct req_check_cur *c)
+{
+    return c->p < c->end && (*c->p == '\r' || *c->p == '\n');
 }
 
 /* "HTTP/" DIGIT "." DIGIT: one digit each, so "HTTP/1.10" cannot be read as
@@ -125,7 +145,7 @@ static bool req_check_http_version(struct req_check_cur *c)
     return true;
 }
 
-/* method SP request-target SP HTTP-version CRLF, single spaces only.  A
+/* method SP request-target SP HTTP-version EOL, single spaces only.  A
  * line without a version (HTTP/0.9) fails here.  Returns the reason for a
  * refusal, or NULL. */
 static const char *req_check_request_line(struct req_check_cur *c)
@@ -134,10 +154,10 @@ static const char *req_check_request_line(struct req_check_cur *c)
         return WHY_METHOD;
     if (req_check_span(c, req_check_target_char) == 0 || !req_check_take(c, ' '))
         return WHY_REQUEST;
-    return req_check_http_version(c) && req_check_crlf(c) ? NULL : WHY_REQUEST;
+    return req_check_http_version(c) && req_check_eol(c) ? NULL : WHY_REQUEST;
 }
 
-/* field-name ":" value CRLF.  A line starting with SP or HTAB (obs-fold, or
+/* field-name ":" value EOL.  A line starting with SP or HTAB (obs-fold, or
  * whitespace before the first header) has an empty name and fails, as does
  * whitespace between the name and the colon. */
 static bool req_check_field_line(struct req_check_cur *c)
@@ -145,7 +165,7 @@ static bool req_check_field_line(struct req_check_cur *c)
     if (req_check_span(c, req_check_tchar) == 0 || !req_check_take(c, ':'))
         return false;
     req_check_span(c, req_check_value_char);
-    return req_check_crlf(c);
+    return req_check_eol(c);
 }
 
 /* A refusal: the status, with its reason for the error log. */
@@ -160,17 +180,17 @@ int req_check_head(const char *buf, size_t len, const char **why)
     struct req_check_cur c = {(const unsigned char *)buf, (const unsigned char *)buf + len};
     /* RFC 9112 2.2: empty lines before the request line are ignored (a
      * client's stray CRLF after a body); http-parser skips them too. */
-    while (c.end - c.p >= 2 && c.p[0] == '\r' && c.p[1] == '\n')
-        c.p += 2;
+    while (req_check_eol(&c))
+        ;
     const char *bad = req_check_request_line(&c);
     if (bad != NULL)
         return req_check_refuse(why, bad, 400);
-    while (c.p < c.end && *c.p != '\r')
+    while (c.p < c.end && !req_check_at_eol(&c))
         if (!req_check_field_line(&c))
             return req_check_refuse(why, WHY_HEADER_LINE, 400);
     /* The blank line must end exactly where the parser said the head
      * ends; anything else means the two disagree. */
-    if (!req_check_crlf(&c))
+    if (!req_check_eol(&c))
         return req_check_refuse(why, WHY_HEADER_LINE, 400);
     return c.p == c.end ? 0 : req_check_refuse(why, WHY_REQUEST, 400);
 }
@@ -460,7 +480,9 @@ int req_check_semantics(const struct req *r, const char **why)
  *   chunk      = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
  *   chunk-ext  = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )
  *   last-chunk = 1*("0") [ chunk-ext ] CRLF
- *   trailer-section = *( field-line CRLF ), then CRLF */
+ *   trailer-section = *( field-line CRLF ), then CRLF
+ * where every CRLF may also be a bare LF (RFC 9112 2.2, as nginx reads
+ * chunked framing); a CR not followed by LF is an error. */
 enum chunk_check_state {
     CK_SIZE_FIRST,  /* the first hex digit of a size */
     CK_SIZE,        /* more hex digits */
@@ -474,6 +496,7 @@ enum chunk_check_state {
     CK_EXT_QPAIR,   /* after a backslash in a quoted-string */
     CK_EXT_QEND,    /* after the closing quote */
     CK_SIZE_LF,     /* CR seen at the end of the size line */
+    CK_SIZE_EOL,    /* the size line ended (not a resting state) */
     CK_DATA,        /* chunk data */
     CK_DATA_CR,     /* the CR after the data */
     CK_DATA_LF,     /* the LF after the data */
@@ -482,6 +505,7 @@ enum chunk_check_state {
     CK_TRAILER_VAL, /* inside a trailer's value */
     CK_TRAILER_LF,  /* CR seen at the end of a trailer line */
     CK_FINAL_LF,    /* CR of the final empty line seen */
+    CK_END,         /* the message ended */
     CK_ERROR,       /* a violation was seen; stays here */
 };
 
@@ -498,6 +522,8 @@ static int chunk_check_ext_after(unsigned char c)
         return CK_EXT_BWS;
     if (c == ';')
         return CK_EXT_NAME0;
+    if (c == '\n')
+        return CK_SIZE_EOL;
     return c == '\r' ? CK_SIZE_LF : CK_ERROR;
 }
 
@@ -583,11 +609,15 @@ static int chunk_check_trailer(struct chunk_check *cc, unsigned char c)
         return CK_ERROR;
     switch (cc->state) {
     case CK_TRAILER0:
+        if (c == '\n')
+            return CK_END;
         return c == '\r' ? CK_FINAL_LF : req_check_tchar(c) ? CK_TRAILER : CK_ERROR;
     case CK_TRAILER:
         return req_check_tchar(c) ? CK_TRAILER : c == ':' ? CK_TRAILER_VAL : CK_ERROR;
     case CK_TRAILER_VAL:
-        return req_check_value_char(c) ? CK_TRAILER_VAL : c == '\r' ? CK_TRAILER_LF : CK_ERROR;
+        if (req_check_value_char(c))
+            return CK_TRAILER_VAL;
+        return c == '\r' ? CK_TRAILER_LF : c == '\n' ? CK_TRAILER0 : CK_ERROR;
     case CK_TRAILER_LF:
         return c == '\n' ? CK_TRAILER0 : CK_ERROR;
     default:
@@ -596,7 +626,7 @@ static int chunk_check_trailer(struct chunk_check *cc, unsigned char c)
 }
 
 /* One byte outside chunk data; returns the next state. */
-static int chunk_check_byte(struct chunk_check *cc, unsigned char c)
+static int chunk_check_step(struct chunk_check *cc, unsigned char c)
 {
     switch (cc->state) {
     case CK_EXT_VAL0:
@@ -608,7 +638,7 @@ static int chunk_check_byte(struct chunk_check *cc, unsigned char c)
     case CK_SIZE_LF:
         return chunk_check_size_lf(cc, c);
     case CK_DATA_CR:
-        return c == '\r' ? CK_DATA_LF : CK_ERROR;
+        return c == '\r' ? CK_DATA_LF : c == '\n' ? CK_SIZE_FIRST : CK_ERROR;
     case CK_DATA_LF:
         return c == '\n' ? CK_SIZE_FIRST : CK_ERROR;
     case CK_TRAILER0:
@@ -617,35 +647,54 @@ static int chunk_check_byte(struct chunk_check *cc, unsigned char c)
     case CK_TRAILER_LF:
         return chunk_check_trailer(cc, c);
     case CK_FINAL_LF:
-        return c == '\n' ? CK_FINAL_LF : CK_ERROR; /* the caller ends here */
+        return c == '\n' ? CK_END : CK_ERROR;
     default:
         return chunk_check_size_line(cc, c);
     }
 }
 
-ssize_t chunk_check_feed(struct chunk_check *cc, const char *p, size_t len)
+/* A size line that ended in a bare LF goes where its CRLF would. */
+static int chunk_check_byte(struct chunk_check *cc, unsigned char c)
+{
+    int next = chunk_check_step(cc, c);
+    return next == CK_SIZE_EOL ? chunk_check_size_lf(cc, '\n') : next;
+}
+
+ssize_t chunk_check_next(struct chunk_check *cc, const char *p, size_t len, struct str *data)
 {
     size_t i = 0;
+    *data = str_make(p, 0);
     while (i < len && !cc->done) {
         if (cc->state == CK_ERROR)
             return -1;
         if (cc->state == CK_DATA) {
-            /* Data is skipped in bulk: only its length matters here. */
+            /* Data is taken in bulk: only its length matters here. */
             size_t n = len - i < cc->remaining ? len - i : (size_t)cc->remaining;
             cc->remaining -= n;
-            i += n;
+            *data = str_make(p + i, n);
             if (cc->remaining == 0)
                 cc->state = CK_DATA_CR;
-            continue;
+            return (ssize_t)(i + n);
         }
-        bool final = cc->state == CK_FINAL_LF;
         cc->state = chunk_check_byte(cc, (unsigned char)p[i++]);
-        if (final && cc->state != CK_ERROR)
-            cc->done = true;
+        cc->done = cc->state == CK_END;
         if (cc->state == CK_SIZE_FIRST) {
             cc->remaining = 0;
             cc->digits = 0;
         }
+    }
+    return cc->state == CK_ERROR ? -1 : (ssize_t)i;
+}
+
+ssize_t chunk_check_feed(struct chunk_check *cc, const char *p, size_t len)
+{
+    size_t i = 0;
+    struct str data;
+    while (i < len && !cc->done) {
+        ssize_t n = chunk_check_next(cc, p + i, len - i, &data);
+        if (n < 0)
+            return -1;
+        i += (size_t)n;
     }
     return cc->state == CK_ERROR ? -1 : (ssize_t)i;
 }

@@ -11,6 +11,7 @@
 #include "http/cond.h"
 #include "http/conn.h"
 #include "http/core_conf.h"
+#include "http/core_extra.h"
 #include "http/handle.h"
 #include "http/phases.h"
 #include "http/req.h"
@@ -82,19 +83,24 @@ static bool resp_has_body(const struct req *r)
     return r->method != HTTP_HEAD && r->status != 204 && r->status != 304 && r->status >= 200;
 }
 
+/* nginx sends "100 Continue" when it discards a body the client still
+ * waits to send, so that the client sends it and the connection stays
+ * usable; never before an error response (ngx_http_special_response_handler
+ * marks the expectation tested), where the body is discarded if it comes. */
+static bool resp_continue_due(const struct req *r)
+{
+    return r->expect_continue && !r->body_done && r->body == NULL && !r->no_continue &&
+           r->c->buf_len <= r->head_len;
+}
+
 static bool resp_keepalive(const struct req *r, const struct loc_conf *loc)
 {
     const struct conn *c = r->c;
-    /* A client waiting for "100 Continue" may never send the body nobody
-     * asked for; closing is the only unambiguous end. */
-    if (r->expect_continue && !r->body_done)
-        return false;
     return r->keepalive && !c->sk.rx->draining && loc->keepalive_timeout > 0 &&
            c->nrequests < (uint32_t)loc->keepalive_requests;
 }
 
-/* add_header applies to these unless "always" is given (nginx's list). */
-static bool resp_add_header_applies(int status)
+bool resp_headers_apply(int status)
 {
     switch (status) {
     case 200:
@@ -115,7 +121,7 @@ static bool resp_add_header_applies(int status)
 
 static void resp_add_headers(struct req *r, const struct loc_conf *loc)
 {
-    bool applies = resp_add_header_applies(r->status);
+    bool applies = resp_headers_apply(r->status);
     for (size_t i = 0; i < loc->nadd_headers; i++) {
         const struct add_header *h = &loc->add_headers[i];
         struct str value;
@@ -160,14 +166,21 @@ static char *resp_header(char *p, const char *name, size_t nlen, struct str valu
 
 #define RESP_HEADER(p, name, value) resp_header((p), (name), sizeof(name) - 1, (value))
 
+/* server_tokens: off, on, or build (nginx's build name, when configure
+ * was given one). */
+static struct str resp_server_name(const struct loc_conf *loc)
+{
+    static const struct str names[] = {STR_LIT(TP_NAME), STR_LIT(TP_NAME "/" TP_VERSION),
+                                       STR_LIT(TP_VERSION_BUILD)};
+    return names[loc->server_tokens >= 0 && loc->server_tokens <= 2 ? loc->server_tokens : 1];
+}
+
 /* Status line and the headers nginx writes itself, in nginx's order. */
 static char *resp_head_core(struct req *r, const struct loc_conf *loc, char *p)
 {
-    static const struct str server_full = STR_LIT(TP_NAME "/" TP_VERSION);
-    static const struct str server_short = STR_LIT(TP_NAME);
     p = resp_status_line(p, r);
     if (!r->own_server)
-        p = RESP_HEADER(p, "Server", loc->server_tokens ? server_full : server_short);
+        p = RESP_HEADER(p, "Server", resp_server_name(loc));
     const char *date = reactor_date(r->c->sk.rx);
     if (!r->own_date)
         p = RESP_HEADER(p, "Date", str_make(date, strlen(date)));
@@ -201,10 +214,14 @@ static char *resp_head_core(struct req *r, const struct loc_conf *loc, char *p)
 /* Writes the head into the request's arena. */
 static struct str resp_head(struct req *r, const struct loc_conf *loc)
 {
-    char *buf = mpool_alloc(&r->pool, resp_head_size(r));
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    char *buf = mpool_alloc(&r->pool, resp_head_size(r) + sizeof(cont));
     if (buf == NULL)
         return str_make(NULL, 0);
-    char *p = resp_head_core(r, loc, buf);
+    char *p = buf;
+    if (resp_continue_due(r))
+        p = fmt_mem(p, cont, sizeof(cont) - 1);
+    p = resp_head_core(r, loc, p);
     for (const struct resp_hdr *h = r->out_hdrs; h != NULL; h = h->next)
         p = resp_header(p, h->name.p, h->name.len, h->value);
     p = fmt_lit(p, "\r\n");
@@ -221,22 +238,67 @@ static void resp_final_status(struct req *r)
 
 #define RESP_MAX_FILTERS 16
 
-/* The modules' response filters in module order, gathered once (the
- * modules are fixed when the program is linked). */
+/* The modules' response and head filters in module order, gathered once
+ * (the modules are fixed when the program is linked). */
 static struct {
     resp_filter_cb filters[RESP_MAX_FILTERS]; /* in order */
     unsigned n;                               /* how many */
+    head_filter_cb heads[RESP_MAX_FILTERS];   /* in order */
+    unsigned nheads;                          /* how many */
     bool built;                               /* gathered */
 } resp_filters;
 
 static void resp_gather(void)
 {
-    for (size_t i = 0; i < nmodules && resp_filters.n < RESP_MAX_FILTERS; i++) {
+    for (size_t i = 0; i < nmodules; i++) {
         const struct http_hooks *h = modules[i]->http;
-        if (h != NULL && h->resp_filter != NULL)
+        if (h != NULL && h->resp_filter != NULL && resp_filters.n < RESP_MAX_FILTERS)
             resp_filters.filters[resp_filters.n++] = h->resp_filter;
+        if (h != NULL && h->head_filter != NULL && resp_filters.nheads < RESP_MAX_FILTERS)
+            resp_filters.heads[resp_filters.nheads++] = h->head_filter;
     }
     resp_filters.built = true;
+}
+
+/* The headers a response gets from its location once its status is
+ * known, in nginx's filter order: the modules' head filters (expires,
+ * charset), then add_header, all before the response filters, so that
+ * gzip_proxied sees the Expires and Cache-Control they give.  Once per
+ * response: resp_error takes back what they added (resp_unfilter). */
+static void resp_head_filters(struct req *r)
+{
+    if (!resp_filters.built)
+        resp_gather();
+    if (r->head_filtered)
+        return;
+    struct resp_hdr **mark = r->out_tail;
+    resp_final_status(r);
+    r->head_filtered = true;
+    *mark = NULL;
+    for (unsigned i = 0; r->loc != NULL && i < resp_filters.nheads; i++)
+        resp_filters.heads[i](r);
+    resp_add_headers(r, resp_loc(r));
+    r->head_first = *mark;
+}
+
+/* A response that becomes an error page loses the headers its location
+ * gave it (expires, add_header), which the error's status decides anew:
+ * the list is cut where the first of them is (found by identity, since a
+ * filter may have unlinked headers before it).  A header they replaced
+ * (expires over an upstream's Cache-Control) does not come back. */
+static void resp_unfilter(struct req *r)
+{
+    if (!r->head_filtered)
+        return;
+    r->head_filtered = false;
+    for (struct resp_hdr **pp = &r->out_hdrs; r->head_first != NULL && *pp != NULL;
+         pp = &(*pp)->next) {
+        if (*pp == r->head_first) {
+            *pp = NULL;
+            r->out_tail = pp;
+            return;
+        }
+    }
 }
 
 /* One that takes the response sends it again through resp_send when it is
@@ -262,14 +324,18 @@ static void resp_frame(struct req *r)
         r->keepalive = false;
 }
 
-/* Status, framing and headers are final: the head is made. */
+/* Status, framing and headers are final: the head is made.  Like nginx's
+ * header filter, Last-Modified goes only with 200, 206 and 304 (an error
+ * page served from a file does not date the error). */
 static int resp_begin(struct req *r)
 {
     const struct loc_conf *loc = resp_loc(r);
     resp_final_status(r);
+    if (r->status != 200 && r->status != 206 && r->status != 304)
+        r->last_modified = -1;
     r->keepalive = resp_keepalive(r, loc);
     resp_frame(r);
-    resp_add_headers(r, loc);
+    resp_head_filters(r); /* a response made without resp_send or resp_start */
     r->resp_head = resp_head(r, loc);
     if (r->resp_head.p == NULL)
         return -1;
@@ -280,6 +346,7 @@ static int resp_begin(struct req *r)
 
 void resp_send(struct req *r)
 {
+    resp_head_filters(r);
     if (resp_filtered(r))
         return;
     r->resp_length = (int64_t)r->out.len;
@@ -293,6 +360,7 @@ void resp_send(struct req *r)
 int resp_start(struct req *r, const struct resp_gen *gen)
 {
     r->gen = gen;
+    resp_head_filters(r);
     if (resp_begin(r) < 0) {
         conn_close(r->c);
         return -1;
@@ -381,6 +449,8 @@ void resp_error(struct req *r, int status)
         return;
     }
     const struct error_page *e = resp_error_page(r, status);
+    resp_unfilter(r);
+    r->no_continue = true;
     if (resp_error_closes(status))
         r->keepalive = false;
     if (e != NULL) {
@@ -395,14 +465,20 @@ void resp_error(struct req *r, int status)
     r->err_status = 0;
     r->last_modified = -1;
     r->content_type = str_make("", 0);
+    /* The built-in page is not the file the validators and the encoding
+     * described (nginx's ngx_http_send_special_response clears them, and
+     * its page never carries a gzip_static file's encoding). */
+    req_del_header(r, "ETag");
+    req_del_header(r, "Accept-Ranges");
+    req_del_header(r, "Content-Encoding");
     out_init(&r->out);
     if (reason != NULL && status >= 300 && status != 304) {
-        const char *sig = loc->server_tokens ? TP_NAME "/" TP_VERSION : TP_NAME;
+        struct str sig = resp_server_name(loc);
         char *page = mpool_printf(&r->pool,
                                   "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n"
-                                  "<center><h1>%d %s</h1></center>\r\n<hr><center>%s</center>\r\n"
-                                  "</body>\r\n</html>\r\n",
-                                  status, reason, status, reason, sig);
+                                  "<center><h1>%d %s</h1></center>\r\n<hr><center>%.*s</center>"
+                                  "\r\n</body>\r\n</html>\r\n",
+                                  status, reason, status, reason, (int)sig.len, sig.p);
         if (page != NULL) {
             req_set_body(r, str_make(page, strlen(page)));
             r->content_type = STR_LIT("text/html");
@@ -411,20 +487,33 @@ void resp_error(struct req *r, int status)
     resp_send(r);
 }
 
+/* The host of an absolute redirect: with server_name_in_redirect the
+ * server's first name (nginx's cscf->server_name, without a leading dot),
+ * else the request's. */
+static struct str resp_redirect_host(const struct req *r, const struct loc_conf *loc)
+{
+    if (!http_extra(loc)->server_name_in_redirect || r->srv == NULL)
+        return r->host;
+    const char *name = r->srv->nnames > 0 ? r->srv->names[0].text : "";
+    name += name[0] == '.';
+    return str_make(name, strlen(name));
+}
+
 /* absolute_redirect: "/path" becomes "scheme://host[:port]/path", the host
- * taken from the request (server_name_in_redirect is off), the scheme and
- * the port the listener's. */
+ * taken from the request or the server (server_name_in_redirect), the
+ * scheme and the port the listener's. */
 struct str resp_absolute(struct req *r, struct str url)
 {
     const struct loc_conf *loc = resp_loc(r);
     if (!loc->absolute_redirect || url.len == 0 || url.p[0] != '/')
         return url;
-    struct str host = r->host;
+    bool by_name = http_extra(loc)->server_name_in_redirect && r->srv != NULL;
+    struct str host = resp_redirect_host(r, loc);
     char addr[64];
-    if (host.len == 0 && r->srv != NULL && r->srv->nnames > 0 && r->srv->names[0].len > 0 &&
-        r->srv->names[0].kind == NK_EXACT)
+    if (host.len == 0 && !by_name && r->srv != NULL && r->srv->nnames > 0 &&
+        r->srv->names[0].len > 0 && r->srv->names[0].kind == NK_EXACT)
         host = str_make(r->srv->names[0].text, strlen(r->srv->names[0].text));
-    if (host.len == 0) {
+    if (host.len == 0 && !by_name) {
         /* No Host and no name: the address the client connected to. */
         union sockaddr_any local;
         socklen_t len = sizeof(local);
@@ -439,7 +528,7 @@ struct str resp_absolute(struct req *r, struct str url)
     }
     char port[8] = "";
     const struct conf_port *lp = r->c->port;
-    if (loc->port_in_redirect && r->c->local_port != lp->default_port)
+    if (loc->port_in_redirect && r->c->local_port != lp->default_port && r->c->local_port != 0)
         snprintf(port, sizeof(port), ":%u", r->c->local_port);
     char *abs = mpool_printf(&r->pool, "%s://%.*s%s%.*s", lp->scheme, (int)host.len, host.p, port,
                              (int)url.len, url.p);

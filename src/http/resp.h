@@ -23,7 +23,8 @@ void resp_send(struct req *r);
  * only one piece is out at a time (backpressure).  The head goes with
  * the first piece (an empty one sends just the head).  gen->done tells
  * how the response ended.  A HEAD response drops the pieces' bytes.
- * Streamed responses do not pass the response filters. */
+ * Streamed responses do not pass the response filters, but the head
+ * filters (expires, charset) see them. */
 int resp_start(struct req *r, const struct resp_gen *gen);
 void resp_write(struct req *r, struct out_seg *chain, bool last);
 
@@ -37,6 +38,11 @@ void resp_error(struct req *r, int status);
 
 /* absolute_redirect: makes "/x" into "http://host:port/x" for Location. */
 struct str resp_absolute(struct req *r, struct str url);
+
+/* Whether add_header (without "always") and expires apply to a response
+ * with this status: nginx's list of 200, 201, 204, 206, 301, 302, 303,
+ * 304, 307 and 308. */
+bool resp_headers_apply(int status);
 
 /* The settings that apply to r: its location's, or before routing, its
  * address's default server's. */

@@ -30,6 +30,11 @@ static int route_exec(pcre2_code *re, struct str s, struct route_captures *caps)
     return 0;
 }
 
+bool route_regex_match(struct pcre2_real_code_8 *re, struct str s)
+{
+    return route_exec(re, s, NULL) == 0;
+}
+
 static bool route_wild_head(const struct server_name *sn, struct str host)
 {
     /* sn->name is ".example.com" */

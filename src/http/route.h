@@ -2,6 +2,7 @@
 #ifndef TP_ROUTE_H
 #define TP_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/str.h"
@@ -31,6 +32,11 @@ const struct srv_conf *route_server(const struct conf_addr *a, struct str host);
  * fills caps. */
 const struct loc_conf *route_location(const struct srv_conf *s, struct str path,
                                       struct route_captures *caps);
+
+/* Whether a compiled regex (conf_regex) matches s anywhere; for the
+ * loop thread, as routing (gzip_disable). */
+struct pcre2_real_code_8;
+bool route_regex_match(struct pcre2_real_code_8 *re, struct str s);
 
 /* The server's @name location, or NULL. */
 const struct loc_conf *route_named(const struct srv_conf *s, struct str name);

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 static void uri_split_query(const char *p, size_t len, struct uri_parts *out)
@@ -109,7 +110,7 @@ static bool uri_ends_dir(const char *dec, size_t dlen)
            (seg == 2 && dec[i] == '.' && dec[i + 1] == '.');
 }
 
-int uri_normalize(struct mpool *p, struct str raw, struct str *out)
+int uri_normalize(struct mpool *p, struct str raw, bool merge, struct str *out)
 {
     size_t dlen, len = 0;
     char *dec = mpool_alloc(p, raw.len + 1), *res = mpool_alloc(p, raw.len + 2);
@@ -118,12 +119,17 @@ int uri_normalize(struct mpool *p, struct str raw, struct str *out)
     if (uri_decode(raw.p, raw.len, dec, &dlen) < 0)
         return -1;
     for (size_t i = 0; i < dlen;) {
-        while (i < dlen && dec[i] == '/')
-            i++;
+        if (merge)
+            while (i < dlen && dec[i] == '/')
+                i++;
+        else
+            i++; /* the one "/" before this segment */
         size_t start = i;
         while (i < dlen && dec[i] != '/')
             i++;
-        if (i > start && uri_segment(res, &len, dec + start, i - start) < 0)
+        /* merge_slashes off: "//" holds an empty segment, kept as "/" */
+        bool empty_kept = !merge && i == start && i < dlen;
+        if ((i > start || empty_kept) && uri_segment(res, &len, dec + start, i - start) < 0)
             return -1;
     }
     if (len == 0 || uri_ends_dir(dec, dlen))
@@ -161,4 +167,38 @@ int uri_host(struct mpool *p, struct str raw, struct str *out)
     h[len] = '\0';
     *out = str_make(h, len);
     return 0;
+}
+
+/* nginx's NGX_ESCAPE_URI set (1.21.1 on): controls, space, '"', '#', '%',
+ * '<', '>', '?', '\\', '^', '`', '{', '|', '}', DEL and every byte over
+ * 0x7f, one bit per byte. */
+static const uint32_t uri_escape_set[8] = {
+    0xffffffff, 0xd000002d, 0x50000000, 0xb8000001, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
+};
+
+static bool uri_escaped(unsigned char c)
+{
+    return (uri_escape_set[c >> 5] >> (c & 31)) & 1;
+}
+
+size_t uri_escape(struct str in, char *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (size_t i = 0; i < in.len; i++) {
+        unsigned char c = (unsigned char)in.p[i];
+        if (!uri_escaped(c)) {
+            if (out != NULL)
+                out[n] = (char)c;
+            n++;
+            continue;
+        }
+        if (out != NULL) {
+            out[n] = '%';
+            out[n + 1] = hex[c >> 4];
+            out[n + 2] = hex[c & 15];
+        }
+        n += 3;
+    }
+    return n;
 }

@@ -10,11 +10,13 @@
 
 #include "conf/module.h"
 #include "event/reactor.h"
+#include "http/basic_auth.h"
 #include "http/cond.h"
 #include "http/conn.h"
 #include "http/core_conf.h"
 #include "http/req.h"
 #include "http/resp.h"
+#include "http/vars_dyn.h"
 
 static struct str vars_dup(struct req *r, const char *s)
 {
@@ -126,6 +128,10 @@ static void var_remote_port(struct req *r, const struct cval_part *p, struct str
 {
     char buf[8];
     (void)p;
+    if (r->c->peer.sa.sa_family == AF_UNIX) { /* nginx: empty for a unix client */
+        *out = STR_LIT("");
+        return;
+    }
     snprintf(buf, sizeof(buf), "%u", sockaddr_port(&r->c->peer));
     *out = vars_dup(r, buf);
 }
@@ -134,6 +140,10 @@ static void var_server_port(struct req *r, const struct cval_part *p, struct str
 {
     char buf[8];
     (void)p;
+    if (r->c->local_port == 0) { /* a unix socket has none (nginx: empty) */
+        *out = STR_LIT("");
+        return;
+    }
     snprintf(buf, sizeof(buf), "%u", r->c->local_port);
     *out = vars_dup(r, buf);
 }
@@ -147,7 +157,7 @@ static void var_scheme(struct req *r, const struct cval_part *p, struct str *out
 static void var_request_method(struct req *r, const struct cval_part *p, struct str *out)
 {
     (void)p;
-    *out = vars_dup(r, http_method_str(r->method));
+    *out = req_method_name(r);
 }
 
 static void var_server_protocol(struct req *r, const struct cval_part *p, struct str *out)
@@ -232,14 +242,18 @@ static void var_pid(struct req *r, const struct cval_part *p, struct str *out)
     *out = vars_dup(r, buf);
 }
 
+/* Read once per process and lower-cased, as nginx does at startup. */
 static void var_hostname(struct req *r, const struct cval_part *p, struct str *out)
 {
-    char buf[256];
+    static char name[256];
+    static size_t len;
+    (void)r;
     (void)p;
-    if (gethostname(buf, sizeof(buf)) < 0)
-        buf[0] = '\0';
-    buf[sizeof(buf) - 1] = '\0';
-    *out = vars_dup(r, buf);
+    if (len == 0 && gethostname(name, sizeof(name) - 1) == 0) {
+        for (len = 0; name[len] != '\0'; len++)
+            name[len] = (char)tolower((unsigned char)name[len]);
+    }
+    *out = str_make(name, len);
 }
 
 /* ---- the response and its log line ------------------------------------ */
@@ -292,6 +306,11 @@ static void var_capture(struct req *r, const struct cval_part *p, struct str *ou
 
 static const struct var_def vars_capture = {"", true, var_capture};
 
+static bool cval_part_is_capture(const struct cval_part *part)
+{
+    return part->var == &vars_capture;
+}
+
 /* The root (or alias) path of the location, evaluated. */
 static void var_document_root(struct req *r, const struct cval_part *p, struct str *out)
 {
@@ -328,17 +347,20 @@ static void var_request(struct req *r, const struct cval_part *p, struct str *ou
         *out = STR_LIT("");
         return;
     }
-    char *line = mpool_printf(&r->pool, "%s %.*s HTTP/%u.%u", http_method_str(r->method),
-                              (int)r->target.len, r->target.p, r->http_major, r->http_minor);
+    struct str m = req_method_sent(r);
+    char *line = mpool_printf(&r->pool, "%.*s %.*s HTTP/%u.%u", (int)m.len, m.p, (int)r->target.len,
+                              r->target.p, r->http_major, r->http_minor);
     *out = line ? str_make(line, strlen(line)) : STR_LIT("");
 }
 
-/* There is no authentication, so never a user. */
+/* nginx's: the user of a valid Basic Authorization header, whether or
+ * not auth_basic checked it. */
 static void var_remote_user(struct req *r, const struct cval_part *p, struct str *out)
 {
-    (void)r;
+    struct str password;
     (void)p;
-    *out = STR_LIT("");
+    if (basic_auth_credentials(r, out, &password) < 0)
+        *out = STR_LIT("");
 }
 
 static struct str vars_keep_alive(struct req *r)
@@ -447,8 +469,8 @@ static const struct var_def *var_find_in(const struct var_def *table, size_t cou
 }
 
 /* The core's variables, then each module's ($upstream_*, $ssl_*, ...). */
-static const struct var_def *var_find(const char *name, size_t len, const char **arg,
-                                      size_t *arglen)
+static const struct var_def *var_find_builtin(const char *name, size_t len, const char **arg,
+                                              size_t *arglen)
 {
     if (len == 1 && name[0] >= '0' && name[0] <= '9') {
         *arg = name;
@@ -463,7 +485,46 @@ static const struct var_def *var_find(const char *name, size_t len, const char *
     return v;
 }
 
+bool vars_builtin(const char *name, size_t len)
+{
+    const char *arg;
+    size_t arglen;
+    return var_find_builtin(name, len, &arg, &arglen) != NULL;
+}
+
+/* Built-in names first, then those the configuration in p defines. */
+static const struct var_def *var_find(const struct mpool *p, const char *name, size_t len,
+                                      const char **arg, size_t *arglen)
+{
+    const struct var_def *v = var_find_builtin(name, len, arg, arglen);
+    return v != NULL ? v : var_dyn_lookup(p, name, len);
+}
+
 /* ---- compiled values --------------------------------------------------- */
+
+/* Every variable some value refers to, so that a module can prepare one in
+ * advance only when it is used ($realpath_root).  Compiling happens in the
+ * master, so the workers inherit the set; a reload only adds to it (a
+ * variable no longer used costs a little work, nothing more). */
+static const struct var_def *vars_used[64];
+static size_t vars_nused;
+
+static void vars_note_use(const struct var_def *v)
+{
+    for (size_t i = 0; i < vars_nused; i++)
+        if (vars_used[i] == v)
+            return;
+    if (vars_nused < sizeof(vars_used) / sizeof(vars_used[0]))
+        vars_used[vars_nused++] = v;
+}
+
+bool var_used(const struct var_def *v)
+{
+    for (size_t i = 0; i < vars_nused; i++)
+        if (vars_used[i] == v)
+            return true;
+    return false;
+}
 
 static bool vars_name_char(char ch)
 {
@@ -521,16 +582,23 @@ int cval_compile(struct mpool *p, const char *text, size_t len, struct cval *out
         size_t start, nlen;
         if (vars_ref(text, len, &i, &start, &nlen) < 0)
             return snprintf(err, errlen, "invalid variable name in \"%.*s\"", (int)len, text), -1;
-        part->var = var_find(text + start, nlen, &part->arg, &part->arglen);
+        part->var = var_find(p, text + start, nlen, &part->arg, &part->arglen);
         if (part->var == NULL)
             return snprintf(err, errlen, "unknown \"%.*s\" variable", (int)nlen, text + start), -1;
         part->arg = part->var->is_prefix ? mpool_strndup(p, part->arg, part->arglen) : NULL;
+        vars_note_use(part->var);
         out->has_vars = true;
     }
     return 0;
 }
 
-int cval_eval(const struct cval *cv, struct req *r, struct str *out)
+/* A part's bytes in the result: a capture through esc, if given. */
+static size_t vars_part_len(const struct cval_part *part, struct str v, cval_escape_cb esc)
+{
+    return esc != NULL && cval_part_is_capture(part) ? esc(v, NULL) : v.len;
+}
+
+int cval_eval_captures(const struct cval *cv, struct req *r, cval_escape_cb esc, struct str *out)
 {
     if (!cv->has_vars) {
         *out = str_make(cv->text, cv->len);
@@ -544,17 +612,26 @@ int cval_eval(const struct cval *cv, struct req *r, struct str *out)
             vals[i] = str_make(part->lit, part->len);
         else
             part->var->get(r, part, &vals[i]);
-        total += vals[i].len;
+        total += vars_part_len(part, vals[i], esc);
     }
     char *buf = mpool_alloc(&r->pool, total + 1);
     if (buf == NULL)
         return -1;
     size_t at = 0;
     for (size_t i = 0; i < cv->nparts; i++) {
+        if (esc != NULL && cval_part_is_capture(&cv->parts[i])) {
+            at += esc(vals[i], buf + at);
+            continue;
+        }
         memcpy(buf + at, vals[i].p, vals[i].len);
         at += vals[i].len;
     }
     buf[at] = '\0';
     *out = str_make(buf, at);
     return 0;
+}
+
+int cval_eval(const struct cval *cv, struct req *r, struct str *out)
+{
+    return cval_eval_captures(cv, r, NULL, out);
 }

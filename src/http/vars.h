@@ -44,8 +44,27 @@ struct cval {
 int cval_compile(struct mpool *p, const char *text, size_t len, struct cval *out, char *err,
                  size_t errlen);
 
+/* Whether a value compiled in this process refers to v. */
+bool var_used(const struct var_def *v);
+
 /* Evaluates for a request; memory comes from the request's arena.
  * Returns -1 on allocation failure. */
 int cval_eval(const struct cval *cv, struct req *r, struct str *out);
+
+/* Writes v escaped to dst and returns its length (only the length when dst
+ * is NULL). */
+typedef size_t (*cval_escape_cb)(struct str v, char *dst);
+
+/* cval_eval with the captures ($1..$9) passed through esc: rewrite escapes
+ * those it copies into URLs, as nginx does. */
+int cval_eval_captures(const struct cval *cv, struct req *r, cval_escape_cb esc, struct str *out);
+
+/* Whether `name` is a variable of the core or a module (not one the
+ * configuration defines). */
+bool vars_builtin(const char *name, size_t len);
+
+/* Longer than any built-in variable name (nginx's variables_hash holds
+ * them all). */
+#define VARS_BUILTIN_LONGEST 32
 
 #endif

@@ -1,7 +1,11 @@
 /* listen.h - the master's listening sockets.
  *
  * Each configured address is bound once per worker slot with SO_REUSEPORT;
- * worker i accepts only from socket i.  The master keeps every socket for
+ * worker i accepts only from socket i.  A unix socket is bound once and
+ * every worker accepts from it, as in nginx: a path names one socket.  Its
+ * file is removed when the master closes a socket it made (unless a new
+ * binary took it over), and a stale one (no process listening) is removed
+ * before binding.  The master keeps every socket for
  * as long as the address stays configured, so a respawned worker, a new
  * generation, or a new binary takes over the same socket and nothing in the
  * kernel's accept queue is lost. */
@@ -11,15 +15,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "conf/conf.h"
 #include "core/sockaddr.h"
 
 struct conf;
 
-/* One address, bound once per slot. */
+/* One address, bound once per slot (a unix socket: once, its slots
+ * sharing it). */
 struct listener {
-    union sockaddr_any addr; /* bound address */
-    char text[64];           /* "127.0.0.1:8080" for messages */
+    union sockaddr_any addr; /* bound address (only AF_UNIX for a unix socket) */
+    char *path;              /* a unix socket's path (malloc), or NULL */
+    char text[128];          /* "127.0.0.1:8080" for messages */
     int backlog;             /* current listen() backlog */
+    struct listen_opts opts; /* socket options in effect */
+    bool made_path;          /* this process created the unix socket's file */
     int *fds;                /* fds[slot] */
     unsigned nfds;           /* slots bound */
     unsigned gen;            /* newest generation that configured it */
@@ -32,6 +41,7 @@ struct listener {
 /* Every socket the master holds. */
 struct listen_set {
     struct listener *head; /* all listeners */
+    bool keep_paths;       /* a new binary uses the unix sockets: leave their files */
 };
 
 /* The first step of a configuration transaction: makes the set cover

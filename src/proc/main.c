@@ -53,7 +53,7 @@ static void main_usage(void)
 
 static void main_version(bool full)
 {
-    fprintf(stderr, "turnpike version: %s/%s\n", TP_NAME, TP_VERSION);
+    fprintf(stderr, "turnpike version: %s\n", TP_VERSION_BUILD);
     if (!full)
         return;
     fprintf(stderr, "built with mbed TLS %s, libev %d.%d, http-parser %d.%d.%d\n",

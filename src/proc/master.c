@@ -202,6 +202,7 @@ static void master_newbin_exited(int status)
             WIFSIGNALED(status) ? "signal" : "code",
             WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
     M.newbin = 0;
+    M.ls.keep_paths = false; /* the unix sockets are this master's again */
     if (strcmp(M.pid_path, M.conf->pid) != 0 && rename(M.pid_path, M.conf->pid) == 0)
         snprintf(M.pid_path, sizeof(M.pid_path), "%s", M.conf->pid);
     /* nginx: if our workers were stopped for the upgrade, serve again. */
@@ -413,6 +414,7 @@ static void master_upgrade(void)
     }
     memcpy(M.pid_path, old, sizeof(old));
     M.newbin = pid;
+    M.ls.keep_paths = true; /* the new binary serves on the unix sockets' files */
     log_msg(LL_NOTICE, 0, 0, "started new binary process %d", (int)pid);
 }
 
@@ -637,6 +639,7 @@ static void master_cleanup(void)
 /* master_process off: one process that is its own only worker. */
 static int master_single(void)
 {
+    procinit_environment(M.conf); /* nginx's single process takes `env` too */
     int rc = worker_run(M.conf, 0, M.gen, -1, true);
     master_cleanup();
     return rc;

@@ -68,6 +68,14 @@ char **proctitle_init(int argc, char **argv)
     return proctitle_argv;
 }
 
+void proctitle_environ(char **env)
+{
+    if (environ == proctitle_env)
+        free(proctitle_env);
+    proctitle_env = env;
+    environ = env;
+}
+
 void proctitle_set(const char *text)
 {
     if (proctitle_start == NULL || proctitle_end <= proctitle_start)

@@ -14,6 +14,11 @@
  * for parsing and for re-executing the binary; NULL if out of memory. */
 char **proctitle_init(int argc, char **argv);
 
+/* Makes env (pointing into the strings moved to the heap, or into other
+ * strings that live as long as the process) the environment, as a
+ * worker's `env` list does; the array environ had is freed. */
+void proctitle_environ(char **env);
+
 /* Sets the title to "turnpike: " and text, cut to the room there is. */
 void proctitle_set(const char *text);
 

@@ -1,5 +1,6 @@
 /* worker.c - a worker's loop: accepting, signals, draining, exiting. */
 #include "proc/worker.h"
+#include "proc/process_conf.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -259,6 +260,17 @@ static void worker_syserr(const char *msg)
     _exit(2);
 }
 
+/* timer_resolution: libev reads the clock once per loop iteration anyway
+ * (nginx's reason for the directive, saving gettimeofday() calls, does not
+ * arise); what it can do is collect timers, so that timeouts fire in
+ * batches at most that far apart instead of waking the loop for each. */
+static void worker_timer_resolution(struct worker *w, struct ev_loop *loop)
+{
+    long ms = process_conf(w->conf)->timer_resolution;
+    if (ms > 0)
+        ev_set_timeout_collect_interval(loop, (double)ms / 1000.0);
+}
+
 static int worker_setup(struct worker *w)
 {
     ev_set_syserr_cb(worker_syserr);
@@ -266,6 +278,7 @@ static int worker_setup(struct worker *w)
     if (loop == NULL)
         return -1;
     w->rx.loop = loop; /* for teardown, should reactor_init fail */
+    worker_timer_resolution(w, loop);
     if (reactor_init(&w->rx, loop, w->conf) < 0)
         return -1;
     w->rx.on_close = worker_sock_closed;

@@ -1,9 +1,10 @@
 /* fuzz_request.c - libFuzzer target for the request path.
  *
  * One input is the bytes a client sends.  They go through what conn.c does
- * with them: http-parser with req_parser_settings, req_check_head,
- * req_check_semantics, req_finish_head (URI split and normalization, Host),
- * then chunk_check over a chunked body.  Header values feed range_parse and
+ * with them: req_parse_head (http-parser with req_parser_settings),
+ * req_check_head, req_check_semantics, req_finish_head (URI split and
+ * normalization, Host), then chunk_check and the chunk decoder over a
+ * chunked body.  Header values feed range_parse and
  * the conditional-request code.
  *
  * Beyond "no crash, no leak", the target checks agreements whose failure
@@ -12,8 +13,9 @@
  *    control bytes, and routing code (uri_split, uri_host) takes it;
  *  - a normalized path never climbs ("/../") or holds NUL or "//";
  *  - chunk_check gives the same answer however the body is split;
- *  - where chunk_check says a chunked body ends, http-parser says so too
- *    (if the two disagreed, the rest would be read as a smuggled request);
+ *  - where chunk_check says a chunked body ends, the decoder the
+ *    connection uses says so too (if the two disagreed, the rest would be
+ *    read as a smuggled request);
  *  - ranges lie inside the representation; dates survive a round trip. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -104,13 +106,14 @@ static void fuzz_framing_agrees(const struct req *r)
                  "Content-Length: checks and parser disagree");
 }
 
-/* A normalized path is what maps to a file: it must never climb. */
-static void fuzz_path_sane(struct str path)
+/* A normalized path is what maps to a file: it must never climb.  With
+ * merge_slashes off it may hold "//". */
+static void fuzz_path_check(struct str path, bool merged)
 {
     fuzz_require(path.len > 0 && path.p[0] == '/', "path does not start with /");
     fuzz_require(memchr(path.p, '\0', path.len) == NULL, "path holds NUL");
     for (size_t i = 0; i + 1 < path.len; i++) {
-        fuzz_require(!(path.p[i] == '/' && path.p[i + 1] == '/'), "path holds //");
+        fuzz_require(!merged || !(path.p[i] == '/' && path.p[i + 1] == '/'), "path holds //");
         if (path.p[i] != '/' || path.p[i + 1] != '.')
             continue;
         size_t rest = path.len - i - 1;
@@ -118,6 +121,16 @@ static void fuzz_path_sane(struct str path)
         fuzz_require(!(rest >= 2 && path.p[i + 2] == '.' && (rest == 2 || path.p[i + 3] == '/')),
                      "path holds a .. segment");
     }
+}
+
+static void fuzz_path_sane(struct str path)
+{
+    fuzz_path_check(path, true);
+}
+
+static void fuzz_path_no_climb(struct str path)
+{
+    fuzz_path_check(path, false);
 }
 
 /* ---- Range and conditionals on header values --------------------------- */
@@ -208,8 +221,10 @@ static ssize_t fuzz_chunk_steps(const char *p, size_t len, size_t step)
     return cc.done ? (ssize_t)total : -2;
 }
 
-/* chunk_check and http-parser must end the message at the same byte.
- * `from` is where the paused parser stopped (the head's last LF). */
+/* The checker running ahead and the decoder behind it (req_feed_body,
+ * which the connection uses) must end the message at the same byte: if
+ * the two disagreed, the rest would be read as a smuggled request.
+ * `from` is where the paused parser stopped (the head's last byte). */
 static void fuzz_chunked(struct conn *c, size_t from, size_t size)
 {
     const char *body = c->buf + from + 1;
@@ -221,15 +236,14 @@ static void fuzz_chunked(struct conn *c, size_t from, size_t size)
                      "chunk_check depends on how the body is split");
 
     http_parser_pause(&c->req->parser, 0);
-    size_t n =
-        http_parser_execute(&c->req->parser, &req_parser_settings, c->buf + from, size - from);
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->req->parser);
-    if (whole == -1 || (e != HPE_OK && e != HPE_PAUSED))
-        return; /* one of the two refuses: the connection closes */
-    bool parser_done = e == HPE_PAUSED && c->req->body_done;
-    fuzz_require(parser_done == (whole >= 0), "message end: one parser done, the other not");
-    if (parser_done)
-        fuzz_require(n - 1 == (size_t)whole, "message end: parsers disagree on the byte");
+    ssize_t n = req_feed_body(c->req, body, blen);
+    if (whole == -1 || n < 0) {
+        fuzz_require(whole == -1 && n < 0, "checker and decoder disagree on the framing");
+        return; /* refused: the connection closes */
+    }
+    fuzz_require(c->req->body_done == (whole >= 0), "message end: one done, the other not");
+    if (c->req->body_done)
+        fuzz_require(n == whole, "message end: checker and decoder disagree on the byte");
 }
 
 /* ---- the head ---------------------------------------------------------- */
@@ -257,7 +271,7 @@ static void fuzz_head(struct conn *c, size_t paused_at, size_t size)
     }
     /* Run the rest even on refused heads: these functions must survive
      * whatever got past http-parser, not only what our checks pass. */
-    if (req_finish_head(r) == 0)
+    if (req_finish_head(r, true) == 0)
         fuzz_path_sane(r->path);
     const struct str *range = req_header(r, "Range");
     if (range != NULL)
@@ -275,11 +289,13 @@ static void fuzz_uri_raw(const char *p, size_t len)
     struct uri_parts parts;
     struct str out;
     mpool_init(&pool, 1024);
-    if (len > 0 && p[0] == '/' && uri_normalize(&pool, str_make(p, len), &out) == 0)
+    if (len > 0 && p[0] == '/' && uri_normalize(&pool, str_make(p, len), true, &out) == 0)
         fuzz_path_sane(out);
+    if (len > 0 && p[0] == '/' && uri_normalize(&pool, str_make(p, len), false, &out) == 0)
+        fuzz_path_no_climb(out);
     uri_host(&pool, str_make(p, len), &out);
     if (uri_split(str_make(p, len), &parts) == 0 && parts.path.len > 0 &&
-        uri_normalize(&pool, parts.path, &out) == 0)
+        uri_normalize(&pool, parts.path, true, &out) == 0)
         fuzz_path_sane(out);
     mpool_destroy(&pool);
 }
@@ -301,8 +317,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         http_parser_init(&c.req->parser, HTTP_REQUEST);
         c.req->parser.data = &c;
         c.req->line_max = FUZZ_LINE_MAX;
-        size_t n = http_parser_execute(&c.req->parser, &req_parser_settings, c.buf, size);
-        if (HTTP_PARSER_ERRNO(&c.req->parser) == HPE_PAUSED && c.req->head_done) {
+        uint32_t n = 0;
+        if (req_parse_head(c.req, c.buf, (uint32_t)size, &n) == HPE_PAUSED && c.req->head_done) {
             fuzz_require(n < size, "head paused past the input");
             fuzz_head(&c, n, size);
         }

@@ -57,6 +57,17 @@ def start(server, http, workers=2, events="worker_connections 256;", main=""):
     return server
 
 
+def config_refused(server, http=None, **kw):
+    """Writes the config (an http block body, or config(**kw)), runs -t,
+    checks that it fails, and returns its stderr."""
+    if http is not None:
+        kw["http"] = http
+    server.write(**kw)
+    r = server.cli("-t")
+    assert r.returncode == 1, "config test passed:\n%s" % server.text
+    return r.stderr
+
+
 def parse_responses(data, methods=()):
     """Splits bytes received on one connection into responses (bodies by
     Content-Length; a response without one takes the rest).  methods[i]

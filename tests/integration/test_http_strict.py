@@ -67,11 +67,13 @@ CASES = [
     ("content-length-signed", post(b"Content-Length: +1\r\n", b"x"), (400,),
      'client sent invalid "Content-Length" header'),
     # chunk framing
-    ("chunk-ext-bare-lf", post(CHUNKED, b"3;a=b\nabc\r\n0\r\n\r\n"), (400,),
+    ("chunk-ext-bare-cr", post(CHUNKED, b"3;a=b\rabc\r\n0\r\n\r\n"), (400,),
      "client sent invalid chunked body"),
     ("chunk-ext-control-byte", post(CHUNKED, b"3;a=\x01\r\nabc\r\n0\r\n\r\n"), (400,),
      "client sent invalid chunked body"),
-    ("chunk-data-bare-lf", post(CHUNKED, b"3\r\nabc\n0\r\n\r\n"), (400,),
+    ("chunk-data-bare-cr", post(CHUNKED, b"3\r\nabc\r0\r\n\r\n"), (400,),
+     "client sent invalid chunked body"),
+    ("chunk-size-bare-cr", post(CHUNKED, b"3\rabc\r\n0\r\n\r\n"), (400,),
      "client sent invalid chunked body"),
     # the head's lines
     ("obs-fold", b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n  c\r\n\r\n", (400,), HEADER_LINE),
@@ -83,8 +85,9 @@ CASES = [
      HEADER_LINE),
     ("control-byte-in-header", b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\x07c\r\n\r\n", (400,),
      HEADER_LINE),
-    ("bare-lf-line-ending", b"GET / HTTP/1.1\nHost: a\n\n", (400,),
+    ("bare-cr-line-ending", b"GET / HTTP/1.1\rHost: a\r\n\r\n", (400,),
      "client sent invalid request"),
+    ("bare-cr-ending-the-head", b"GET / HTTP/1.1\nHost: a\n\rX", (400,), HEADER_LINE),
     ("too-long-header-line", b"GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + b"x" * 9000 +
      b"\r\n\r\n", (431,), "client sent too long header line"),
     ("too-large-request", b"GET / HTTP/1.1\r\nHost: a\r\n" +
@@ -100,7 +103,9 @@ CASES = [
      "client sent invalid request"),
     ("authority-form-for-get", b"GET a.test:80 HTTP/1.1\r\nHost: a\r\n\r\n", (400,),
      "client sent invalid request"),
-    ("invalid-method", b"FOO / HTTP/1.1\r\nHost: a\r\n\r\n", (400,),
+    ("invalid-method", b"foo / HTTP/1.1\r\nHost: a\r\n\r\n", (400,),
+     "client sent invalid method"),
+    ("method-with-a-digit", b"FO0 / HTTP/1.1\r\nHost: a\r\n\r\n", (400,),
      "client sent invalid method"),
     ("too-long-uri", b"GET /" + b"u" * 9000 + b" HTTP/1.1\r\nHost: a\r\n\r\n", (414,),
      "client sent too long URI"),
@@ -150,6 +155,15 @@ def test_valid_requests_still_pass(srv):
         post(CHUNKED, b"3;name=value\r\nabc\r\n3;q=\"x y\"\r\ndef\r\n0\r\nT: v\r\n\r\n"),
         post(b"Content-Length: 3\r\n", b"abc"),
         post(b"Transfer-Encoding: Chunked\r\n", b"0\r\n\r\n"),
+        # bare LF line ends, as nginx takes them (RFC 9112 2.2)
+        b"GET / HTTP/1.1\nHost: a\n\n",
+        b"GET / HTTP/1.0\n\n",
+        b"\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        post(CHUNKED, b"3;a=b\nabc\r\n0\r\n\r\n"),
+        post(CHUNKED, b"3\r\nabc\n0\r\n\r\n"),
+        b"POST /x HTTP/1.1\nHost: a\nTransfer-Encoding: chunked\n\n3\nabc\n0\nT: v\n\n",
+        # a method nginx reads but http-parser does not know
+        b"FOO /x HTTP/1.1\r\nHost: a\r\n\r\n",
     ]
     with Conn(srv.port()) as c:
         for raw in ok:

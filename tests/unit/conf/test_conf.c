@@ -27,6 +27,7 @@
 #include "conf/conf.h"
 #include "conf/conf_table.h"
 #include "handler/ret.h"
+#include "handler/rewrite.h"
 #include "http/core_conf.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -192,7 +193,21 @@ static void run_err_cases(struct fx *f, const struct err_case *cases, size_t n)
 }
 
 /* The rewrite module's `return` at a level. */
-#define RET(loc) (((const struct ret_loc *)loc_part((loc), &mod_rewrite))->ret)
+/* LOG_MAX_SINKS (64) error_log lines. */
+#define ELOG8                                                                                      \
+    "error_log stderr;\nerror_log stderr;\nerror_log stderr;\nerror_log stderr;\n"                 \
+    "error_log stderr;\nerror_log stderr;\nerror_log stderr;\nerror_log stderr;\n"
+#define ELOG64 ELOG8 ELOG8 ELOG8 ELOG8 ELOG8 ELOG8 ELOG8 ELOG8
+
+/* A level's return: the first op of its rewrite script, or NULL. */
+static const struct ret_conf *ret_of(const struct loc_conf *loc)
+{
+    const struct rw_loc *rl = loc_part(loc, &mod_rewrite);
+    if (rl->script == NULL || rl->script->n == 0 || rl->script->ops[0].kind != RW_RETURN)
+        return NULL;
+    return rl->script->ops[0].arg;
+}
+#define RET(loc) ret_of(loc)
 
 #define EV "events {}\n"
 #define HTTP(body) EV "http {\n" body "}\n"
@@ -529,8 +544,7 @@ static void test_err_duplicate(void **state)
         {NULL, "events {\n worker_connections 1;\n worker_connections 2; #!\n}\n",
          DUP("worker_connections"), AT_MARK},
         {NULL, EV "http {}\nhttp { #!\n}\n", DUP("http"), AT_MARK},
-        {NULL, SRV("  return 200;\n  return 404; #!\n"), DUP("return"), AT_MARK},
-        {NULL, LOC("   return 200;\n   return 404; #!\n"), DUP("return"), AT_MARK},
+        {NULL, LOC("   rewrite_log on;\n   rewrite_log off; #!\n"), DUP("rewrite_log"), AT_MARK},
         {NULL, HTTP(" keepalive_timeout 5;\n keepalive_timeout 6 5; #!\n"),
          DUP("keepalive_timeout"), AT_MARK},
         {NULL, HTTP(" large_client_header_buffers 4 8k;\n large_client_header_buffers 2 8k; #!\n"),
@@ -565,7 +579,8 @@ static void test_err_values(void **state)
         /* flags */
         {NULL, "daemon yes; #!\n" EV, FLAG("yes", "daemon"), AT_MARK},
         {NULL, "master_process 1; #!\n" EV, FLAG("1", "master_process"), AT_MARK},
-        {NULL, HTTP(" server_tokens maybe; #!\n"), FLAG("maybe", "server_tokens"), AT_MARK},
+        {NULL, HTTP(" tcp_nodelay maybe; #!\n"), FLAG("maybe", "tcp_nodelay"), AT_MARK},
+        {NULL, HTTP(" server_tokens maybe; #!\n"), INV("maybe", "server_tokens"), AT_MARK},
         {NULL, LOC("   port_in_redirect \"\"; #!\n"), FLAG("", "port_in_redirect"), AT_MARK},
         {"daemon maybe;", EV, FLAG("maybe", "daemon"), AT_CMDLINE},
         /* numbers */
@@ -628,17 +643,13 @@ static void test_err_values(void **state)
         {NULL, "thread_pool default threads=4 max_queue=0; #!\n" EV,
          "invalid parameter \"max_queue=0\"", AT_MARK},
         /* error_log */
-        {NULL, "error_log syslog:server=127.0.0.1; #!\n" EV,
-         "\"error_log\" destination \"syslog:server=127.0.0.1\" is not supported", AT_MARK},
+        {NULL, "error_log syslog:server=127.0.0.1,facility=x; #!\n" EV,
+         "unknown syslog facility \"x\"", AT_MARK},
         {NULL, "error_log memory:32m; #!\n" EV,
          "\"error_log\" destination \"memory:32m\" is not supported", AT_MARK},
         {NULL, "error_log x.log loud; #!\n" EV, "invalid log level \"loud\"", AT_MARK},
         {NULL, "error_log x.log stderr; #!\n" EV, "invalid log level \"stderr\"", AT_MARK},
-        {NULL,
-         "error_log stderr;\nerror_log stderr;\nerror_log stderr;\nerror_log stderr;\n"
-         "error_log stderr;\nerror_log stderr;\nerror_log stderr;\nerror_log stderr;\n"
-         "error_log stderr; #!\n" EV,
-         "too many \"error_log\" directives", AT_MARK},
+        {NULL, ELOG64 "error_log stderr; #!\n" EV, "too many \"error_log\" directives", AT_MARK},
         /* after the whole file */
         {NULL, "daemon off;\n", "no \"events\" section in configuration", AT_NONE},
         {NULL, "", "no \"events\" section in configuration", AT_NONE},
@@ -664,15 +675,28 @@ static void test_err_listen(void **state)
         {NULL, SRV("  listen [::1]x; #!\n"), PORT("[::1]x"), AT_MARK},
         {NULL, SRV("  listen [::1]:; #!\n"), PORT("[::1]:"), AT_MARK},
         {NULL, SRV("  listen [::1]:99999; #!\n"), PORT("[::1]:99999"), AT_MARK},
-        {NULL, SRV("  listen unix:/tmp/x.sock; #!\n"),
-         "unix domain sockets are not supported in \"listen\"", AT_MARK},
+        {NULL, SRV("  listen unix:; #!\n"), "no path in the unix domain socket", AT_MARK},
+        {NULL, SRV("  listen unix:/tmp/x.sock;\n  listen unix:/tmp/x.sock; #!\n"),
+         "a duplicate listen unix:/tmp/x.sock", AT_MARK},
+        /* socket options, in nginx's words */
+        {NULL, SRV("  listen [::]:80 ipv6only=maybe; #!\n"), "invalid ipv6only flags \"=maybe\"",
+         AT_MARK},
+        {NULL, SRV("  listen 80 so_keepalive=x; #!\n"), "invalid so_keepalive value: \"x\"",
+         AT_MARK},
+        {NULL, SRV("  listen 80 so_keepalive=::; #!\n"), "invalid so_keepalive value: \"::\"",
+         AT_MARK},
+        {NULL, SRV("  listen 80 so_keepalive=1ms::; #!\n"),
+         "invalid so_keepalive value: \"1ms::\"", AT_MARK},
+        {NULL, SRV("  listen 80 fastopen=x; #!\n"), "invalid fastopen \"x\"", AT_MARK},
+        {NULL, SRV("  listen 80 deferred;\n }\n server {\n  listen 80 fastopen=5; #!\n"),
+         "duplicate listen options for *:80", AT_MARK},
         /* parameters */
         {NULL, SRV("  listen 80 bogus; #!\n"), "invalid parameter \"bogus\"", AT_MARK},
         {NULL, SRV("  listen 80 backlog=0; #!\n"), "invalid backlog \"0\"", AT_MARK},
         {NULL, SRV("  listen 80 backlog=x; #!\n"), "invalid backlog \"x\"", AT_MARK},
         {NULL, SRV("  listen 80 backlog=; #!\n"), "invalid backlog \"\"", AT_MARK},
         {NULL, SRV("  listen 443 ssl; #!\n"),
-         "the \"ssl\" parameter of \"listen\" is not supported yet", AT_MARK},
+         "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive", AT_MARK},
         {NULL, SRV("  listen 443 default_server http2; #!\n"),
          "the \"http2\" parameter of \"listen\" is not supported yet", AT_MARK},
         {NULL, SRV("  listen 80 proxy_protocol; #!\n"),

@@ -337,22 +337,39 @@ static unsigned mp_contexts(const char *text)
         const char *word;
         unsigned bit;
     } names[] = {
-        {"main", CTX_MAIN},    {"events", CTX_EVENTS},     {"http", CTX_HTTP}, {"server", CTX_SRV},
-        {"location", CTX_LOC}, {"upstream", CTX_UPSTREAM}, {"any", CTX_ANY},
+        {"main", CTX_MAIN},
+        {"events", CTX_EVENTS},
+        {"http", CTX_HTTP},
+        {"server", CTX_SRV},
+        {"location", CTX_LOC},
+        {"upstream", CTX_UPSTREAM},
+        {"any", CTX_ANY},
+        {"if", 0}, /* an if block reads its directives in the enclosing context */
     };
     char buf[1024];
     unsigned ctx = 0;
     snprintf(buf, sizeof(buf), "%s", text);
     for (char *save = NULL, *w = strtok_r(buf, ", \t", &save); w != NULL;
          w = strtok_r(NULL, ", \t", &save)) {
-        unsigned bit = 0;
-        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-            if (strcmp(w, names[i].word) == 0)
-                bit = names[i].bit;
-        if (bit == 0)
+        size_t i = 0;
+        while (i < sizeof(names) / sizeof(names[0]) && strcmp(w, names[i].word) != 0)
+            i++;
+        if (i == sizeof(names) / sizeof(names[0]))
             return 0;
-        ctx |= bit;
+        ctx |= names[i].bit;
     }
+    return ctx;
+}
+
+/* The contexts of every entry named `name`: a name whose meaning is the
+ * same everywhere (error_log in main and in http) has one section for all
+ * the modules that take it. */
+static unsigned cmd_contexts(const char *name)
+{
+    unsigned ctx = 0;
+    for (size_t i = 0; i < nall_cmds; i++)
+        if (strcmp(all_cmds[i]->name, name) == 0)
+            ctx |= all_cmds[i]->ctx;
     return ctx;
 }
 
@@ -364,8 +381,10 @@ static const struct mp_section *mp_section_of(const struct mp_page *page,
     for (size_t i = 0; i < page->nsections; i++) {
         const struct mp_section *s = &page->sections[i];
         char value[1024];
-        if (mp_names(s, cmd->name) && mp_field(s, "Context:", value, sizeof(value)) &&
-            mp_contexts(value) == cmd->ctx)
+        if (!mp_names(s, cmd->name) || !mp_field(s, "Context:", value, sizeof(value)))
+            continue;
+        unsigned ctx = mp_contexts(value);
+        if (ctx == cmd->ctx || ctx == cmd_contexts(cmd->name))
             return s;
     }
     return NULL;

@@ -1,7 +1,8 @@
 /* test_sendq.c - unit tests for sending a head, a chain and a tail: memory
  * and tail in one go, a socket that fills up, a file without sendfile (from
  * the page cache on the loop, or through the pool once its pages are
- * dropped), sendfile, and a file that shrinks under the sender. */
+ * dropped), sendfile, sendfile_max_chunk's yield, and a file that shrinks
+ * under the sender. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -220,6 +221,34 @@ static void test_sendfile(void **state)
     assert_null(f->q.fbuf); /* the bytes never passed through user space */
 }
 
+/* sendfile_max_chunk: each call stops after that many file bytes with
+ * AGAIN and the socket's readiness wanted, though the socket would take
+ * more, so the worker serves others before going on. */
+static void test_max_chunk_yields(void **state)
+{
+    struct fx *f = *state;
+    static char got[40000];
+    make_file(f, 30000);
+    f->q.sendfile = true;
+    f->q.max_chunk = 4096;
+    sendq_set(&f->q, STR_LIT("H"), f->chain.head, STR_LIT(""));
+    size_t n = 0;
+    int calls = 0;
+    uint64_t before = 0;
+    for (; calls < 100 && !sendq_empty(&f->q); calls++) {
+        enum sendq_rc rc = sendq_write(&f->q, &f->s, &f->sent);
+        assert_true(f->sent - before <= 4096 + 1); /* at most one chunk (and the head) */
+        before = f->sent;
+        if (rc == SENDQ_AGAIN)
+            assert_int_equal(f->s.want, EV_WRITE);
+        n += drain(f->peer, got + n, sizeof(got) - n);
+    }
+    assert_int_equal(n, 30001);
+    assert_int_equal(got[0], 'H');
+    check_pattern(got + 1, 30000);
+    assert_true(calls >= 30000 / 4096);
+}
+
 /* The file is shorter than the chain says: an error, not a hang. */
 static void test_file_shrank(void **state)
 {
@@ -244,6 +273,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_cached, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_cold_goes_to_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sendfile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_chunk_yields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_shrank, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -52,7 +52,7 @@ static void assert_html_entry(struct autoindex_entry e, const char *want_line)
     char *want = malloc(sizeof(head) + strlen(want_line) + sizeof(tail));
     assert_non_null(want);
     sprintf(want, "%s%s%s", head, want_line, tail);
-    autoindex_html(&b, str_make("/", 1), &e, 1);
+    autoindex_html(&b, str_make("/", 1), &e, 1, NULL);
     assert_buf(&b, want);
     free(want);
     autoindex_buf_free(&b);
@@ -273,7 +273,7 @@ static void test_html_title(void **state)
     (void)state;
     struct autoindex_buf b = {0};
     const char *uri = "/t&<\"x> \xc3\xbc/";
-    autoindex_html(&b, str_make(uri, strlen(uri)), NULL, 0);
+    autoindex_html(&b, str_make(uri, strlen(uri)), NULL, 0, NULL);
     assert_buf(&b, "<html>\r\n"
                    "<head><title>Index of /t&amp;&lt;&quot;x&gt; \xc3\xbc/</title></head>\r\n"
                    "<body>\r\n"
@@ -570,7 +570,7 @@ static void test_golden_html(void **state)
     make_gold(*state);
     read_sorted(*state, &l, &rec);
     assert_int_equal(rec.calls, 0);
-    autoindex_html(&b, str_make("/gold/", 6), l.v, l.n);
+    autoindex_html(&b, str_make("/gold/", 6), l.v, l.n, NULL);
     assert_buf(&b, gold_html);
     autoindex_buf_free(&b);
     autoindex_list_free(&l);
@@ -744,9 +744,33 @@ static void test_open_status(void **state)
     assert_int_equal(autoindex_open_status(EIO), 500);
 }
 
+/* autoindex_exact_size off: nginx's rounding, at its boundaries (the
+ * same sizes as the side-by-side integration test). */
+static void test_rounded_sizes(void **state)
+{
+    static const struct {
+        long long size;   /* bytes */
+        const char *want; /* the column */
+    } cases[] = {
+        {0, "      0"},          {9999, "   9999"},       {10000, "    10K"},
+        {10751, "    10K"},      {10752, "    11K"},      {1048575, "  1024K"},
+        {1048576, "     1M"},    {1572863, "     1M"},    {1572864, "     2M"},
+        {1073741823, "  1024M"}, {1073741824, "     1G"}, {1610612735, "     1G"},
+        {1610612736, "     2G"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[32];
+        size_t n = autoindex_html_size(cases[i].size, buf, sizeof(buf));
+        if (n != strlen(cases[i].want) || memcmp(buf, cases[i].want, n) != 0)
+            fail_msg("%lld: got [%.*s], want [%s]", cases[i].size, (int)n, buf, cases[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rounded_sizes),
         cmocka_unit_test(test_escape_uri_every_byte),
         cmocka_unit_test(test_escape_uri_strings),
         cmocka_unit_test(test_escape_html),

@@ -11,6 +11,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include <ev.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -116,6 +119,8 @@ static int setup(void **state)
     fx->gz.vary = 1;
     fx->gz.comp_level = 1;
     fx->gz.min_length = 20;
+    fx->gz.http_version = 11;
+    fx->gz.proxied = GZP_OFF;
     fx->types[0] = STR_LIT("text/css");
     fx->types[1] = STR_LIT("application/javascript");
     fx->c = calloc(1, sizeof(*fx->c));
@@ -180,7 +185,7 @@ static void capture_log(struct fixture *fx)
     int fd = mkstemp(fx->log_path);
     assert_true(fd >= 0);
     close(fd);
-    struct log_sink sink = {fx->log_path, LL_DEBUG};
+    struct log_sink sink = {.path = fx->log_path, .level = LL_DEBUG};
     assert_int_equal(log_open(&sink, 1, (uid_t)-1, (gid_t)-1, err, sizeof(err)), 0);
 }
 
@@ -463,6 +468,107 @@ static void wanted_prepare(struct fixture *fx, const struct wanted_case *wc)
     fx->gz.types = wc->types == 1 ? fx->types : NULL;
     fx->gz.ntypes = wc->types == 1 ? 2 : 0;
     fx->gz.types_any = wc->types == 2;
+}
+
+/* ---- gzip_ok: who gets gzip -------------------------------------------------- */
+
+struct ok_case {
+    const char *name; /* what the row checks */
+    long proxied;     /* gzip_proxied bits */
+    const char *via;  /* Via, or NULL */
+    const char *auth; /* Authorization, or NULL */
+    const char *hdr;  /* a response header "Name: value", or NULL */
+    bool lm;          /* the response has Last-Modified */
+    const char *ua;   /* User-Agent, or NULL */
+    int minor;        /* HTTP/1.x */
+    bool ok;          /* expected gzip_ok */
+};
+
+#define PAST "Expires: Thu, 01 Jan 1970 00:00:01 GMT"
+#define FUTURE "Expires: Thu, 31 Dec 2037 23:55:55 GMT"
+
+static const struct ok_case ok_cases[] = {
+    {"direct", GZP_OFF, NULL, NULL, NULL, false, NULL, 1, true},
+    {"via, proxied off (default)", GZP_OFF, "1.1 cache", NULL, NULL, false, NULL, 1, false},
+    {"via, any", GZP_ANY, "1.1 cache", NULL, NULL, false, NULL, 1, true},
+    {"via, off beats any", GZP_OFF | GZP_ANY, "1.1 cache", NULL, NULL, false, NULL, 1, false},
+    {"via, auth with Authorization", GZP_AUTH, "x", "Basic eA==", NULL, false, NULL, 1, true},
+    {"via, auth without", GZP_AUTH, "x", NULL, NULL, false, NULL, 1, true},
+    {"via, auth without, has Last-Modified", GZP_AUTH | GZP_NO_LM, "x", NULL,
+     "Last-Modified: Tue, 14 Nov 2023 22:13:20 GMT", false, NULL, 1, false},
+    {"via, a file's own time is no header", GZP_NO_LM, "x", NULL, NULL, true, NULL, 1, true},
+    {"via, expired past", GZP_EXPIRED, "x", NULL, PAST, false, NULL, 1, true},
+    {"via, expired future", GZP_EXPIRED, "x", NULL, FUTURE, false, NULL, 1, false},
+    {"via, Expires without expired", GZP_ANY & 0, "x", NULL, PAST, false, NULL, 1, false},
+    {"via, expired bad date", GZP_EXPIRED, "x", NULL, "Expires: soon", false, NULL, 1, false},
+    {"via, no-cache", GZP_NO_CACHE, "x", NULL, "Cache-Control: private, no-cache", false, NULL, 1,
+     true},
+    {"via, no-cache not there", GZP_NO_CACHE, "x", NULL, "Cache-Control: no-cache-x", false, NULL,
+     1, false},
+    {"via, no-store", GZP_NO_STORE, "x", NULL, "Cache-Control: no-store", false, NULL, 1, true},
+    {"via, private", GZP_PRIVATE, "x", NULL, "Cache-Control: Private", false, NULL, 1, true},
+    {"via, Cache-Control of another kind", GZP_PRIVATE | GZP_NO_LM, "x", NULL,
+     "Cache-Control: max-age=1", false, NULL, 1, false},
+    {"via, no_last_modified", GZP_NO_LM, "x", NULL, NULL, false, NULL, 1, true},
+    {"via, no_last_modified with one", GZP_NO_LM, "x", NULL,
+     "Last-Modified: Tue, 14 Nov 2023 22:13:20 GMT", false, NULL, 1, false},
+    {"via, no_etag", GZP_NO_ETAG, "x", NULL, NULL, false, NULL, 1, true},
+    {"via, no_etag with one", GZP_NO_ETAG, "x", NULL, "ETag: \"1\"", false, NULL, 1, false},
+    {"msie6", GZP_OFF, NULL, NULL, NULL, false, "Mozilla/4.0 (compatible; MSIE 6.0; Windows)", 1,
+     false},
+    {"msie6 SV1", GZP_OFF, NULL, NULL, NULL, false, "Mozilla/4.0 (compatible; MSIE 6.0; SV1)", 1,
+     true},
+    {"msie5", GZP_OFF, NULL, NULL, NULL, false, "Mozilla/4.0 (compatible; MSIE 5.5; Win98)", 1,
+     false},
+    {"msie7", GZP_OFF, NULL, NULL, NULL, false, "Mozilla/4.0 (compatible; MSIE 7.0; Win)", 1, true},
+    {"regex", GZP_OFF, NULL, NULL, NULL, false, "curl/8.1 BadBot", 1, false},
+    {"regex, caseless", GZP_OFF, NULL, NULL, NULL, false, "a badbot", 1, false},
+    {"HTTP/1.0 under 1.1", GZP_OFF, NULL, NULL, NULL, false, NULL, 0, false},
+};
+
+static void test_gzip_ok_table(void **state)
+{
+    struct fixture *fx = *state;
+    int errcode;
+    PCRE2_SIZE erroff;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR) "badbot", PCRE2_ZERO_TERMINATED, PCRE2_CASELESS,
+                                   &errcode, &erroff, NULL);
+    struct pcre2_real_code_8 *list[1] = {re};
+    fx->gz.disable = list;
+    fx->gz.ndisable = 1;
+    fx->gz.disable_msie6 = true;
+    for (size_t i = 0; i < sizeof(ok_cases) / sizeof(ok_cases[0]); i++) {
+        const struct ok_case *oc = &ok_cases[i];
+        struct req *r = fx->r;
+        r->nhdrs = 0;
+        r->out_hdrs = NULL;
+        r->out_tail = &r->out_hdrs;
+        r->http_minor = (uint8_t)oc->minor;
+        r->last_modified = oc->lm ? 1000 : -1;
+        fx->gz.proxied = oc->proxied;
+        add_req_header(r, "Accept-Encoding", "gzip");
+        if (oc->via != NULL)
+            add_req_header(r, "Via", oc->via);
+        if (oc->auth != NULL)
+            add_req_header(r, "Authorization", oc->auth);
+        if (oc->ua != NULL)
+            add_req_header(r, "User-Agent", oc->ua);
+        if (oc->hdr != NULL) {
+            const char *colon = strchr(oc->hdr, ':');
+            char *name = mpool_strndup(&r->pool, oc->hdr, (size_t)(colon - oc->hdr));
+            add_resp_header(r, name, colon + 2);
+        }
+        if (gzip_ok(r) != oc->ok)
+            fail_msg("%s: gzip_ok %d, expected %d", oc->name, !oc->ok, oc->ok);
+    }
+    /* gzip_http_version 1.0 lets HTTP/1.0 have it */
+    fx->gz.http_version = 10;
+    fx->r->nhdrs = 0;
+    add_req_header(fx->r, "Accept-Encoding", "gzip");
+    assert_true(gzip_ok(fx->r));
+    fx->gz.disable = NULL;
+    fx->gz.ndisable = 0;
+    pcre2_code_free(re);
 }
 
 static void test_wanted_table(void **state)
@@ -798,6 +904,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_accepts_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accepts_several_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wanted_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_ok_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wanted_not_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wanted_too_large, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vary_once, setup, teardown),

@@ -427,8 +427,9 @@ static void test_directive_errors(void **state)
     expect_error(f, "access_log a.log combined buffer=abc;", "invalid buffer size \"abc\"", 3);
     expect_error(f, "access_log a.log combined buffer=1k flush=0;", "invalid flush time \"0\"", 3);
     expect_error(f, "access_log a.log combined buffer=1k flush=x;", "invalid flush time \"x\"", 3);
-    expect_error(f, "access_log syslog:server=127.0.0.1;",
-                 "\"syslog:\" in \"access_log\" is not supported", 3);
+    expect_error(f, "access_log syslog:server=127.0.0.1 combined buffer=1k;",
+                 "logs to syslog cannot be buffered", 3);
+    expect_error(f, "access_log syslog:tag=x;", "no syslog server specified", 3);
     expect_error(f, "access_log logs/$host.log;",
                  "variables in \"access_log\" path are not supported", 3);
     expect_error(f, "access_log a.log combined gzip;",
