@@ -402,7 +402,15 @@ class Backend:
         name = req.path.split("/")[2]
         await self.read_body(req, reader)
         self.waiting += 1
-        await self._gate(name).wait()
+        # A close of the connection meanwhile ends the wait (the test sees
+        # it in .open).
+        gate = asyncio.ensure_future(self._gate(name).wait())
+        eof = asyncio.ensure_future(reader.read(1))
+        await asyncio.wait((gate, eof), return_when=asyncio.FIRST_COMPLETED)
+        if not gate.done():
+            gate.cancel()
+            raise Closed()
+        eof.cancel()
         return await self.respond(writer, req, ctx, body="released %s\n" % name)
 
     def release(self, name):
