@@ -245,7 +245,8 @@ class Backend:
 
     async def ep_stats(self, req, reader, writer, ctx):
         doc = {"connections": self.connections, "open": self.open, "requests": self.requests,
-               "ws_open": self.ws_open, "ws_messages": self.ws_messages}
+               "ws_open": self.ws_open, "ws_messages": self.ws_messages,
+               "body_received": self.body_received}
         return await self.respond(writer, req, ctx, body=json.dumps(doc))
 
     async def ep_delay(self, req, reader, writer, ctx):
