@@ -239,8 +239,6 @@ def test_beginners_guide_static(request):
 def test_beginners_guide_proxy_parses_once_the_proxy_lands(request):
     s, _ = guide_server(request, "guideproxy", os.path.join(HERE, "beginners-guide", "proxy.conf"))
     r = s.cli("-t")
-    if r.returncode != 0 and 'unknown directive "proxy_pass"' in r.stderr:
-        pytest.xfail("proxy_pass is the reverse proxy's (issue #9)")
     assert r.returncode == 0, r.stderr
 
 
