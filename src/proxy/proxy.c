@@ -279,7 +279,8 @@ static int proxy_target(struct proxy_ctx *ctx)
         .path = r->path,
         .args = r->args,
         .loc = pp->loc,
-        .loc_matches = r->path.len >= pp->loc.len && memcmp(r->path.p, pp->loc.p, pp->loc.len) == 0,
+        .loc_matches = pp->loc.len == 0 || (r->path.len >= pp->loc.len &&
+                                            memcmp(r->path.p, pp->loc.p, pp->loc.len) == 0),
         .pass_vars = pp->vars,
         .uri = u->uri,
         .has_uri = u->has_uri,
