@@ -13,6 +13,7 @@
 #include "core/dns.h"
 #include "event/reactor.h"
 #include "http/body.h"
+#include "http/alog.h"
 #include "http/conn.h"
 #include "http/resp.h"
 #include "proxy/proxy_int.h"
@@ -104,12 +105,19 @@ static void proxy_cleanup(void *data)
     proxy_drop(ctx);
 }
 
+/* A request cut short (the client left, a timeout, a cut response) is
+ * logged here, as nginx logs it: 499 when the client left before the
+ * head went. */
 static void proxy_done(struct req *r, bool complete)
 {
     struct proxy_ctx *ctx = proxy_ctx_of(r);
-    (void)complete;
     if (ctx != NULL && !proxy_over(ctx))
         proxy_finish(ctx);
+    if (complete)
+        return;
+    if (!r->resp_started)
+        r->status = 499;
+    alog_request(r);
 }
 
 static struct proxy_ctx *proxy_ctx_new(struct req *r)
@@ -273,7 +281,8 @@ static int proxy_target(struct proxy_ctx *ctx)
         .path = r->path,
         .args = r->args,
         .loc = pp->loc,
-        .loc_matches = r->path.len >= pp->loc.len && memcmp(r->path.p, pp->loc.p, pp->loc.len) == 0,
+        .loc_matches = pp->loc.len == 0 || (r->path.len >= pp->loc.len &&
+                                            memcmp(r->path.p, pp->loc.p, pp->loc.len) == 0),
         .pass_vars = pp->vars,
         .uri = u->uri,
         .has_uri = u->has_uri,

@@ -164,6 +164,8 @@ struct proxy_ctx {
     bool ups_keepalive;     /* the connection may go back to the pool */
     bool ups_done;          /* the upstream's response ended */
     bool client_ready;      /* the client took the last piece: the next may go */
+    bool writing;           /* inside resp_write: a proceed now means the socket took it all */
+    bool keeping_up;        /* the client took the last piece at once: the next may be bigger */
     bool head_out;          /* the response head went to the client */
     bool read_stopped;      /* reading stopped: every buffer is taken */
     bool buffering;         /* proxy_buffering, or X-Accel-Buffering */

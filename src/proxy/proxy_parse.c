@@ -87,7 +87,8 @@ static int pp_on_headers(http_parser *hp)
     pp->chunked = (hp->flags & F_CHUNKED) != 0;
     pp->content_length = (hp->flags & F_CONTENTLENGTH) ? (int64_t)hp->content_length : -1;
     http_parser_pause(hp, 1);
-    return pp->skip_body ? 1 : 0;
+    /* 204 and 304 have no body whatever their Content-Length says. */
+    return pp->skip_body || pp->status == 204 || pp->status == 304 ? 1 : 0;
 }
 
 /* Decoded payload moves to the front: never past bytes not yet parsed. */

@@ -22,6 +22,7 @@
 #include "proxy/proxy_int.h"
 
 #define PROXY_READS_PER_EVENT 8 /* reads of one upstream before the loop runs again */
+#define PROXY_READ_IOV 16       /* buffers one read may fill */
 
 static ev_tstamp proxy_since(const struct proxy_ctx *ctx)
 {
@@ -72,8 +73,34 @@ static struct proxy_buf *proxy_dequeue(struct proxy_bufs *b)
     return buf;
 }
 
-/* A buffer with room to read into: the current one, a free one, or a
- * new one while the limit allows; NULL when every one is taken. */
+/* An empty buffer: a free one, or a new one while the limit allows;
+ * NULL when every one is taken. */
+static struct proxy_buf *proxy_spare_buf(struct proxy_ctx *ctx)
+{
+    struct proxy_bufs *b = &ctx->bufs;
+    struct proxy_buf *buf = b->free;
+    if (buf != NULL) {
+        b->free = buf->next;
+    } else if (b->made < b->nslots) {
+        buf = &b->slots[b->made];
+        buf->cap = (size_t)ctx->pl->buffers_size;
+        if ((buf->data = malloc(buf->cap)) == NULL)
+            return NULL;
+        b->made++;
+    }
+    if (buf != NULL)
+        buf->len = 0;
+    return buf;
+}
+
+static void proxy_unspare_buf(struct proxy_bufs *b, struct proxy_buf *buf)
+{
+    buf->next = b->free;
+    b->free = buf;
+}
+
+/* A buffer with room to read into: the current one, or a spare one;
+ * NULL when every one is taken. */
 static struct proxy_buf *proxy_fill_buf(struct proxy_ctx *ctx)
 {
     struct proxy_bufs *b = &ctx->bufs;
@@ -81,20 +108,7 @@ static struct proxy_buf *proxy_fill_buf(struct proxy_ctx *ctx)
         return b->cur;
     if (b->cur != NULL)
         proxy_enqueue(b, b->cur);
-    b->cur = NULL;
-    if (b->free != NULL) {
-        b->cur = b->free;
-        b->free = b->free->next;
-    } else if (b->made < b->nslots) {
-        struct proxy_buf *buf = &b->slots[b->made];
-        buf->cap = (size_t)ctx->pl->buffers_size;
-        if ((buf->data = malloc(buf->cap)) == NULL)
-            return NULL;
-        b->made++;
-        b->cur = buf;
-    }
-    if (b->cur != NULL)
-        b->cur->len = 0;
+    b->cur = proxy_spare_buf(ctx);
     return b->cur;
 }
 
@@ -109,18 +123,21 @@ static void proxy_link(struct proxy_bufs *b, struct proxy_buf *buf, struct out_s
     b->out = buf;
 }
 
-/* The next piece: what is queued, then what is being filled. */
+/* The next piece: what is queued, then what is being filled.  Up to
+ * proxy_busy_buffers_size while the client lags; all of it while the
+ * client's socket takes each piece at once (nginx's busy buffers are
+ * those the socket has not taken: none then). */
 static struct out_seg *proxy_piece_chain(struct proxy_ctx *ctx)
 {
     struct proxy_bufs *b = &ctx->bufs;
     struct out_seg *chain = NULL, **tail = &chain;
-    size_t total = 0;
-    while (b->queue != NULL && (total == 0 || total + b->queue->len <= b->busy)) {
+    size_t total = 0, busy = ctx->keeping_up ? SIZE_MAX : b->busy;
+    while (b->queue != NULL && (total == 0 || total + b->queue->len <= busy)) {
         total += b->queue->len;
         proxy_link(b, proxy_dequeue(b), &tail);
     }
     if (b->queue == NULL && b->cur != NULL && b->cur->len > 0 &&
-        (total == 0 || total + b->cur->len <= b->busy)) {
+        (total == 0 || total + b->cur->len <= busy)) {
         proxy_link(b, b->cur, &tail);
         b->cur = NULL;
     }
@@ -140,7 +157,9 @@ static void proxy_flush(struct proxy_ctx *ctx)
         return;
     ctx->client_ready = false;
     ctx->head_out = true;
+    ctx->writing = true;
     resp_write(ctx->r, chain, last);
+    ctx->writing = false; /* ctx outlives the request: the caller holds it */
 }
 
 void proxy_proceed(struct req *r)
@@ -159,10 +178,10 @@ void proxy_proceed(struct req *r)
         struct proxy_buf *buf = b->out;
         b->out = buf->next;
         buf->len = 0;
-        buf->next = b->free;
-        b->free = buf;
+        proxy_unspare_buf(b, buf);
     }
     ctx->client_ready = true;
+    ctx->keeping_up = ctx->writing;
     /* Reading goes on from the loop, never from inside the writer. */
     if (ctx->read_stopped && ctx->uc != NULL) {
         ctx->read_stopped = false;
@@ -176,11 +195,13 @@ void proxy_proceed(struct req *r)
 /* ---- the body ------------------------------------------------------------------------- */
 
 /* n raw bytes read at the end of buf's payload: decoded; the end of the
- * message ends the upstream's part.  -1 when the response was cut. */
-static int proxy_take(struct proxy_ctx *ctx, struct proxy_buf *buf, size_t n)
+ * message ends the upstream's part.  beyond: bytes read after these (in
+ * the next buffers of the same read).  -1 when the response was cut. */
+static int proxy_take(struct proxy_ctx *ctx, struct proxy_buf *buf, size_t n, size_t beyond)
 {
     size_t out, extra;
     enum proxy_parse_rc rc = proxy_parse_body(&ctx->pp, buf->data + buf->len, n, &out, &extra);
+    extra += beyond;
     buf->len += out;
     ctx->log->body_len += out;
     if (rc == PP_ERROR) {
@@ -215,7 +236,47 @@ static int proxy_body_eof(struct proxy_ctx *ctx)
     return -1;
 }
 
-/* One read into a buffer: 1 to read on, 0 to wait, -1 when cut. */
+/* The buffers one read fills: the current one, then spare ones when the
+ * transport can scatter (nginx reads into every free buffer at once). */
+static int proxy_read_iov(struct proxy_ctx *ctx, struct proxy_buf *cur, struct iovec *iov,
+                          struct proxy_buf **bufs)
+{
+    bufs[0] = cur;
+    iov[0] = (struct iovec){cur->data + cur->len, cur->cap - cur->len};
+    int k = 1;
+    struct proxy_buf *spare;
+    while (ctx->uc->sock.tp->readv != NULL && k < PROXY_READ_IOV &&
+           (spare = proxy_spare_buf(ctx)) != NULL) {
+        bufs[k] = spare;
+        iov[k++] = (struct iovec){spare->data, spare->cap};
+    }
+    return k;
+}
+
+/* n > 0 bytes arrived over bufs: each buffer's share decoded in turn, a
+ * spare buffer with none given back.  A cut frees every buffer. */
+static int proxy_took(struct proxy_ctx *ctx, const struct iovec *iov, struct proxy_buf **bufs,
+                      int k, size_t n)
+{
+    struct proxy_bufs *b = &ctx->bufs;
+    for (int i = 0; i < k; i++) {
+        size_t take = n < iov[i].iov_len ? n : iov[i].iov_len;
+        n -= take;
+        if (i > 0 && (take == 0 || ctx->ups_done)) {
+            proxy_unspare_buf(b, bufs[i]);
+            continue;
+        }
+        if (i > 0) {
+            proxy_enqueue(b, b->cur);
+            b->cur = bufs[i];
+        }
+        if (proxy_take(ctx, bufs[i], take, n) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* One read into the buffers: 1 to read on, 0 to wait, -1 when cut. */
 static int proxy_read_once(struct proxy_ctx *ctx)
 {
     struct ups_conn *uc = ctx->uc;
@@ -231,7 +292,13 @@ static int proxy_read_once(struct proxy_ctx *ctx)
         timer_disarm(&uc->sock.timer);
         return 0;
     }
-    ssize_t n = uc->sock.tp->read(&uc->sock, buf->data + buf->len, buf->cap - buf->len);
+    struct iovec iov[PROXY_READ_IOV];
+    struct proxy_buf *bufs[PROXY_READ_IOV];
+    int k = proxy_read_iov(ctx, buf, iov, bufs);
+    ssize_t n = k > 1 ? uc->sock.tp->readv(&uc->sock, iov, k)
+                      : uc->sock.tp->read(&uc->sock, iov[0].iov_base, iov[0].iov_len);
+    for (int i = 1; n <= 0 && i < k; i++)
+        proxy_unspare_buf(&ctx->bufs, bufs[i]);
     if (n < 0 && errno == EINTR)
         return 1;
     if (n < 0 && errno == EAGAIN) {
@@ -247,7 +314,7 @@ static int proxy_read_once(struct proxy_ctx *ctx)
         return -1;
     }
     ctx->log->last->received += (uint64_t)n;
-    return proxy_take(ctx, buf, (size_t)n) < 0 ? -1 : 1;
+    return proxy_took(ctx, iov, bufs, k, (size_t)n) < 0 ? -1 : 1;
 }
 
 void proxy_recv_body(struct proxy_ctx *ctx)
@@ -390,7 +457,7 @@ static void proxy_respond(struct proxy_ctx *ctx, const struct proxy_hdr *h, size
     ctx->phase = PX_BODY;
     ctx->client_ready = true;
     size_t rest = proxy_bufs_start(ctx);
-    if ((rest > 0 || ctx->pp.msg_done) && proxy_take(ctx, ctx->bufs.cur, rest) < 0)
+    if ((rest > 0 || ctx->pp.msg_done) && proxy_take(ctx, ctx->bufs.cur, rest, 0) < 0)
         return;
     if (!ctx->ups_done) {
         sock_watch(&ctx->uc->sock, EV_READ);
