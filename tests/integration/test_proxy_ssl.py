@@ -13,6 +13,7 @@ idle connections the ones before it left (they are each worker's)."""
 
 import os
 import re
+import socket
 
 from helpers import get, wait_for
 from tls_helpers import cert_lines, pki_path
@@ -258,6 +259,24 @@ def test_next_upstream_off_gives_502(make_server):
                      proxy_pass https://127.0.0.1:%d; }
     """ % b.port("main"))
     assert get(front, "/t").status == 502
+
+
+def test_handshake_timeout_is_the_connect_timeout(make_server):
+    """A backend that takes the connection and never answers the hello."""
+    mute = socket.socket()
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(8)  # the kernel accepts; nobody reads
+    try:
+        fs = make_server("front")
+        front = start_front(fs, """
+            location / { proxy_connect_timeout 300ms; proxy_ssl_name a.test;
+                         proxy_pass https://127.0.0.1:%d; }
+        """ % mute.getsockname()[1])
+        assert get(front, "/t").status == 504
+        fs.wait_log(r'\[error\] .*upstream timed out \(110: Connection timed out\) while SSL '
+                    r'handshaking to upstream')
+    finally:
+        mute.close()
 
 
 # ---- configuration -----------------------------------------------------------
