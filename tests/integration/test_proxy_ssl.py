@@ -15,7 +15,7 @@ import os
 import re
 import socket
 
-from helpers import get, wait_for
+from helpers import Conn, get, wait_for
 from tls_helpers import cert_lines, pki_path
 
 LOG_FMT = ("log_format up '$ssl_server_name|$ssl_session_reused|$ssl_client_verify|"
@@ -38,10 +38,14 @@ def start_backend(srv):
         ssl_verify_client optional;
         ssl_client_certificate %s;
         access_log %s/up.log up;
+        client_max_body_size 16m;
+        root %s;
         location / { return 200 "backend $ssl_server_name|$ssl_session_reused\\n"; }
+        location /files/ { }
+        location /post { return 200 "got $content_length\\n"; }
     }
     """ % (LOG_FMT, srv.port("main"), srv.port("tls"), cert_lines("a-ec"),
-           pki_path("client-ca.pem"), srv.dir)
+           pki_path("client-ca.pem"), srv.dir, srv.dir)
     srv.write(http=http, workers=1)
     srv.start()
     return srv.port("tls")
@@ -259,6 +263,28 @@ def test_next_upstream_off_gives_502(make_server):
                      proxy_pass https://127.0.0.1:%d; }
     """ % b.port("main"))
     assert get(front, "/t").status == 502
+
+
+def test_large_bodies_both_ways(make_server):
+    b = make_server("backend")
+    tls = start_backend(b)
+    os.mkdir(os.path.join(b.dir, "files"))
+    big = os.urandom(3 << 20)
+    with open(os.path.join(b.dir, "files", "big"), "wb") as f:
+        f.write(big)
+    front = start_front(make_server("front"), """
+        client_max_body_size 16m;
+        location / { proxy_ssl_name a.test; proxy_pass https://127.0.0.1:%d; }
+    """ % tls)
+    r = get(front, "/files/big")
+    assert r.status == 200 and r.body == big
+    body = os.urandom(2 << 20)
+    c = Conn(front)
+    c.send(c.request("/post", method="POST", headers=(("Content-Length", len(body)),),
+                     send=False) + body)
+    r = c.read_response()
+    c.close()
+    assert r.status == 200 and r.text == "got %d\n" % len(body), r
 
 
 def test_handshake_timeout_is_the_connect_timeout(make_server):
