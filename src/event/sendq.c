@@ -67,7 +67,9 @@ static void sendq_advance(struct sendq *q, size_t n)
 /* The head, the memory segments that follow it and, once the chain ends,
  * the tail, in one writev.  When a file comes next, MSG_MORE (tcp_nopush)
  * lets the kernel put the head and the file's first bytes in one packet
- * without two TCP_CORK syscalls. */
+ * without two TCP_CORK syscalls.  A transport that cannot sendfile (TLS)
+ * is told so whatever tcp_nopush says: it seals the head with the file's
+ * first bytes, one record and one send, as nginx's SSL buffer does. */
 static ssize_t sendq_write_mem(struct sendq *q, struct sock *s)
 {
     struct iovec iov[SENDQ_IOV_MAX];
@@ -82,7 +84,7 @@ static ssize_t sendq_write_mem(struct sendq *q, struct sock *s)
     }
     if (seg == NULL && q->tail.len > 0 && n < SENDQ_IOV_MAX)
         iov[n++] = (struct iovec){(void *)q->tail.p, q->tail.len};
-    bool more = seg != NULL && seg->kind == OUT_FILE && q->nopush;
+    bool more = seg != NULL && seg->kind == OUT_FILE && (q->nopush || s->tp->sendfile == NULL);
     q->failed = "writev()";
     return s->tp->writev(s, iov, n, more);
 }

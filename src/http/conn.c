@@ -591,14 +591,19 @@ static void conn_response_done(struct conn *c)
     conn_discard(c);
 }
 
+void conn_nodelay(struct conn *c, const struct loc_conf *loc)
+{
+    if (!c->nodelay && loc->tcp_nodelay) {
+        int one = 1;
+        c->nodelay = setsockopt(sock_fd(&c->sk), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0;
+    }
+}
+
 static void conn_go_idle(struct conn *c)
 {
     /* nginx sets TCP_NODELAY when a connection first goes keep-alive: the
      * next response must not wait for the ACK of this one. */
-    if (!c->nodelay && conn_loc(c)->tcp_nodelay) {
-        int one = 1;
-        c->nodelay = setsockopt(sock_fd(&c->sk), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0;
-    }
+    conn_nodelay(c, conn_loc(c));
     free(c->buf);
     c->buf = NULL;
     c->buf_cap = c->buf_len = c->parsed = 0;
