@@ -41,6 +41,7 @@ struct relay_dir {
     uint8_t write_want; /* what a write that could not progress waits for */
     bool eof;           /* `from` reached its end of stream */
     bool shut;          /* `to` was shut for writing after that */
+    bool waiting;       /* the last pump stopped for `from` to become readable */
 };
 
 struct relay {

@@ -610,6 +610,15 @@ static struct proxy_ctx *proxy_of_conn(struct ups_conn *uc)
     return uc->data;
 }
 
+/* A new connection is up.  This is where a transport other than plain
+ * TCP goes on the socket (uc->sock.tp, tp_state) and does its handshake
+ * before the request is sent; a kept-alive connection from the pool has
+ * its transport already and goes straight to proxy_send_start. */
+static void proxy_transport_attach(struct proxy_ctx *ctx)
+{
+    proxy_send_start(ctx);
+}
+
 static void proxy_connected(struct ups_conn *uc, const struct ups_err *e)
 {
     struct proxy_ctx *ctx = proxy_of_conn(uc);
@@ -621,7 +630,7 @@ static void proxy_connected(struct ups_conn *uc, const struct ups_err *e)
         proxy_next(ctx, e->err == ETIMEDOUT ? PX_FT_TIMEOUT : PX_FT_ERROR);
     } else {
         ctx->log->last->connect = proxy_now(ctx) - ctx->log->last->start;
-        proxy_send_start(ctx);
+        proxy_transport_attach(ctx);
     }
     proxy_drop(ctx);
 }

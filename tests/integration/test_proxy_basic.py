@@ -369,6 +369,16 @@ def test_config_errors(server):
         ("set_real_ip_from unix:; #!", 'unix domain sockets are not supported'),
         ("real_ip_header proxy_protocol; #!", '"real_ip_header proxy_protocol" is not supported'),
         ("proxy_http_version 2; #!", 'invalid value "2" in "proxy_http_version" directive'),
+        # Left out on purpose: refused with the reason, not as unknown.
+        ("proxy_cache_path /tmp/c keys_zone=c:1m; #!",
+         '"proxy_cache_path" is not supported: turnpike does not cache responses'),
+        ("location / { proxy_cache c; #!\n}",
+         '"proxy_cache" is not supported: turnpike does not cache responses'),
+        ("proxy_temp_path /tmp; #!",
+         '"proxy_temp_path" is not supported: responses are never written to temporary files'),
+        ("proxy_cookie_domain a b; #!", '"proxy_cookie_domain" is not supported'),
+        ("proxy_bind 127.0.0.1; #!", '"proxy_bind" is not supported'),
+        ("location / { proxy_set_body x; #!\n}", '"proxy_set_body" is not supported'),
     ]
     for body, msg in cases:
         err, line = config_error(server, body)

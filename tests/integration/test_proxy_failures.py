@@ -9,8 +9,10 @@ import socket
 import threading
 import time
 
+from helpers import wait_for
+from http_helpers import http_block, start
 from proxy_helpers import (Client, backend, fetch, make_backend,  # noqa: F401 (fixtures)
-                           start_proxy)
+                           proxy_http, start_proxy)
 
 
 class Fixed:
@@ -281,3 +283,47 @@ def test_client_leaving_ends_the_upstream_request(server, backend):
         assert time.monotonic() < wait, log_lines(server)
         time.sleep(0.05)
     assert fetch(server.port(), "/").status == 200
+
+
+def test_reload_changes_servers_without_cutting(server, make_backend):
+    """The groups belong to a generation: after a reload that changes the
+    servers, new requests go to the new ones at once, and a request in
+    flight on the old generation completes."""
+    a, b = make_backend("a"), make_backend("b")
+    start_proxy(server, "location / { proxy_pass http://up; }", http_extra=group(a.address))
+    held = Client(server.port())
+    held.request("/wait/r")
+    deadline = time.monotonic() + 30
+    while a.waiting < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    server.write(http=proxy_http(server, "location / { proxy_pass http://up; }",
+                                 group(b.address)), workers=1)
+    server.reload(wait=False)
+    wait_for(lambda: fetch(server.port(), "/").header("X-Backend") == "b", what="the new group")
+    assert {fetch(server.port(), "/").header("X-Backend") for _ in range(5)} == {"b"}
+    a.release("r")
+    r = held.response()
+    assert r.status == 200 and r.body == b"released r\n"
+    held.close()
+
+
+def test_unix_socket_upstream(server, make_server):
+    """proxy_pass http://unix:/path: and `server unix:/path` in a group,
+    to turnpike itself serving files on a unix socket."""
+    up = make_server("unixup")
+    path = os.path.join(up.dir, "up.sock")
+    root = os.path.join(up.dir, "html")
+    os.mkdir(root)
+    with open(os.path.join(root, "f.txt"), "w") as f:
+        f.write("over unix\n")
+    os.chmod(root, 0o755)
+    os.chmod(os.path.join(root, "f.txt"), 0o644)
+    start(up, http_block("server { listen unix:%s; root %s; }" % (path, root)), workers=1)
+    start_proxy(server, """
+        location /direct/ { proxy_pass http://unix:%s:/; }
+        location / { proxy_pass http://grp; }""" % path,
+                http_extra="upstream grp { server unix:%s; }" % path)
+    r = fetch(server.port(), "/direct/f.txt")
+    assert r.status == 200 and r.body == b"over unix\n"
+    assert fetch(server.port(), "/f.txt").body == b"over unix\n"
