@@ -550,6 +550,8 @@ class Server:
         self.add_header = None  # (name, value) served from location /, or None
         self.tls = None  # {"cert", "key", "offload"}: also serve TLS on tls_port
         self.tls_port = None
+        self.proxy = None  # {"upstream": port, "ws": port}: also proxy on proxy_port
+        self.proxy_port = None
         self.daemon = False
         self.port = None
         self.proc = None  # Popen of what we started (the master unless daemon)
@@ -585,6 +587,8 @@ class Server:
             "PREFIX": self.prefix,
             "ADD_HEADER": hdr,
             "TLS_SERVER": self.tls_server_block(),
+            "PROXY_SERVER": self.proxy_server_block(),
+            "PROXY_NGINX_ONLY": "proxy_max_temp_file_size 0;" if self.proxy else "",
             "DAEMON": "on" if self.daemon else "off",
         }
         for k, v in values.items():
@@ -614,6 +618,35 @@ class Server:
         ssl_session_tickets on;%s
     }""" % (self.tls_port, self.docroot, self.tls["cert"], self.tls["key"], TLS_CIPHERS, offload)
 
+    def proxy_server_block(self):
+        """The proxy of both configurations: / to a static upstream over a
+        keep-alive pool, /ws to a WebSocket echo upstream."""
+        if not self.proxy:
+            return ""
+        return """upstream bench_static {
+        server 127.0.0.1:%d;
+        keepalive 64;
+    }
+    upstream bench_ws {
+        server 127.0.0.1:%d;
+    }
+    server {
+        listen 127.0.0.1:%d backlog=511;
+        proxy_http_version 1.1;
+        proxy_buffer_size 4k;
+        proxy_buffers 8 4k;
+        location / {
+            proxy_pass http://bench_static;
+            proxy_set_header Connection "";
+        }
+        location /ws {
+            proxy_pass http://bench_ws;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_read_timeout 1h;
+        }
+    }""" % (self.proxy["upstream"], self.proxy["ws"], self.proxy_port)
+
     def write_config(self):
         """Atomically, so a reload never reads a half-written file."""
         tmp = self.conf + ".tmp"
@@ -630,6 +663,7 @@ class Server:
         for attempt in range(3):
             self.port = free_port()
             self.tls_port = free_port() if self.tls else None
+            self.proxy_port = free_port() if self.proxy else None
             self.write_config()
             if self._start_once():
                 return self
@@ -894,6 +928,14 @@ def make_tls_files(workdir):
                     os.path.join(lib, "libmbedx509.a"), os.path.join(lib, "libmbedcrypto.a")]
                    + glob.glob(os.path.join(lib, "libeverest.a")) + ["-pthread"], check=True)
     return {"cert": cert, "key": key, "tools": tools}
+
+
+def build_wsload(workdir):
+    """bench/wsload.c compiled into the work directory."""
+    path = os.path.join(workdir, "wsload")
+    subprocess.run([os.environ.get("CC", "cc"), "-O2", "-o", path,
+                    os.path.join(BENCH_DIR, "wsload.c")], check=True)
+    return path
 
 
 def parse_tlsload(out):

@@ -119,6 +119,10 @@ struct req {
     int status_override;            /* error_page =code: -1 keep err_status, 0 target's, N */
     /* response */
     int status;                     /* status code sent */
+    struct str status_line;         /* its reason phrase if not the standard one (a proxied
+                                       response's), or empty */
+    bool own_server;                /* out_hdrs has the Server header (proxy_pass_header) */
+    bool own_date;                  /* ... the Date header */
     struct resp_hdr *out_hdrs;      /* extra response headers */
     struct resp_hdr **out_tail;     /* where the next one goes */
     struct resp_hdr *head_first;    /* the first header the head filters added, or NULL */

@@ -305,11 +305,9 @@ def test_beginners_guide_static(request):
     s.wait_log(r'open\(\) "/data/images/nope.png" failed \(2: No such file or directory\)')
 
 
-def test_beginners_guide_proxy_parses_once_the_proxy_lands(request):
+def test_beginners_guide_proxy_parses(request):
     s, _ = guide_server(request, "guideproxy", os.path.join(HERE, "beginners-guide", "proxy.conf"))
     r = s.cli("-t")
-    if r.returncode != 0 and 'unknown directive "proxy_pass"' in r.stderr:
-        pytest.xfail("proxy_pass is the reverse proxy's (issue #9)")
     assert r.returncode == 0, r.stderr
 
 
