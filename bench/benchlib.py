@@ -10,6 +10,7 @@ Python 3 standard library only (run it with /usr/bin/python3).
 """
 
 import ctypes
+import glob
 import http.client
 import math
 import os
@@ -826,13 +827,14 @@ def parse_wrk(out):
     return r
 
 
-def wrk_cmd(port, path, conns, duration, cpus, threads=1, headers=()):
-    """wrk takes whole seconds only."""
+def wrk_cmd(port, path, conns, duration, cpus, threads=1, headers=(), scheme="http"):
+    """wrk takes whole seconds only; scheme "https" makes it a TLS client
+    (OpenSSL's defaults: TLS 1.3)."""
     cmd = ["taskset", "-c", cpus, "wrk", "-t%d" % threads, "-c%d" % conns,
            "-d%ds" % math.ceil(duration), "--latency"]
     for h in headers:
         cmd += ["-H", h]
-    return cmd + ["http://127.0.0.1:%d%s" % (port, path)]
+    return cmd + ["%s://127.0.0.1:%d%s" % (scheme, port, path)]
 
 
 class Load:
@@ -897,18 +899,25 @@ def run_load(server, cmd, parse, duration, cpus):
 
 # ---- TLS ---------------------------------------------------------------------
 
+def make_cert(d, name, cn="bench.test"):
+    """A self-signed ECDSA P-256 certificate and its key in directory d
+    (made if need be) as NAMEcert.pem and NAMEkey.pem; returns their paths."""
+    os.makedirs(d, exist_ok=True)
+    os.chmod(d, 0o755)
+    cert, key = os.path.join(d, name + "cert.pem"), os.path.join(d, name + "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "30", "-subj", "/CN=" + cn,
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    os.chmod(key, 0o644)  # nginx's workers read nothing; the masters read it as root
+    return cert, key
+
+
 def make_tls_files(workdir):
     """An ECDSA P-256 certificate for both servers, and the TLS tools
     (bench/tlsload.c with OpenSSL, bench/tls_ceiling.c with mbedTLS)
     compiled into the work directory."""
     d = os.path.join(workdir, "tls")
-    os.mkdir(d)
-    os.chmod(d, 0o755)
-    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-days", "30", "-subj", "/CN=bench.test",
-                    "-keyout", key, "-out", cert], check=True, capture_output=True)
-    os.chmod(key, 0o644)  # nginx's workers read nothing; the masters read it as root
+    cert, key = make_cert(d, "")
     tools = {"tlsload": os.path.join(d, "tlsload"), "ceiling": os.path.join(d, "tls_ceiling")}
     cc = os.environ.get("CC", "cc")
     subprocess.run([cc, "-O2", "-o", tools["tlsload"], os.path.join(BENCH_DIR, "tlsload.c"),
@@ -916,8 +925,8 @@ def make_tls_files(workdir):
     lib = os.path.join(MBEDTLS, "lib")
     subprocess.run([cc, "-O2", "-I" + os.path.join(MBEDTLS, "include"), "-o", tools["ceiling"],
                     os.path.join(BENCH_DIR, "tls_ceiling.c"), os.path.join(lib, "libmbedtls.a"),
-                    os.path.join(lib, "libmbedx509.a"), os.path.join(lib, "libmbedcrypto.a"),
-                    "-pthread"], check=True)
+                    os.path.join(lib, "libmbedx509.a"), os.path.join(lib, "libmbedcrypto.a")]
+                   + glob.glob(os.path.join(lib, "libeverest.a")) + ["-pthread"], check=True)
     return {"cert": cert, "key": key, "tools": tools}
 
 

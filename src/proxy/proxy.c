@@ -17,6 +17,7 @@
 #include "http/conn.h"
 #include "http/resp.h"
 #include "proxy/proxy_int.h"
+#include "proxy/proxy_ssl.h"
 #include "proxy/upstream.h"
 #include "upstream/ups_pool.h"
 
@@ -150,8 +151,8 @@ static void proxy_context(struct proxy_ctx *ctx, char *buf, size_t cap)
         return;
     snprintf(tail, sizeof(tail), "%s", buf + (size_t)n - host);
     if (ctx->log->last != NULL)
-        snprintf(buf + (size_t)n - host, cap - ((size_t)n - host),
-                 ", upstream: \"http://%s%.*s\"%s", ctx->log->last->addr, (int)ctx->tg.uri.len,
+        snprintf(buf + (size_t)n - host, cap - ((size_t)n - host), ", upstream: \"%s://%s%.*s\"%s",
+                 ctx->tg.https ? "https" : "http", ctx->log->last->addr, (int)ctx->tg.uri.len,
                  ctx->tg.uri.p, tail);
 }
 
@@ -201,7 +202,7 @@ static const struct ups_group *proxy_find_group(const struct proxy_ctx *ctx,
         const struct ups_group *g = gs->list[i];
         if (strlen(g->name) != u->host.len || strncasecmp(g->name, u->host.p, u->host.len) != 0)
             continue;
-        if (g->defined ? !u->has_port : (g->has_port ? g->port : 80) == u->port)
+        if (g->defined ? !u->has_port : (g->port != 0 ? g->port : 80) == u->port)
             return g;
     }
     return NULL;
@@ -244,8 +245,7 @@ static int proxy_eval_url(struct proxy_ctx *ctx, struct proxy_url *u)
     if (cval_eval(&ctx->pl->pass->url, r, &text) < 0)
         return -1;
     if (proxy_url_parse(&r->pool, text, u, &err) < 0) {
-        conn_logf(r->c, LL_ERR, 0, "%s in \"%.*s\"",
-                  strncmp(err, "https", 5) ? err : "invalid URL prefix", (int)text.len, text.p);
+        conn_logf(r->c, LL_ERR, 0, "%s in \"%.*s\"", err, (int)text.len, text.p);
         return -1;
     }
     ctx->log->host = proxy_url_host_header(&r->pool, u);
@@ -268,7 +268,9 @@ static int proxy_target(struct proxy_ctx *ctx)
         if (proxy_eval_url(ctx, &evaluated) < 0)
             return proxy_answer_error(ctx, 500), -1;
         u = &evaluated;
+        ctx->tg.https = evaluated.https;
     } else {
+        ctx->tg.https = pp->u.https;
         ctx->tg.group = pp->group;
         ctx->log->host = pp->host;
         ctx->log->port = pp->port;
@@ -395,6 +397,7 @@ static void proxy_connect(struct proxy_ctx *ctx, bool fresh)
     struct ups_err e;
     const struct ups_addr *addr = ctx->peers.addr;
     struct ups_rt *rt = ctx->peers.rt;
+    const struct tls_client *tls = proxy_ssl_conf(ctx); /* NULL: plain */
     proxy_attempt_reset(ctx);
     if (!fresh && proxy_attempt_new(ctx, addr->name) == NULL) {
         proxy_answer_error(ctx, 500);
@@ -402,7 +405,7 @@ static void proxy_connect(struct proxy_ctx *ctx, bool fresh)
     }
     ctx->phase = PX_CONNECT;
     if (!fresh && rt != NULL &&
-        (ctx->uc = ups_pool_get(&rt->pool, addr, &proxy_ups_user, ctx)) != NULL) {
+        (ctx->uc = ups_pool_get_tls(&rt->pool, addr, tls, &proxy_ups_user, ctx)) != NULL) {
         ctx->reused = true;
         ctx->log->last->connect = 0;
         proxy_send_start(ctx);
@@ -410,6 +413,12 @@ static void proxy_connect(struct proxy_ctx *ctx, bool fresh)
     }
     ctx->uc =
         ups_conn_open(ctx->r->c->sk.rx, addr, ctx->pl->connect_timeout, &proxy_ups_user, ctx, &e);
+    if (ctx->uc != NULL && tls != NULL && proxy_ssl_secure(ctx, tls) < 0) {
+        ups_conn_close(ctx->uc);
+        ctx->uc = NULL;
+        proxy_answer_error(ctx, 500);
+        return;
+    }
     if (ctx->uc != NULL)
         return;
     proxy_log_err(ctx, e.level, 0, e.text, "connecting to upstream");
@@ -602,26 +611,18 @@ static struct proxy_ctx *proxy_of_conn(struct ups_conn *uc)
     return uc->data;
 }
 
-/* A new connection is up.  This is where a transport other than plain
- * TCP goes on the socket (uc->sock.tp, tp_state) and does its handshake
- * before the request is sent; a kept-alive connection from the pool has
- * its transport already and goes straight to proxy_send_start. */
-static void proxy_transport_attach(struct proxy_ctx *ctx)
-{
-    proxy_send_start(ctx);
-}
-
 static void proxy_connected(struct ups_conn *uc, const struct ups_err *e)
 {
     struct proxy_ctx *ctx = proxy_of_conn(uc);
     proxy_hold(ctx);
     if (e != NULL) {
         ctx->uc = NULL; /* closed already */
-        proxy_log_err(ctx, e->level, 0, e->text, "connecting to upstream");
+        proxy_log_err(ctx, e->level, 0, e->text,
+                      e->handshake ? "SSL handshaking to upstream" : "connecting to upstream");
         proxy_next(ctx, e->err == ETIMEDOUT ? PX_FT_TIMEOUT : PX_FT_ERROR);
     } else {
         ctx->log->last->connect = proxy_now(ctx) - ctx->log->last->start;
-        proxy_transport_attach(ctx);
+        proxy_send_start(ctx);
     }
     proxy_drop(ctx);
 }

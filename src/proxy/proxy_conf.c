@@ -38,9 +38,7 @@ static int proxy_url_error(struct conf_loader *cl, const struct conf_node *n, co
     const char *url = n->args[1].s;
     if (strcmp(err, "invalid URL prefix") == 0)
         return conf_err(cl, n, "invalid URL prefix in \"%s\"", url);
-    if (strncmp(err, "https", 5) == 0)
-        return conf_err(cl, n, "%s", err);
-    return conf_err(cl, n, "%s in upstream \"%s\"", err, url + 7);
+    return conf_err(cl, n, "%s in upstream \"%s\"", err, url + (url[4] == ':' ? 7 : 8));
 }
 
 /* The implicit group of "http://host:port", or the upstream block named
@@ -54,7 +52,8 @@ static int proxy_pass_group(struct conf_loader *cl, const struct conf_node *n,
                               : mpool_strndup(cl->pool, u->host.p, u->host.len);
     if (gs == NULL || name == NULL)
         return conf_err_nomem(cl, n);
-    pp->group = ups_group_add(cl, n, gs, name, u->has_port ? u->port : 0, u->has_port, false);
+    unsigned port = u->has_port ? u->port : u->https ? PROXY_DEFAULT_TLS_PORT : 0;
+    pp->group = ups_group_add(cl, n, gs, name, port, u->has_port, false);
     return pp->group != NULL ? 0 : -1;
 }
 
@@ -114,8 +113,6 @@ static int proxy_set_pass(struct conf_loader *cl, const struct conf_node *n,
     if (conf_cval(cl, n, &n->args[1], &pp->url) < 0)
         return -1;
     pp->vars = pp->url.has_vars;
-    if (pp->vars && strncasecmp(n->args[1].s, "https://", 8) == 0)
-        return conf_err(cl, n, "https protocol requires SSL support");
     if (!pp->vars && proxy_pass_static(cl, n, lv->loc, pp) < 0)
         return -1;
     pl->pass = pp;

@@ -86,6 +86,7 @@ struct proxy_target {
     struct str name;               /* a name still to look up, else empty */
     unsigned port;                 /* ... and the port to use with its addresses */
     struct str uri;                /* the URI to send */
+    bool https;                    /* TLS to the upstream (proxy_ssl.h) */
 };
 
 /* How the next server is chosen: the group's balancer, or the addresses

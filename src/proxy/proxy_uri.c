@@ -101,12 +101,12 @@ static int proxy_url_inet(struct mpool *p, struct str rest, struct proxy_url *u,
 int proxy_url_parse(struct mpool *p, struct str text, struct proxy_url *u, const char **err)
 {
     memset(u, 0, sizeof(*u));
-    u->port = PROXY_DEFAULT_PORT;
-    if (proxy_url_prefix(text, "https://"))
-        return *err = "https protocol requires SSL support", -1;
-    if (!proxy_url_prefix(text, "http://"))
+    u->https = proxy_url_prefix(text, "https://");
+    u->port = u->https ? PROXY_DEFAULT_TLS_PORT : PROXY_DEFAULT_PORT;
+    if (!u->https && !proxy_url_prefix(text, "http://"))
         return *err = "invalid URL prefix", -1;
-    struct str rest = str_make(text.p + 7, text.len - 7);
+    size_t skip = u->https ? 8 : 7;
+    struct str rest = str_make(text.p + skip, text.len - skip);
     if (proxy_url_prefix(rest, "unix:"))
         return proxy_url_unix(rest, u, err);
     return proxy_url_inet(p, rest, u, err);
@@ -118,7 +118,7 @@ struct str proxy_url_host_header(struct mpool *p, const struct proxy_url *u)
     char *s;
     if (u->unix_sock)
         return STR_LIT("localhost");
-    if (u->has_port && u->port != PROXY_DEFAULT_PORT)
+    if (u->has_port && u->port != (u->https ? PROXY_DEFAULT_TLS_PORT : PROXY_DEFAULT_PORT))
         s = mpool_printf(p, "%s%.*s%s:%u", open, (int)u->host.len, u->host.p, close, u->port);
     else
         s = mpool_printf(p, "%s%.*s%s", open, (int)u->host.len, u->host.p, close);

@@ -21,11 +21,13 @@
 #include "core/str.h"
 
 #define PROXY_DEFAULT_PORT 80
+#define PROXY_DEFAULT_TLS_PORT 443 /* https:// */
 
 /* A parsed proxy_pass URL (views into the text). */
 struct proxy_url {
+    bool https;      /* "https://": TLS to the upstream (proxy_ssl_*) */
     struct str host; /* "backend", "127.0.0.1", "::1" (no brackets), or the unix path */
-    unsigned port;   /* the port written, or 80 */
+    unsigned port;   /* the port written, or 80 (443 for https) */
     bool has_port;   /* a port was written */
     bool ipv6;       /* host was written in brackets */
     bool unix_sock;  /* host is a unix socket's path */
@@ -33,14 +35,14 @@ struct proxy_url {
     bool has_uri;    /* a URI part was written (even a lone "/") */
 };
 
-/* Parses text (a URI part starting with "?" gets its "/" from p); -1
- * with nginx's reason in *err ("invalid URL prefix", "https protocol
- * requires SSL support", "no host", "invalid port", "no path in the unix
- * domain socket"). */
+/* Parses text, "http://" or "https://" (a URI part starting with "?"
+ * gets its "/" from p); -1 with nginx's reason in *err ("invalid URL
+ * prefix", "no host", "invalid port", "no path in the unix domain
+ * socket"). */
 int proxy_url_parse(struct mpool *p, struct str text, struct proxy_url *u, const char **err);
 
 /* $proxy_host, the default Host header: the host, with ":port" when a
- * port other than 80 was written ("[v6]" keeps its brackets); "localhost"
+ * port other than the scheme's (80, 443) was written ("[v6]" keeps its brackets); "localhost"
  * for a unix socket.  NULL p when out of memory. */
 struct str proxy_url_host_header(struct mpool *p, const struct proxy_url *u);
 

@@ -345,7 +345,7 @@ def config_error(server, body, http_extra=""):
 def test_config_errors(server):
     cases = [
         ("location / { proxy_pass backend; #!\n}", 'invalid URL prefix in "backend"'),
-        ("location / { proxy_pass https://h; #!\n}", "https protocol requires SSL support"),
+        ("location / { proxy_pass https://h:99999; #!\n}", 'invalid port in upstream "h:99999"'),
         ("location / { proxy_pass http://h:99999; #!\n}", 'invalid port in upstream "h:99999"'),
         ("location / { proxy_pass http://nonexistent.invalid; #!\n}",
          'host not found in upstream "nonexistent.invalid"'),

@@ -35,6 +35,11 @@ static const struct {
     {"http://unix:/run/app.sock", "/run/app.sock", 80, false, true, NULL, "localhost"},
     {"http://unix:/run/app.sock:/u/", "/run/app.sock", 80, false, true, "/u/", "localhost"},
     {"http://unix:/run/app.sock:", "/run/app.sock", 80, false, true, NULL, "localhost"},
+    /* TLS: 443 by default, and left out of the Host header. */
+    {"https://backend", "backend", 443, false, false, NULL, "backend"},
+    {"HTTPS://backend:443/x", "backend", 443, true, false, "/x", "backend"},
+    {"https://backend:8443", "backend", 8443, true, false, NULL, "backend:8443"},
+    {"https://backend:80", "backend", 80, true, false, NULL, "backend:80"},
 };
 
 static void test_good_urls(void **state)
@@ -65,7 +70,8 @@ static const struct {
 } bad_urls[] = {
     {"backend", "invalid URL prefix"},
     {"ftp://h", "invalid URL prefix"},
-    {"https://h", "https protocol requires SSL support"},
+    {"https:/h", "invalid URL prefix"},
+    {"https://", "no host"},
     {"http://", "no host"},
     {"http:///x", "no host"},
     {"http://h:0", "invalid port"},
