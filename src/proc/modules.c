@@ -22,6 +22,8 @@
 #include "http/vars_extra.h"
 #include "proc/process_conf.h"
 #include "proxy/upstream.h"
+#include "stream/stream.h"
+#include "stream/stream_log.h"
 
 /* mod_http_remap precedes the http core, whose finish binds the listens
  * it moves; mod_http_tuning follows it, to check the merged levels;
@@ -36,6 +38,8 @@ struct module *const modules[] = {
     /* nginx drop-in extras */
     &mod_http_extra, &mod_http_vars_extra, &mod_expires, &mod_charset,
     &mod_http_vars,
+    /* the stream context (after http, whose listens it must not repeat) */
+    &mod_stream, &mod_stream_log,
     &mod_process, /* after every module's finish: pcre_jit compiles all the regexes */
 };
 

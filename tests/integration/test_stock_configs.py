@@ -239,7 +239,10 @@ def test_beginners_guide_static(request):
 def test_beginners_guide_proxy_parses_once_the_proxy_lands(request):
     s, _ = guide_server(request, "guideproxy", os.path.join(HERE, "beginners-guide", "proxy.conf"))
     r = s.cli("-t")
-    if r.returncode != 0 and 'unknown directive "proxy_pass"' in r.stderr:
+    if r.returncode != 0 and (
+        'unknown directive "proxy_pass"' in r.stderr
+        or '"proxy_pass" directive is not allowed here' in r.stderr  # only stream's so far
+    ):
         pytest.xfail("proxy_pass is the reverse proxy's (issue #9)")
     assert r.returncode == 0, r.stderr
 

@@ -29,6 +29,7 @@
 #include "handler/ret.h"
 #include "handler/rewrite.h"
 #include "http/core_conf.h"
+#include "stream/stream.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
@@ -234,6 +235,8 @@ static size_t table_part_size(const struct module *m, const struct conf_cmd *cmd
 {
     if (cmd->scope == CS_MAIN)
         return sizeof(struct conf);
+    if (m == &mod_stream) /* the stream levels, outside the http parts */
+        return sizeof(struct stream_srv);
     return m == &mod_http_core ? sizeof(struct loc_conf) : m->part_size;
 }
 
@@ -426,9 +429,9 @@ static void test_err_unknown(void **state)
 {
     static const struct err_case cases[] = {
         {NULL, EV "foo bar; #!\n", "unknown directive \"foo\"", AT_MARK},
-        {NULL, EV "stream { #!\n}\n", "unknown directive \"stream\"", AT_MARK},
+        {NULL, EV "mail { #!\n}\n", "unknown directive \"mail\"", AT_MARK},
         {NULL, SRV("  bogus; #!\n"), "unknown directive \"bogus\"", AT_MARK},
-        {NULL, LOC("   proxy_pass http://x; #!\n"), "unknown directive \"proxy_pass\"", AT_MARK},
+        {NULL, LOC("   fastcgi_pass x:9000; #!\n"), "unknown directive \"fastcgi_pass\"", AT_MARK},
         {NULL, "events {\n Worker_connections 5; #!\n}\n",
          "unknown directive \"Worker_connections\"", AT_MARK},
         {"foo;", EV, "unknown directive \"foo\"", AT_CMDLINE},
@@ -684,8 +687,8 @@ static void test_err_listen(void **state)
          AT_MARK},
         {NULL, SRV("  listen 80 so_keepalive=::; #!\n"), "invalid so_keepalive value: \"::\"",
          AT_MARK},
-        {NULL, SRV("  listen 80 so_keepalive=1ms::; #!\n"),
-         "invalid so_keepalive value: \"1ms::\"", AT_MARK},
+        {NULL, SRV("  listen 80 so_keepalive=1ms::; #!\n"), "invalid so_keepalive value: \"1ms::\"",
+         AT_MARK},
         {NULL, SRV("  listen 80 fastopen=x; #!\n"), "invalid fastopen \"x\"", AT_MARK},
         {NULL, SRV("  listen 80 deferred;\n }\n server {\n  listen 80 fastopen=5; #!\n"),
          "duplicate listen options for *:80", AT_MARK},
