@@ -383,7 +383,12 @@ static void stream_handshake(struct stream_sess *s)
         }
         break;
     }
-    if (s->tls_ready)
+    if (s->tls_ready && tls_conn_of(&s->sk) == NULL) {
+        /* tls_conn gives a client whose first byte is a letter back to the
+         * plain transport (for http's 400): a stream relays no such bytes. */
+        stream_logf(s, LL_INFO, 0, "client sent plain data to an SSL port");
+        stream_finalize(s, STREAM_INTERNAL);
+    } else if (s->tls_ready)
         stream_start(s);
     else
         sock_watch(&s->sk, s->sk.want != 0 ? s->sk.want : EV_READ);
