@@ -301,7 +301,9 @@ static int conf_listen_param(struct conf_loader *cl, const struct conf_node *n, 
         l->backlog = (int)v;
     } else if (strcmp(p, "ssl") == 0) {
         l->ssl = true;
-    } else if (strcmp(p, "http2") == 0 || strcmp(p, "proxy_protocol") == 0) {
+    } else if (strcmp(p, "proxy_protocol") == 0) {
+        l->proxy_protocol = true;
+    } else if (strcmp(p, "http2") == 0) {
         return conf_err(cl, n, "the \"%s\" parameter of \"listen\" is not supported yet", p);
     } else {
         return conf_err(cl, n, "invalid parameter \"%s\"", p);

@@ -14,6 +14,7 @@
 #include "http/alog.h"
 #include "http/conf_remap.h"
 #include "http/conf_tuning.h"
+#include "http/conn_pp.h"
 #include "http/core_conf.h"
 #include "http/core_extra.h"
 #include "http/errlog.h"
@@ -37,6 +38,7 @@ struct module *const modules[] = {
     &mod_autoindex, &mod_gzip, &mod_static,
     /* nginx drop-in extras */
     &mod_http_extra, &mod_http_vars_extra, &mod_expires, &mod_charset,
+    &mod_http_proxy_protocol, /* listen ... proxy_protocol: $proxy_protocol_* */
     &mod_http_vars,
     /* the stream context (after http, whose listens it must not repeat) */
     &mod_stream, &mod_stream_log,

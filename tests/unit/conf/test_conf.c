@@ -701,8 +701,10 @@ static void test_err_listen(void **state)
          "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive", AT_MARK},
         {NULL, SRV("  listen 443 default_server http2; #!\n"),
          "the \"http2\" parameter of \"listen\" is not supported yet", AT_MARK},
-        {NULL, SRV("  listen 80 proxy_protocol; #!\n"),
-         "the \"proxy_protocol\" parameter of \"listen\" is not supported yet", AT_MARK},
+        {NULL, SRV("  listen 80 proxy_protocol; #!\n listen 127.0.0.1:80;\n"),
+         "listen 127.0.0.1:80 and listen *:80: a specific address and the wildcard of its port "
+         "must agree on \"proxy_protocol\"",
+         AT_NONE},
         /* duplicates in one server */
         {NULL, SRV("  listen 8080;\n  listen *:8080; #!\n"), "a duplicate listen *:8080", AT_MARK},
         {NULL, SRV("  listen 8080;\n  listen 0.0.0.0:8080; #!\n"), "a duplicate listen *:8080",
