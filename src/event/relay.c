@@ -305,6 +305,8 @@ void relay_free(struct relay *rl)
     free(rl->down.held);
     rl->up.held = rl->down.held = NULL;
     rl->up.held_len = rl->down.held_len = 0;
-    relay_pipe_close(&rl->up);
-    relay_pipe_close(&rl->down);
+    if (rl->splice) { /* a relay never started has no pipes (nor -1s) */
+        relay_pipe_close(&rl->up);
+        relay_pipe_close(&rl->down);
+    }
 }
