@@ -388,10 +388,11 @@ static void stream_handshake(struct stream_sess *s)
          * plain transport (for http's 400): a stream relays no such bytes. */
         stream_logf(s, LL_INFO, 0, "client sent plain data to an SSL port");
         stream_finalize(s, STREAM_INTERNAL);
-    } else if (s->tls_ready)
+    } else if (s->tls_ready) {
         stream_start(s);
-    else
-        sock_watch(&s->sk, s->sk.want != 0 ? s->sk.want : EV_READ);
+    }
+    /* Else the transport watches what the handshake waits for (nothing
+     * while a pool job has it: the job wakes the reader). */
 }
 
 static void stream_client_io(struct ev_loop *loop, ev_io *io, int revents)
