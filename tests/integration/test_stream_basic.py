@@ -2,6 +2,7 @@
 upstream and passive health, the access log, and configuration errors."""
 
 import os
+import signal
 import socket
 import time
 
@@ -221,3 +222,29 @@ def test_many_sessions_at_once(server):
         assert s.recv(100) == b"n%d" % i
         s.close()
     time.sleep(0)
+
+
+def test_quit_keeps_sessions_until_shutdown_timeout(server):
+    be = Backend()
+    port = stream_port()
+    text = server.config(http="server { listen 127.0.0.1:%d; location / { return 200; } }"
+                         % server.port("main"), main="worker_shutdown_timeout 2s;")
+    text += "stream { server { listen 127.0.0.1:%d; proxy_pass 127.0.0.1:%d; } }\n" % (
+        port, be.port)
+    server.write(text)
+    server.start()
+    c = socket.create_connection(("127.0.0.1", port), timeout=30)
+    c.sendall(b"one")
+    assert c.recv(10) == b"one"
+    server.kill(signal.SIGQUIT)
+    server.wait_log(r"gracefully shutting down")
+    # Draining: the session goes on ...
+    c.sendall(b"two")
+    assert c.recv(10) == b"two"
+    # ... until worker_shutdown_timeout closes it.
+    try:
+        assert c.recv(10) == b""
+    except ConnectionResetError:
+        pass
+    c.close()
+    assert server.wait_exit()
