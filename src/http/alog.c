@@ -398,24 +398,33 @@ static int alog_param_if(struct conf_loader *cl, const struct conf_node *n, cons
     return 0;
 }
 
-/* One of buffer=, flush=, gzip[=], if= after the format name. */
-static int alog_param(struct conf_loader *cl, const struct conf_node *n, const char *a,
-                      struct alog *log)
+int alog_param_buffer(struct conf_loader *cl, const struct conf_node *n, const char *a,
+                      size_t *buffer, long *flush_ms)
 {
     long v;
     if (strncmp(a, "buffer=", 7) == 0) {
         if (conf_parse_size(a + 7, &v) < 0 || v == 0)
             return conf_err(cl, n, "invalid buffer size \"%s\"", a + 7);
-        log->buffer = (size_t)v;
-        return 0;
+        *buffer = (size_t)v;
+        return 1;
     }
     if (strncmp(a, "flush=", 6) == 0) {
-        if (conf_parse_msec(a + 6, &log->flush_ms) < 0 || log->flush_ms == 0)
+        if (conf_parse_msec(a + 6, flush_ms) < 0 || *flush_ms == 0)
             return conf_err(cl, n, "invalid flush time \"%s\"", a + 6);
-        return 0;
+        return 1;
     }
     if (strncmp(a, "gzip", 4) == 0 && (a[4] == '\0' || a[4] == '='))
         return conf_err(cl, n, "\"gzip\" in \"access_log\" is not supported");
+    return 0;
+}
+
+/* One of buffer=, flush=, gzip[=], if= after the format name. */
+static int alog_param(struct conf_loader *cl, const struct conf_node *n, const char *a,
+                      struct alog *log)
+{
+    int rc = alog_param_buffer(cl, n, a, &log->buffer, &log->flush_ms);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     if (strncmp(a, "if=", 3) == 0)
         return alog_param_if(cl, n, a + 3, log);
     return conf_err(cl, n, "invalid parameter \"%s\"", a);

@@ -61,6 +61,10 @@ void alog_reopen_master(struct conf *c, uid_t uid, gid_t gid);
  * after an error at n. */
 struct alog_file *alog_file_add(struct conf_loader *cl, const struct conf_node *n, const char *path,
                                 size_t buffer, long flush_ms);
+/* access_log's buffer=, flush= (and the refused gzip): 1 if `a` was one
+ * of them (set), 0 if it is another parameter, -1 after an error at n. */
+int alog_param_buffer(struct conf_loader *cl, const struct conf_node *n, const char *a,
+                      size_t *buffer, long *flush_ms);
 /* Worker: one whole line (newline included) to f, through its buffer by
  * a directive with buffer= bytes (0: written now, after what is held). */
 void alog_file_line(const struct alog_file *f, size_t buffer, const char *line, size_t len);

@@ -2,12 +2,9 @@
  * proxy_pass and the proxy settings, and each worker's group state. */
 #include "stream/stream.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/un.h>
 
 #include "conf/conf_table.h"
 #include "core/log.h"
@@ -131,26 +128,6 @@ static int stream_port_num(const char *s, unsigned *port)
     return 0;
 }
 
-/* "host:port", "[v6]:port" or "port": a stream listen needs its port. */
-static int stream_listen_split(char *buf, const char **host, unsigned *port)
-{
-    *host = "*";
-    if (buf[0] == '[') {
-        char *end = strchr(buf, ']');
-        if (end == NULL || end[1] != ':')
-            return -1;
-        *end = '\0';
-        *host = buf + 1;
-        return stream_port_num(end + 2, port);
-    }
-    char *colon = strrchr(buf, ':');
-    if (colon == NULL)
-        return stream_port_num(buf, port);
-    *colon = '\0';
-    *host = buf;
-    return stream_port_num(colon + 1, port);
-}
-
 static struct stream_port *stream_port_add(struct conf_loader *cl, const struct conf_node *n,
                                            const union sockaddr_any *a)
 {
@@ -166,49 +143,6 @@ static struct stream_port *stream_port_add(struct conf_loader *cl, const struct 
     p->file = conf_file_name(cl, n);
     p->line = n->line;
     return p;
-}
-
-static int stream_listen_inet(struct conf_loader *cl, const struct conf_node *n, const char *host,
-                              unsigned port)
-{
-    union sockaddr_any a;
-    memset(&a, 0, sizeof(a));
-    if (strcmp(host, "*") == 0 || inet_pton(AF_INET, host, &a.sin.sin_addr) == 1) {
-        a.sin.sin_family = AF_INET;
-        a.sin.sin_port = htons(port);
-        return stream_port_add(cl, n, &a) ? 0 : conf_err_nomem(cl, n);
-    }
-    if (inet_pton(AF_INET6, host, &a.sin6.sin6_addr) == 1) {
-        a.sin6.sin6_family = AF_INET6;
-        a.sin6.sin6_port = htons(port);
-        return stream_port_add(cl, n, &a) ? 0 : conf_err_nomem(cl, n);
-    }
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
-    if (getaddrinfo(host, NULL, &hints, &res) != 0)
-        return conf_err(cl, n, "host not found in \"%s\" of the \"listen\" directive",
-                        n->args[1].s);
-    /* nginx's stream listen binds the name's first address. */
-    memcpy(&a, res->ai_addr, res->ai_addrlen);
-    a.sin.sin_port = htons(port);
-    freeaddrinfo(res);
-    return stream_port_add(cl, n, &a) ? 0 : conf_err_nomem(cl, n);
-}
-
-static int stream_listen_unix(struct conf_loader *cl, const struct conf_node *n)
-{
-    const char *path = n->args[1].s + 5;
-    union sockaddr_any a;
-    memset(&a, 0, sizeof(a));
-    a.sa.sa_family = AF_UNIX;
-    if (path[0] == '\0')
-        return conf_err(cl, n, "no path in the unix domain socket");
-    if (strlen(path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
-        return conf_err(cl, n, "too long path in the unix domain socket");
-    struct stream_port *p = stream_port_add(cl, n, &a);
-    if (p == NULL || (p->path = mpool_strdup(cl->pool, path)) == NULL)
-        return conf_err_nomem(cl, n);
-    snprintf(p->text, sizeof(p->text), "unix:%s", path);
-    return 0;
 }
 
 static int stream_listen_param(struct conf_loader *cl, const struct conf_node *n, const char *a,
@@ -235,31 +169,36 @@ static int stream_listen_param(struct conf_loader *cl, const struct conf_node *n
     return 0;
 }
 
+/* A stream listen needs its port; a host name gives each of its
+ * addresses, every one with the same parameters. */
 static int stream_set_listen(struct conf_loader *cl, const struct conf_node *n,
                              const struct conf_cmd *cmd)
 {
     struct stream_conf *sc = stream_main_rw(cl);
+    union sockaddr_any addrs[16];
+    const char *path;
     size_t first = sc->nports;
-    char buf[256];
-    const char *host;
-    unsigned port;
     (void)cmd;
-    snprintf(buf, sizeof(buf), "%s", n->args[1].s);
-    if (strncmp(buf, "unix:", 5) == 0) {
-        if (stream_listen_unix(cl, n) < 0)
-            return -1;
-    } else if (stream_listen_split(buf, &host, &port) < 0) {
-        return conf_err(cl, n, "invalid port in \"%s\" of the \"listen\" directive", n->args[1].s);
-    } else if (stream_listen_inet(cl, n, host, port) < 0) {
+    int k = conf_listen_address(cl, n, 0, addrs, 16, &path);
+    if (k < 0)
         return -1;
+    for (int i = 0; i < k; i++) {
+        struct stream_port *p = stream_port_add(cl, n, &addrs[i]);
+        if (p == NULL)
+            return conf_err_nomem(cl, n);
+        if (path != NULL) {
+            p->path = path;
+            snprintf(p->text, sizeof(p->text), "unix:%s", path);
+        }
+        for (size_t j = 2; j < n->nargs; j++)
+            if (stream_listen_param(cl, n, n->args[j].s, p) < 0)
+                return -1;
     }
-    struct stream_port *p = &sc->ports[first];
-    for (size_t j = 2; j < n->nargs; j++)
-        if (stream_listen_param(cl, n, n->args[j].s, p) < 0)
-            return -1;
-    for (size_t j = 0; j < first; j++)
-        if (listen_same(&sc->ports[j].addr, sc->ports[j].path, &p->addr, p->path))
-            return conf_err(cl, n, "duplicate \"%s\" address and port pair", p->text);
+    for (size_t i = first; i < sc->nports; i++)
+        for (size_t j = 0; j < i; j++)
+            if (listen_same(&sc->ports[j].addr, sc->ports[j].path, &sc->ports[i].addr,
+                            sc->ports[i].path))
+                return conf_err(cl, n, "duplicate \"%s\" address and port pair", sc->ports[i].text);
     return 0;
 }
 

@@ -86,27 +86,16 @@ static int slog_set_format(struct conf_loader *cl, const struct conf_node *n,
 static int slog_param(struct conf_loader *cl, const struct conf_node *n, const char *a,
                       struct slog *log, long *flush)
 {
-    long v;
     char err[256];
-    if (strncmp(a, "buffer=", 7) == 0) {
-        if (conf_parse_size(a + 7, &v) < 0 || v == 0)
-            return conf_err(cl, n, "invalid buffer size \"%s\"", a + 7);
-        log->buffer = (size_t)v;
-        return 0;
-    }
-    if (strncmp(a, "flush=", 6) == 0) {
-        if (conf_parse_msec(a + 6, flush) < 0 || *flush == 0)
-            return conf_err(cl, n, "invalid flush time \"%s\"", a + 6);
-        return 0;
-    }
+    int rc = alog_param_buffer(cl, n, a, &log->buffer, flush);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     if (strncmp(a, "if=", 3) == 0) {
         if (svar_compile(cl->pool, a + 3, &log->cond, err, sizeof(err)) < 0)
             return conf_err(cl, n, "%s", err);
         log->has_cond = true;
         return 0;
     }
-    if (strncmp(a, "gzip", 4) == 0 && (a[4] == '\0' || a[4] == '='))
-        return conf_err(cl, n, "\"gzip\" in \"access_log\" is not supported");
     return conf_err(cl, n, "invalid parameter \"%s\"", a);
 }
 

@@ -3,12 +3,13 @@ with or without a PROXY protocol header to parse and keep byte for byte),
 an independent PROXY protocol reader/writer, and a stream configuration
 around them."""
 
+import os
 import socket
 import struct
 import threading
 import time
 
-from helpers import TIMEOUT, free_port
+from helpers import TIMEOUT, free_port, wait_for
 
 V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 
@@ -230,3 +231,25 @@ def stream_port():
     """A port for a stream listen (kept out of srv.ports, whose addresses
     wait_ready polls with HTTP)."""
     return free_port()
+
+
+def read_lines(srv, name="stream.log"):
+    """srv's logs/<name> as it is now (no lines if it is not there)."""
+    try:
+        with open(os.path.join(srv.dir, "logs", name)) as f:
+            return f.read().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def log_lines(srv, n=1, name="stream.log"):
+    """The first lines of srv's logs/<name> once it has n of them."""
+    path = os.path.join(srv.dir, "logs", name)
+
+    def got():
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            lines = f.read().splitlines()
+        return lines if len(lines) >= n else None
+    return wait_for(got, what="%d lines in %s" % (n, name))

@@ -6,20 +6,9 @@ import signal
 import socket
 import time
 
-from helpers import wait_for
-from stream_helpers import Backend, roundtrip, stream_conf, stream_port
+from stream_helpers import log_lines, Backend, roundtrip, stream_conf, stream_port
 
 
-def log_lines(srv, name="stream.log", n=1):
-    path = os.path.join(srv.dir, "logs", name)
-
-    def got():
-        if not os.path.exists(path):
-            return None
-        with open(path) as f:
-            lines = f.read().splitlines()
-        return lines if len(lines) >= n else None
-    return wait_for(got, what="%d stream log lines" % n)
 
 
 def test_echo_through_group_and_log(server):

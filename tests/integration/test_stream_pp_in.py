@@ -9,8 +9,7 @@ import ssl
 import struct
 import time
 
-from helpers import wait_for
-from stream_helpers import Backend, stream_conf, stream_port, tlv, v1_line, v2_header
+from stream_helpers import log_lines, Backend, stream_conf, stream_port, tlv, v1_line, v2_header
 from tls_helpers import cert_lines, client_ctx
 
 VARS = ("$remote_addr|$proxy_protocol_addr|$proxy_protocol_port|$proxy_protocol_server_addr|"
@@ -61,16 +60,6 @@ def pp_stream(srv, backend, extra="", timeout="500ms"):
     return port
 
 
-def log_lines(srv, n):
-    path = os.path.join(srv.dir, "logs", "stream.log")
-
-    def got():
-        if not os.path.exists(path):
-            return None
-        with open(path) as f:
-            lines = f.read().splitlines()
-        return lines if len(lines) >= n else None
-    return wait_for(got, what="%d log lines" % n)
 
 
 def send_and_read(port, data, payload=b"", shut=True):

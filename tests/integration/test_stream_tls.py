@@ -2,14 +2,12 @@
 sent to the backend (v1 and v2 with TLVs), checked byte for byte by the
 backend against a header built here independently."""
 
-import os
 import re
 import socket
 import ssl
 import struct
 
-from helpers import wait_for
-from stream_helpers import Backend, stream_conf, stream_port, tlv, v1_line, v2_header
+from stream_helpers import log_lines, Backend, stream_conf, stream_port, tlv, v1_line, v2_header
 from tls_helpers import cert_lines, client_ctx, pki_path
 
 TLS12 = ssl.TLSVersion.TLSv1_2
@@ -55,16 +53,6 @@ def tls_roundtrip(port, data=b"ping", ctx=None, sni="a.test", session=None):
     return out, facts
 
 
-def log_lines(srv, n):
-    path = os.path.join(srv.dir, "logs", "stream.log")
-
-    def got():
-        if not os.path.exists(path):
-            return None
-        with open(path) as f:
-            lines = f.read().splitlines()
-        return lines if len(lines) >= n else None
-    return wait_for(got, what="%d stream log lines" % n)
 
 
 def test_tls_terminated_with_variables(server):
