@@ -70,8 +70,9 @@ static void stream_count(struct stream_sess *s)
 {
     if (!s->relaying)
         return;
-    s->received = s->relay.up.bytes;
-    s->up_sent = s->relay.up.bytes;
+    uint64_t up = s->relay.up.bytes;
+    s->up_sent = up;
+    s->received = up > s->pp_out_len ? up - s->pp_out_len : 0;
     s->up_received = s->relay.down.bytes;
     s->sent = s->relay.down.bytes;
 }
@@ -261,6 +262,7 @@ static int stream_pp_send(struct stream_sess *s)
         len = pp_write_v1((char *)buf, stream_client_addr(s), stream_server_addr(s));
     if (len == 0)
         return -1;
+    s->pp_out_len = (uint32_t)len;
     return relay_push(&s->relay, &s->up->sock, (const char *)buf, len);
 }
 

@@ -53,7 +53,8 @@ struct stream_sess {
     ev_tstamp connect_start;        /* the current connect began */
     char up_addrs[256];             /* $upstream_addr: every server tried, ", " between */
     char up_times[128];             /* $upstream_connect_time, likewise */
-    uint64_t up_sent;               /* bytes sent to the upstream */
+    uint64_t up_sent;               /* bytes sent to the upstream (PROXY header included) */
+    uint32_t pp_out_len;            /* the PROXY header sent upstream, bytes */
     uint64_t up_received;           /* bytes received from it */
     uint64_t sent;                  /* bytes sent to the client */
     uint64_t received;              /* bytes received from the client */

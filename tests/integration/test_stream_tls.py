@@ -98,6 +98,8 @@ def test_proxy_v2_tlvs_byte_for_byte(server):
         h = be.wait_headers(1 if version == TLS13 else 2)[-1]
         assert f["alpn"] == "http/1.1"
         assert h == expected_v2(f, port), (h, expected_v2(f, port))
+    # $bytes_received counts the client's bytes, not our PROXY header.
+    assert [ln.split("|")[-1] for ln in log_lines(server, 2)] == ["2", "2"]
 
 
 def test_proxy_v2_client_certificate_bits(server):
