@@ -10,6 +10,7 @@ Python 3 standard library only (run it with /usr/bin/python3).
 """
 
 import ctypes
+import glob
 import http.client
 import math
 import os
@@ -549,6 +550,8 @@ class Server:
         self.add_header = None  # (name, value) served from location /, or None
         self.tls = None  # {"cert", "key", "offload"}: also serve TLS on tls_port
         self.tls_port = None
+        self.proxy = None  # {"upstream": port, "ws": port}: also proxy on proxy_port
+        self.proxy_port = None
         self.daemon = False
         self.port = None
         self.proc = None  # Popen of what we started (the master unless daemon)
@@ -584,6 +587,8 @@ class Server:
             "PREFIX": self.prefix,
             "ADD_HEADER": hdr,
             "TLS_SERVER": self.tls_server_block(),
+            "PROXY_SERVER": self.proxy_server_block(),
+            "PROXY_NGINX_ONLY": "proxy_max_temp_file_size 0;" if self.proxy else "",
             "DAEMON": "on" if self.daemon else "off",
         }
         for k, v in values.items():
@@ -613,6 +618,35 @@ class Server:
         ssl_session_tickets on;%s
     }""" % (self.tls_port, self.docroot, self.tls["cert"], self.tls["key"], TLS_CIPHERS, offload)
 
+    def proxy_server_block(self):
+        """The proxy of both configurations: / to a static upstream over a
+        keep-alive pool, /ws to a WebSocket echo upstream."""
+        if not self.proxy:
+            return ""
+        return """upstream bench_static {
+        server 127.0.0.1:%d;
+        keepalive 64;
+    }
+    upstream bench_ws {
+        server 127.0.0.1:%d;
+    }
+    server {
+        listen 127.0.0.1:%d backlog=511;
+        proxy_http_version 1.1;
+        proxy_buffer_size 4k;
+        proxy_buffers 8 4k;
+        location / {
+            proxy_pass http://bench_static;
+            proxy_set_header Connection "";
+        }
+        location /ws {
+            proxy_pass http://bench_ws;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_read_timeout 1h;
+        }
+    }""" % (self.proxy["upstream"], self.proxy["ws"], self.proxy_port)
+
     def write_config(self):
         """Atomically, so a reload never reads a half-written file."""
         tmp = self.conf + ".tmp"
@@ -629,6 +663,7 @@ class Server:
         for attempt in range(3):
             self.port = free_port()
             self.tls_port = free_port() if self.tls else None
+            self.proxy_port = free_port() if self.proxy else None
             self.write_config()
             if self._start_once():
                 return self
@@ -792,13 +827,14 @@ def parse_wrk(out):
     return r
 
 
-def wrk_cmd(port, path, conns, duration, cpus, threads=1, headers=()):
-    """wrk takes whole seconds only."""
+def wrk_cmd(port, path, conns, duration, cpus, threads=1, headers=(), scheme="http"):
+    """wrk takes whole seconds only; scheme "https" makes it a TLS client
+    (OpenSSL's defaults: TLS 1.3)."""
     cmd = ["taskset", "-c", cpus, "wrk", "-t%d" % threads, "-c%d" % conns,
            "-d%ds" % math.ceil(duration), "--latency"]
     for h in headers:
         cmd += ["-H", h]
-    return cmd + ["http://127.0.0.1:%d%s" % (port, path)]
+    return cmd + ["%s://127.0.0.1:%d%s" % (scheme, port, path)]
 
 
 class Load:
@@ -863,18 +899,25 @@ def run_load(server, cmd, parse, duration, cpus):
 
 # ---- TLS ---------------------------------------------------------------------
 
+def make_cert(d, name, cn="bench.test"):
+    """A self-signed ECDSA P-256 certificate and its key in directory d
+    (made if need be) as NAMEcert.pem and NAMEkey.pem; returns their paths."""
+    os.makedirs(d, exist_ok=True)
+    os.chmod(d, 0o755)
+    cert, key = os.path.join(d, name + "cert.pem"), os.path.join(d, name + "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "30", "-subj", "/CN=" + cn,
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    os.chmod(key, 0o644)  # nginx's workers read nothing; the masters read it as root
+    return cert, key
+
+
 def make_tls_files(workdir):
     """An ECDSA P-256 certificate for both servers, and the TLS tools
     (bench/tlsload.c with OpenSSL, bench/tls_ceiling.c with mbedTLS)
     compiled into the work directory."""
     d = os.path.join(workdir, "tls")
-    os.mkdir(d)
-    os.chmod(d, 0o755)
-    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-days", "30", "-subj", "/CN=bench.test",
-                    "-keyout", key, "-out", cert], check=True, capture_output=True)
-    os.chmod(key, 0o644)  # nginx's workers read nothing; the masters read it as root
+    cert, key = make_cert(d, "")
     tools = {"tlsload": os.path.join(d, "tlsload"), "ceiling": os.path.join(d, "tls_ceiling")}
     cc = os.environ.get("CC", "cc")
     subprocess.run([cc, "-O2", "-o", tools["tlsload"], os.path.join(BENCH_DIR, "tlsload.c"),
@@ -882,9 +925,17 @@ def make_tls_files(workdir):
     lib = os.path.join(MBEDTLS, "lib")
     subprocess.run([cc, "-O2", "-I" + os.path.join(MBEDTLS, "include"), "-o", tools["ceiling"],
                     os.path.join(BENCH_DIR, "tls_ceiling.c"), os.path.join(lib, "libmbedtls.a"),
-                    os.path.join(lib, "libmbedx509.a"), os.path.join(lib, "libmbedcrypto.a"),
-                    "-pthread"], check=True)
+                    os.path.join(lib, "libmbedx509.a"), os.path.join(lib, "libmbedcrypto.a")]
+                   + glob.glob(os.path.join(lib, "libeverest.a")) + ["-pthread"], check=True)
     return {"cert": cert, "key": key, "tools": tools}
+
+
+def build_wsload(workdir):
+    """bench/wsload.c compiled into the work directory."""
+    path = os.path.join(workdir, "wsload")
+    subprocess.run([os.environ.get("CC", "cc"), "-O2", "-o", path,
+                    os.path.join(BENCH_DIR, "wsload.c")], check=True)
+    return path
 
 
 def parse_tlsload(out):

@@ -1,7 +1,7 @@
 /* tls_ceiling.c - what mbedTLS can do on one core, for bench/run: the
  * ceiling that turnpike's full handshakes per second are held against.
  *
- *   tls_ceiling KEY.pem SECONDS
+ *   tls_ceiling KEY.pem SECONDS [parts]
  *
  * Runs, each for SECONDS on the CPU it is pinned to:
  *   crypto13  the server's asymmetric crypto of a TLS 1.3 full handshake,
@@ -10,7 +10,10 @@
  *             export, agree);
  *   crypto12  the same for TLS 1.2 ECDHE-ECDSA: the signature and X25519
  *             through the classic ECDH module (TLS 1.2 does not use PSA here).
- * and prints "name=ops_per_second" lines. */
+ * and prints "name=ops_per_second" lines.  With "parts", also each piece
+ * alone: sign (the ECDSA signature), x25519_share and p256_share (generate
+ * a PSA key and export its public value: a TLS 1.3 key share),
+ * x25519_agree and p256_agree (the agreement with the peer's share). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +105,75 @@ static double run(const char *name, double seconds, void (*step)(unsigned, void 
 
 static unsigned char peer_pub[32];
 
+/* ---- the pieces alone ("parts") ---- */
+
+struct part_key {
+    psa_key_type_t type;
+    size_t bits;
+    psa_key_id_t ours;
+    unsigned char peer[65];
+    size_t peer_len;
+};
+
+static psa_key_id_t part_generate(const struct part_key *k, unsigned char *pub, size_t cap,
+                                  size_t *len)
+{
+    psa_key_attributes_t a = PSA_KEY_ATTRIBUTES_INIT;
+    psa_set_key_type(&a, k->type);
+    psa_set_key_bits(&a, k->bits);
+    psa_set_key_usage_flags(&a, PSA_KEY_USAGE_DERIVE);
+    psa_set_key_algorithm(&a, PSA_ALG_ECDH);
+    psa_key_id_t id;
+    if (psa_generate_key(&a, &id) != PSA_SUCCESS ||
+        psa_export_public_key(id, pub, cap, len) != PSA_SUCCESS)
+        die("psa key share", 0);
+    return id;
+}
+
+static void part_share(unsigned n, void *arg)
+{
+    unsigned char pub[65];
+    size_t len;
+    (void)n;
+    psa_destroy_key(part_generate(arg, pub, sizeof(pub), &len));
+}
+
+static void part_agree(unsigned n, void *arg)
+{
+    struct part_key *k = arg;
+    unsigned char shared[66];
+    size_t len;
+    (void)n;
+    if (psa_raw_key_agreement(PSA_ALG_ECDH, k->ours, k->peer, k->peer_len, shared,
+                              sizeof(shared), &len) != PSA_SUCCESS)
+        die("psa agreement", 0);
+}
+
+static void part_sign(unsigned n, void *key)
+{
+    sign(key, n);
+}
+
+static void run_parts(double seconds, mbedtls_pk_context *key)
+{
+    struct part_key keys[] = {
+        {PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_MONTGOMERY), 255, 0, {0}, 0},
+        {PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1), 256, 0, {0}, 0},
+    };
+    const char *names[][2] = {{"x25519_share", "x25519_agree"}, {"p256_share", "p256_agree"}};
+    run("sign", seconds, part_sign, key);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        unsigned char pub[65];
+        size_t len;
+        psa_destroy_key(part_generate(&keys[i], keys[i].peer, sizeof(keys[i].peer),
+                                      &keys[i].peer_len));
+        keys[i].ours = part_generate(&keys[i], pub, sizeof(pub), &len);
+        run(names[i][0], seconds, part_share, &keys[i]);
+        run(names[i][1], seconds, part_agree, &keys[i]);
+        psa_destroy_key(keys[i].ours);
+    }
+}
+
 static void step13(unsigned n, void *key)
 {
     sign(key, n);
@@ -131,8 +203,8 @@ static void make_peer(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: tls_ceiling KEY.pem SECONDS\n");
+    if (argc != 3 && !(argc == 4 && strcmp(argv[3], "parts") == 0)) {
+        fprintf(stderr, "usage: tls_ceiling KEY.pem SECONDS [parts]\n");
         return 2;
     }
     mbedtls_entropy_init(&entropy);
@@ -149,6 +221,8 @@ int main(int argc, char **argv)
     double seconds = atof(argv[2]);
     run("crypto13", seconds, step13, &key);
     run("crypto12", seconds, step12, &key);
+    if (argc == 4)
+        run_parts(seconds, &key);
     mbedtls_pk_free(&key);
     return 0;
 }

@@ -12,6 +12,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "conf/conf_absent.h"
 #include "conf/conf_parse.h"
 #include "conf/conf_table.h"
 
@@ -195,6 +196,9 @@ static int conf_directive(struct conf_loader *cl, const struct conf_node *n)
     const struct conf_cmd *cmd = module_cmd_find(name, cl->ctx, &mod, &known);
     if (cmd == NULL && known)
         return conf_err(cl, n, "\"%s\" directive is not allowed here", name);
+    const char *why = cmd == NULL ? conf_absent_reason(name) : NULL;
+    if (why != NULL)
+        return conf_err(cl, n, "\"%s\" is not supported: %s", name, why);
     if (cmd == NULL || cmd->type == CT_PARSER)
         return conf_err(cl, n, "unknown directive \"%s\"", name);
     if ((cmd->args & ARGS_BLOCK) && !n->block)

@@ -18,6 +18,7 @@ struct conf_node;
 struct http_hooks;
 struct reactor;
 struct var_def;
+struct var_set;
 
 struct module {
     const char *name;              /* "http_gzip", for messages */
@@ -40,6 +41,8 @@ struct module {
     const struct http_hooks *http;             /* its request phases, if an http module */
     const struct var_def *vars;                /* http variables it provides */
     size_t nvars;                              /* how many */
+    const struct var_set *sets;                /* those of them `set` may change */
+    size_t nsets;                              /* how many */
     unsigned index;                            /* position in modules[], set at startup */
 };
 

@@ -1,4 +1,5 @@
-/* timer.c - per-timeout-value lists. */
+/* timer.c - per-timeout-value lists, and a heap for the timeouts that
+ * vary. */
 #include "core/timer.h"
 
 #include <stdlib.h>
@@ -16,6 +17,7 @@ void timers_init(struct timers *t, struct ev_loop *loop)
     t->loop = loop;
     t->lists = NULL;
     t->nlists = 0;
+    t->heap = NULL;
 }
 
 static void timer_list_fire(struct ev_loop *loop, ev_timer *w, int revents)
@@ -76,8 +78,129 @@ int timer_arm(struct timers *t, struct timer_node *node, long ms)
     return 0;
 }
 
+/* ---- the heap of varying timeouts ---------------------------------------- */
+
+/* A binary min-heap of nodes by deadline; each node knows its slot, so
+ * disarming one in the middle is O(log n) too. */
+struct timer_heap {
+    ev_timer watcher;         /* fires at the top's deadline */
+    struct ev_loop *loop;     /* its loop */
+    struct timer_node **node; /* the heap's array */
+    unsigned n;               /* nodes on it */
+    unsigned cap;             /* allocated */
+};
+
+static void timer_heap_put(struct timer_heap *h, unsigned i, struct timer_node *node)
+{
+    h->node[i] = node;
+    node->slot = i;
+}
+
+static void timer_heap_up(struct timer_heap *h, unsigned i)
+{
+    struct timer_node *node = h->node[i];
+    while (i > 0 && h->node[(i - 1) / 2]->deadline > node->deadline) {
+        timer_heap_put(h, i, h->node[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    timer_heap_put(h, i, node);
+}
+
+static void timer_heap_down(struct timer_heap *h, unsigned i)
+{
+    struct timer_node *node = h->node[i];
+    for (;;) {
+        unsigned c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && h->node[c + 1]->deadline < h->node[c]->deadline)
+            c++;
+        if (h->node[c]->deadline >= node->deadline)
+            break;
+        timer_heap_put(h, i, h->node[c]);
+        i = c;
+    }
+    timer_heap_put(h, i, node);
+}
+
+/* The watcher follows the top: armed for its deadline, stopped when empty. */
+static void timer_heap_watch(struct timer_heap *h)
+{
+    if (h->n == 0) {
+        ev_timer_stop(h->loop, &h->watcher);
+        return;
+    }
+    ev_tstamp wait = h->node[0]->deadline - ev_now(h->loop);
+    h->watcher.repeat = wait > 0 ? wait : 1e-6;
+    ev_timer_again(h->loop, &h->watcher);
+}
+
+static void timer_heap_remove(struct timer_node *node)
+{
+    struct timer_heap *h = node->heap;
+    unsigned i = node->slot;
+    struct timer_node *last = h->node[--h->n];
+    node->heap = NULL;
+    if (i < h->n) {
+        timer_heap_put(h, i, last);
+        timer_heap_up(h, i);
+        timer_heap_down(h, last->slot);
+    }
+    if (i == 0)
+        timer_heap_watch(h);
+}
+
+static void timer_heap_fire(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct timer_heap *h = (struct timer_heap *)w;
+    ev_tstamp now = ev_now(loop);
+    (void)revents;
+    while (h->n > 0 && h->node[0]->deadline <= now) {
+        struct timer_node *node = h->node[0];
+        timer_disarm(node);
+        node->expire(node);
+    }
+    timer_heap_watch(h);
+}
+
+static struct timer_heap *timer_heap_get(struct timers *t)
+{
+    if (t->heap == NULL && (t->heap = calloc(1, sizeof(*t->heap))) != NULL) {
+        ev_init(&t->heap->watcher, timer_heap_fire);
+        t->heap->loop = t->loop;
+    }
+    return t->heap;
+}
+
+int timer_arm_var(struct timers *t, struct timer_node *node, long ms)
+{
+    struct timer_heap *h = timer_heap_get(t);
+    if (h == NULL)
+        return -1;
+    timer_disarm(node);
+    if (ms < 1)
+        ms = 1; /* a node re-armed from its expiry must not fire in the same pass */
+    if (h->n == h->cap) {
+        unsigned cap = h->cap ? h->cap * 2 : 64;
+        struct timer_node **grown = realloc(h->node, sizeof(*grown) * cap);
+        if (grown == NULL)
+            return -1;
+        h->node = grown;
+        h->cap = cap;
+    }
+    node->deadline = ev_now(t->loop) + (ev_tstamp)ms / 1000.0;
+    node->heap = h;
+    timer_heap_put(h, h->n++, node);
+    timer_heap_up(h, node->slot);
+    if (node->slot == 0)
+        timer_heap_watch(h);
+    return 0;
+}
+
 void timer_disarm(struct timer_node *node)
 {
+    if (node->heap != NULL)
+        timer_heap_remove(node);
     if (node->list == NULL)
         return;
     node->prev->next = node->next;
@@ -95,4 +218,10 @@ void timers_destroy(struct timers *t)
     free(t->lists);
     t->lists = NULL;
     t->nlists = 0;
+    if (t->heap != NULL) {
+        ev_timer_stop(t->loop, &t->heap->watcher);
+        free(t->heap->node);
+        free(t->heap);
+        t->heap = NULL;
+    }
 }

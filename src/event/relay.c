@@ -150,11 +150,20 @@ static enum relay_step relay_forward(struct relay_dir *d, size_t len)
     return RELAY_MORE;
 }
 
+/* A short read took everything there was (nginx's test too): the next
+ * read waits for readiness instead of failing with EAGAIN first; a
+ * transport holding more says so through its pending hook. */
 static enum relay_step relay_read(struct relay *rl, struct relay_dir *d)
 {
     ssize_t n = d->from->tp->read(d->from, relay_scratch, rl->max_read);
-    if (n > 0)
-        return relay_forward(d, (size_t)n);
+    if (n > 0) {
+        enum relay_step st = relay_forward(d, (size_t)n);
+        if (st == RELAY_MORE && (size_t)n < rl->max_read && d->held == NULL) {
+            d->read_want = EV_READ;
+            return RELAY_WAIT;
+        }
+        return st;
+    }
     if (n == 0) {
         d->eof = true;
         return RELAY_MORE;
@@ -198,7 +207,12 @@ static enum relay_step relay_splice_read(struct relay *rl, struct relay_dir *d)
                        SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n > 0) {
         d->piped = (size_t)n;
-        return relay_pipe_flush(d);
+        enum relay_step st = relay_pipe_flush(d);
+        if (st == RELAY_MORE && (size_t)n < rl->max_read) {
+            d->read_want = EV_READ; /* a short read took all there was */
+            return RELAY_WAIT;
+        }
+        return st;
     }
     if (n == 0) {
         d->eof = true;
@@ -270,14 +284,24 @@ static void relay_end(struct relay *rl, int err)
     rl->done(rl, err);
 }
 
+/* A direction waiting to read from the other socket, with nothing held
+ * for s, has nothing to do on s's readiness. */
+static enum relay_step relay_pump_for(struct relay *rl, struct relay_dir *d, struct sock *s)
+{
+    if (s != NULL && d->from != s && !relay_holding(d) && d->waiting)
+        return RELAY_WAIT;
+    enum relay_step st = relay_pump(rl, d);
+    d->waiting = st == RELAY_WAIT && !relay_holding(d);
+    return st;
+}
+
 void relay_ready(struct relay *rl, struct sock *s)
 {
-    (void)s;
     if (rl->over)
         return;
     uint64_t before = rl->up.bytes + rl->down.bytes;
-    enum relay_step up = relay_pump(rl, &rl->up);
-    enum relay_step down = up == RELAY_ERROR ? RELAY_ERROR : relay_pump(rl, &rl->down);
+    enum relay_step up = relay_pump_for(rl, &rl->up, s);
+    enum relay_step down = up == RELAY_ERROR ? RELAY_ERROR : relay_pump_for(rl, &rl->down, s);
     if (up == RELAY_ERROR || down == RELAY_ERROR) {
         int err = rl->up.err != 0 ? rl->up.err : rl->down.err;
         relay_end(rl, err != 0 ? err : EIO);

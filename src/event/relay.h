@@ -50,6 +50,7 @@ struct relay_dir {
     uint8_t write_want; /* what a write that could not progress waits for */
     bool eof;           /* `from` reached its end of stream */
     bool shut;          /* `to` was shut for writing after that */
+    bool waiting;       /* the last pump stopped for `from` to become readable */
 };
 
 struct relay {
@@ -63,13 +64,13 @@ struct relay {
 };
 
 /* Starts relaying between a and b (both open, no pending I/O of their
- * owners).  Bytes already read from a or b by their owners can be handed
- * in first with relay_push. */
+ * owners): relay_init, then relay_ready. */
 void relay_start(struct relay *rl, struct sock *a, struct sock *b, size_t max_read, long idle_ms,
                  relay_done_cb done);
 
-/* relay_start in two steps, for bytes that must go before anything read
- * (a PROXY header): relay_init, relay_push, then relay_ready(rl, a). */
+/* Sets the relay up without moving anything yet, so that bytes its owners
+ * already read from a or b (relay_push) go before any read later; the
+ * first relay_ready starts it. */
 void relay_init(struct relay *rl, struct sock *a, struct sock *b, size_t max_read, long idle_ms,
                 relay_done_cb done);
 

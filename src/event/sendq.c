@@ -62,12 +62,35 @@ static void sendq_advance(struct sendq *q, size_t n)
     q->tail.len -= take;
 }
 
+/* ---- the byte limit ------------------------------------------------------- */
+
+static size_t sendq_cap(const struct sendq *q, size_t len)
+{
+    return len < q->room ? len : q->room;
+}
+
+/* Shortens an iovec to the bytes the limit leaves; returns its count. */
+static int sendq_trim(const struct sendq *q, struct iovec *iov, int n)
+{
+    size_t left = q->room;
+    for (int i = 0; i < n; i++) {
+        if (iov[i].iov_len >= left) {
+            iov[i].iov_len = left;
+            return left > 0 ? i + 1 : i;
+        }
+        left -= iov[i].iov_len;
+    }
+    return n;
+}
+
 /* ---- memory --------------------------------------------------------------- */
 
 /* The head, the memory segments that follow it and, once the chain ends,
  * the tail, in one writev.  When a file comes next, MSG_MORE (tcp_nopush)
  * lets the kernel put the head and the file's first bytes in one packet
- * without two TCP_CORK syscalls. */
+ * without two TCP_CORK syscalls.  A transport that cannot sendfile (TLS)
+ * is told so whatever tcp_nopush says: it seals the head with the file's
+ * first bytes, one record and one send, as nginx's SSL buffer does. */
 static ssize_t sendq_write_mem(struct sendq *q, struct sock *s)
 {
     struct iovec iov[SENDQ_IOV_MAX];
@@ -82,7 +105,13 @@ static ssize_t sendq_write_mem(struct sendq *q, struct sock *s)
     }
     if (seg == NULL && q->tail.len > 0 && n < SENDQ_IOV_MAX)
         iov[n++] = (struct iovec){(void *)q->tail.p, q->tail.len};
-    bool more = seg != NULL && seg->kind == OUT_FILE && q->nopush;
+    bool more = seg != NULL && seg->kind == OUT_FILE && (q->nopush || s->tp->sendfile == NULL);
+    int whole = n;
+    size_t last = n > 0 ? iov[n - 1].iov_len : 0;
+    n = sendq_trim(q, iov, n);
+    /* What the rate limit cuts short is not followed at once. */
+    if (n < whole || (n > 0 && iov[n - 1].iov_len < last))
+        more = false;
     q->failed = "writev()";
     return s->tp->writev(s, iov, n, more);
 }
@@ -185,7 +214,7 @@ static int sendq_fill(struct sendq *q, struct sock *s)
 
 static ssize_t sendq_write_buffered(struct sendq *q, struct sock *s)
 {
-    struct iovec iov = {q->fbuf + q->fsent, q->flen - q->fsent};
+    struct iovec iov = {q->fbuf + q->fsent, sendq_cap(q, q->flen - q->fsent)};
     q->failed = "writev()";
     ssize_t n = s->tp->writev(s, &iov, 1, false);
     if (n > 0)
@@ -205,7 +234,7 @@ static ssize_t sendq_write_file(struct sendq *q, struct sock *s)
         if (q->max_chunk > 0 && len > q->max_chunk)
             len = q->max_chunk;
         q->failed = "sendfile()";
-        return s->tp->sendfile(s, seg->file->fd, &off, len);
+        return s->tp->sendfile(s, seg->file->fd, &off, sendq_cap(q, len));
     }
     if (q->fsent == q->flen) {
         int rc = sendq_fill(q, s);
@@ -235,7 +264,10 @@ enum sendq_rc sendq_write(struct sendq *q, struct sock *s, uint64_t *sent)
         return SENDQ_POOL;
     if (q->read_failed)
         return SENDQ_ERROR;
+    q->room = q->limit > 0 ? q->limit : SIZE_MAX;
     while (!sendq_empty(q)) {
+        if (q->room == 0) /* the limit's pause is the caller's: it is asked at once */
+            return sendq_yield(s);
         if (q->max_chunk > 0 && file_bytes >= q->max_chunk)
             return sendq_yield(s);
         bool mem = q->head.len > 0 || q->seg == NULL || q->seg->kind == OUT_MEM;
@@ -253,6 +285,7 @@ enum sendq_rc sendq_write(struct sendq *q, struct sock *s, uint64_t *sent)
             return SENDQ_ERROR;
         }
         *sent += (uint64_t)n;
+        q->room -= (size_t)n;
         file_bytes += mem ? 0 : (uint64_t)n;
         sendq_advance(q, (size_t)n);
     }

@@ -37,6 +37,8 @@ struct sendq {
     bool read_failed;       /* that read failed: err says why */
     bool sendfile;          /* files may go by sendfile (the location's setting) */
     bool nopush;            /* tcp_nopush: MSG_MORE before file data */
+    size_t limit;           /* bytes one sendq_write may send (limit_rate); 0 = any */
+    size_t room;            /* what is left of limit in the sendq_write running */
     size_t max_chunk;       /* file bytes per sendq_write before yielding; 0 = no limit */
     sendq_filled_cb filled; /* called when a pool read is done */
     void *data;             /* its argument */
@@ -46,7 +48,8 @@ struct sendq {
 
 enum sendq_rc {
     SENDQ_DONE,  /* everything has gone */
-    SENDQ_AGAIN, /* the socket is full, or max_chunk file bytes went: wait for s->want */
+    SENDQ_AGAIN, /* the socket is full, or `limit` bytes or max_chunk file bytes went:
+                  * wait for s->want */
     SENDQ_POOL,  /* a pool read is filling the buffer: wait for filled */
     SENDQ_ERROR, /* a write or read failed: err and failed say which */
 };

@@ -26,6 +26,9 @@ struct transport {
     const char *name; /* "plain", "tls" */
     /* Up to len bytes; 0 at the peer's end of stream. */
     ssize_t (*read)(struct sock *s, void *buf, size_t len);
+    /* Scatters into n buffers, or NULL: the caller then reads into one
+     * at a time (the proxy fills several of its buffers at once). */
+    ssize_t (*readv)(struct sock *s, const struct iovec *iov, int n);
     /* Gathers n buffers; more: further data follows at once (MSG_MORE). */
     ssize_t (*writev)(struct sock *s, const struct iovec *iov, int n, bool more);
     /* Zero-copy file data, or NULL when the transport must see the bytes

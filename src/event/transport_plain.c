@@ -16,6 +16,14 @@ static ssize_t plain_read(struct sock *s, void *buf, size_t len)
     return n;
 }
 
+static ssize_t plain_readv(struct sock *s, const struct iovec *iov, int n)
+{
+    ssize_t r = readv(sock_fd(s), iov, n);
+    if (r < 0 && errno == EAGAIN)
+        s->want = EV_READ;
+    return r;
+}
+
 static ssize_t plain_writev(struct sock *s, const struct iovec *iov, int n, bool more)
 {
     struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
@@ -59,6 +67,7 @@ static void plain_free(struct sock *s)
 const struct transport transport_plain = {
     .name = "plain",
     .read = plain_read,
+    .readv = plain_readv,
     .writev = plain_writev,
     .sendfile = plain_sendfile,
     .shutdown = plain_shutdown,

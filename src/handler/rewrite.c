@@ -356,6 +356,8 @@ static enum rw_rc rw_set(struct req *r, const struct rw_op *op)
         return rw_fail(r);
     if (op->kind == RW_SET_ARGS)
         r->args = v;
+    else if (op->kind == RW_SET_VAR)
+        set->setter(r, v);
     else if (var_dyn_store(r, set->var, v) < 0)
         return rw_fail(r);
     return RW_GO;
@@ -371,6 +373,7 @@ static enum rw_rc rw_op(struct req *r, struct rw_run *run, const struct rw_op *o
         return rw_rewrite(r, run, op->arg);
     case RW_SET:
     case RW_SET_ARGS:
+    case RW_SET_VAR:
         return rw_set(r, op);
     case RW_BREAK:
         run->uri_changed = false;

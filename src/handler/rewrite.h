@@ -32,6 +32,7 @@ enum rw_kind {
     RW_REWRITE,  /* rewrite regex replacement [flag] */
     RW_SET,      /* set $variable value */
     RW_SET_ARGS, /* set $args value: the request's arguments */
+    RW_SET_VAR,  /* set $name value of a built-in variable with a set callback ($limit_rate) */
     RW_BREAK,    /* break: the script ends, the location stays */
     RW_IF,       /* if (condition): when false, go on at `end` */
 };
@@ -93,6 +94,7 @@ struct rw_cond {
 /* `set $variable value` */
 struct rw_set {
     const struct var_dyn *var; /* the variable (RW_SET) */
+    var_set_cb setter;         /* the built-in variable's (RW_SET_VAR) */
     struct cval value;         /* what it gets */
 };
 

@@ -121,6 +121,8 @@ static int rw_set_set(struct conf_loader *cl, const struct conf_node *n, const s
         return -1;
     if (strcmp(name + 1, "args") == 0)
         return rw_push(cl, n, RW_SET_ARGS, set);
+    if ((set->setter = vars_setter(name + 1, strlen(name + 1))) != NULL)
+        return rw_push(cl, n, RW_SET_VAR, set);
     struct var_dyn *d = var_dyn_find(cl->conf, name + 1, strlen(name + 1));
     if (d == NULL) /* a built-in variable that cannot be changed */
         return conf_err(cl, n, "the duplicate \"%s\" variable", name + 1);

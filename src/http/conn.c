@@ -422,6 +422,13 @@ void req_wait(struct req *r, const struct resp_gen *gen, long timeout_ms)
     conn_wait(r->c, timeout_ms);
 }
 
+void req_wait_end(struct req *r)
+{
+    r->gen = NULL;
+    conn_watch(r->c, 0);
+    timer_disarm(&r->c->sk.timer);
+}
+
 /* The client's side while a handler that asked for it waits: a close ends
  * the request (nginx's "client prematurely closed connection"); data (a
  * pipelined request, an unread body) cannot be told from anything else,
@@ -592,14 +599,19 @@ static void conn_response_done(struct conn *c)
     conn_discard(c);
 }
 
+void conn_nodelay(struct conn *c, const struct loc_conf *loc)
+{
+    if (!c->nodelay && loc->tcp_nodelay) {
+        int one = 1;
+        c->nodelay = setsockopt(sock_fd(&c->sk), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0;
+    }
+}
+
 static void conn_go_idle(struct conn *c)
 {
     /* nginx sets TCP_NODELAY when a connection first goes keep-alive: the
      * next response must not wait for the ACK of this one. */
-    if (!c->nodelay && conn_loc(c)->tcp_nodelay) {
-        int one = 1;
-        c->nodelay = setsockopt(sock_fd(&c->sk), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0;
-    }
+    conn_nodelay(c, conn_loc(c));
     free(c->buf);
     c->buf = NULL;
     c->buf_cap = c->buf_len = c->parsed = 0;
@@ -673,6 +685,10 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void conn_timeout(struct timer_node *node)
 {
     struct conn *c = (struct conn *)((char *)node - offsetof(struct conn, sk.timer));
+    if (c->state == CS_WRITE && c->req->wout.delayed) {
+        conn_write_wake(c);
+        return;
+    }
     if (c->state == CS_BODY) {
         body_timeout(c->req);
         return;

@@ -27,6 +27,7 @@ struct reactor;
 struct req;
 struct conf_addr;
 struct conf_port;
+struct loc_conf;
 
 enum conn_state {
     CS_IDLE,    /* between requests: no buffer, keep-alive timer */
@@ -90,8 +91,14 @@ void conn_send(struct conn *c, struct str head, struct out_seg *chain, struct st
 void conn_write(struct conn *c);
 void conn_out_reset(struct conn *c);
 
+/* The timer of a limit_rate pause ran out (conn_write.c). */
+void conn_write_wake(struct conn *c);
+
 /* The piece queued last has gone (conn_write.c to conn.c). */
 void conn_sent(struct conn *c);
+
+/* Sets TCP_NODELAY on the connection once, if loc's tcp_nodelay is on. */
+void conn_nodelay(struct conn *c, const struct loc_conf *loc);
 
 /* The handler answers later: watch for the client, and time out after ms
  * (0: no timeout) (req_wait). */

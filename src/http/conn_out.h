@@ -15,6 +15,7 @@ struct conn_out {
     bool queued;    /* a piece is waiting to be written */
     bool last;      /* the response ends with this piece */
     bool writing;   /* inside the write loop: a piece queued meanwhile waits for it */
+    bool delayed;   /* limit_rate's pause: nothing is written until the timer ends it */
 };
 
 #endif

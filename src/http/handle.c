@@ -38,6 +38,7 @@ enum handle_phase_id {
     HP_SERVER_REWRITE, /* the server's own level */
     HP_FIND,           /* choose the location; `internal`, client_max_body_size */
     HP_REWRITE,        /* the location's rewrite directives */
+    HP_PREACCESS,      /* limit_req, limit_conn */
     HP_ACCESS,         /* allow/deny, auth_basic */
     HP_POST_ACCESS,    /* satisfy any: the refusal, if nothing granted access */
     HP_PRECONTENT,     /* try_files */
@@ -51,6 +52,7 @@ enum handle_phase_id {
 static const size_t handle_phase_offsets[HP_END] = {
     [HP_SERVER_REWRITE] = offsetof(struct http_hooks, rewrite),
     [HP_REWRITE] = offsetof(struct http_hooks, rewrite),
+    [HP_PREACCESS] = offsetof(struct http_hooks, preaccess),
     [HP_ACCESS] = offsetof(struct http_hooks, access),
     [HP_PRECONTENT] = offsetof(struct http_hooks, precontent),
     [HP_CONTENT] = offsetof(struct http_hooks, content),

@@ -5,7 +5,7 @@
  * through the modules that have a hook there, in the order of modules[]:
  *
  *   server rewrite (the server's own level) -> find location ->
- *   rewrite -> access -> precontent -> content
+ *   rewrite -> preaccess -> access -> precontent -> content
  *
  * A hook either declines (the next one runs) or takes the request: it
  * then answers it, now or later, through resp_send / resp_error / an
@@ -40,6 +40,7 @@ typedef void (*head_filter_cb)(struct req *r);
 
 struct http_hooks {
     phase_cb rewrite;           /* server and location rewrite phases */
+    phase_cb preaccess;         /* may it go on now (limit_req, limit_conn) */
     phase_cb access;            /* may the client have it */
     phase_cb precontent;        /* try_files */
     phase_cb content;           /* answers when the location has no handler of its own */

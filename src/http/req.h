@@ -112,11 +112,17 @@ struct req {
     uint8_t phase;                  /* the phase running (handle.c) */
     uint8_t phase_hook;             /* ... and its hook, for handle_resume */
     int access_code;                /* satisfy any: the refusal so far (401 over 403), or 0 */
+    uint8_t limit_req_status;       /* what limit_req did (handler/limit_req.h), 0 = not yet */
+    uint8_t limit_conn_status;      /* what limit_conn did (handler/limit_conn.h), 0 = not yet */
     bool error_page_used;           /* an error_page already applied (no recursion) */
     int err_status;                 /* status an error_page redirect answers for, or 0 */
     int status_override;            /* error_page =code: -1 keep err_status, 0 target's, N */
     /* response */
     int status;                     /* status code sent */
+    struct str status_line;         /* its reason phrase if not the standard one (a proxied
+                                       response's), or empty */
+    bool own_server;                /* out_hdrs has the Server header (proxy_pass_header) */
+    bool own_date;                  /* ... the Date header */
     struct resp_hdr *out_hdrs;      /* extra response headers */
     struct resp_hdr **out_tail;     /* where the next one goes */
     struct resp_hdr *head_first;    /* the first header the head filters added, or NULL */
@@ -126,6 +132,10 @@ struct req {
     struct out out;                 /* the body */
     size_t header_len;              /* bytes of the response head */
     uint64_t bytes_sent;            /* head and body bytes written */
+    int64_t limit_rate;             /* bytes per second for the response, 0 = any (limit_rate.h) */
+    int64_t limit_rate_after;       /* bytes sent at full speed first */
+    bool limit_rate_set;            /* limit_rate is decided ($limit_rate, or the first write) */
+    bool limit_rate_after_set;      /* limit_rate_after is decided */
     int64_t resp_length;            /* body length to announce, -1 unknown (chunked) */
     const struct resp_gen *gen;     /* the answering handler's callbacks, or NULL */
     struct str resp_head;           /* a streamed response's head, until its first piece */
@@ -226,5 +236,10 @@ int req_cleanup_add(struct req *r, void (*fn)(void *data), void *data);
  * connection watches for the client to close and, when timeout_ms > 0,
  * for that timeout; either ends the request with gen->done(r, false). */
 void req_wait(struct req *r, const struct resp_gen *gen, long timeout_ms);
+
+/* A wait that ends before anything was answered (limit_req's delay ran
+ * out): the connection stops watching the client, gen is forgotten
+ * (never told done), and the caller goes on with the request's phases. */
+void req_wait_end(struct req *r);
 
 #endif

@@ -134,18 +134,22 @@ static void resp_add_headers(struct req *r, const struct loc_conf *loc)
 /* Room for the head, and for a first chunk's size line right after it. */
 static size_t resp_head_size(const struct req *r)
 {
-    size_t cap = 512 + sizeof(r->chunk_line) + r->content_type.len;
+    size_t cap = 512 + sizeof(r->chunk_line) + r->content_type.len + r->status_line.len;
     for (const struct resp_hdr *h = r->out_hdrs; h != NULL; h = h->next)
         cap += h->name.len + h->value.len + 4;
     return cap;
 }
 
-static char *resp_status_line(char *p, int status)
+/* A proxied response keeps its upstream's reason phrase, as nginx's. */
+static char *resp_status_line(char *p, const struct req *r)
 {
-    const char *reason = resp_reason(status);
+    const char *reason = resp_reason(r->status);
     p = fmt_lit(p, "HTTP/1.1 ");
-    p = fmt_digits(p, (unsigned)status, 3);
-    if (reason != NULL) {
+    p = fmt_digits(p, (unsigned)r->status, 3);
+    if (r->status_line.len > 0) {
+        *p++ = ' ';
+        p = fmt_mem(p, r->status_line.p, r->status_line.len);
+    } else if (reason != NULL) {
         *p++ = ' ';
         p = fmt_mem(p, reason, strlen(reason));
     }
@@ -174,10 +178,12 @@ static struct str resp_server_name(const struct loc_conf *loc)
 /* Status line and the headers nginx writes itself, in nginx's order. */
 static char *resp_head_core(struct req *r, const struct loc_conf *loc, char *p)
 {
-    p = resp_status_line(p, r->status);
-    p = RESP_HEADER(p, "Server", resp_server_name(loc));
+    p = resp_status_line(p, r);
+    if (!r->own_server)
+        p = RESP_HEADER(p, "Server", resp_server_name(loc));
     const char *date = reactor_date(r->c->sk.rx);
-    p = RESP_HEADER(p, "Date", str_make(date, strlen(date)));
+    if (!r->own_date)
+        p = RESP_HEADER(p, "Date", str_make(date, strlen(date)));
     if (r->content_type.len)
         p = RESP_HEADER(p, "Content-Type", r->content_type);
     if (r->status >= 200 && r->status != 204 && r->status != 304 && r->resp_length >= 0) {
@@ -192,8 +198,11 @@ static char *resp_head_core(struct req *r, const struct loc_conf *loc, char *p)
         p += cond_http_date(r->last_modified, p, 40);
         p = fmt_lit(p, "\r\n");
     }
-    p = r->keepalive ? fmt_lit(p, "Connection: keep-alive\r\n")
-                     : fmt_lit(p, "Connection: close\r\n");
+    if (r->status == 101)
+        p = fmt_lit(p, "Connection: upgrade\r\n");
+    else
+        p = r->keepalive ? fmt_lit(p, "Connection: keep-alive\r\n")
+                         : fmt_lit(p, "Connection: close\r\n");
     if (r->keepalive && loc->keepalive_header >= 0) {
         p = fmt_lit(p, "Keep-Alive: timeout=");
         p = fmt_u64(p, (uint64_t)loc->keepalive_header);
@@ -451,6 +460,8 @@ void resp_error(struct req *r, int status)
     const struct loc_conf *loc = resp_loc(r);
     const char *reason = resp_reason(status);
     r->status = status;
+    r->status_line = str_make("", 0);
+    r->own_server = r->own_date = false;
     r->err_status = 0;
     r->last_modified = -1;
     r->content_type = str_make("", 0);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conf/conf_shm.h"
 #include "conf/conf_table.h"
 #include "core/log.h"
 #include "event/reactor.h"
@@ -190,6 +191,9 @@ static int conf_set_ticket_key(struct conf_loader *cl, const struct conf_node *n
     return 0;
 }
 
+static const struct conf_shm_kind ssl_cache_kind = {.shm = {"ssl_session_cache", NULL},
+                                                    .elsewhere = true};
+
 /* "shared:NAME:SIZE" */
 static int ssl_cache_shared(struct conf_loader *cl, const struct conf_node *n, const char *arg,
                             struct ssl_part *p)
@@ -202,6 +206,9 @@ static int ssl_cache_shared(struct conf_loader *cl, const struct conf_node *n, c
         return conf_err(cl, n, "invalid session cache \"%s\"", arg);
     memcpy(name, arg + 7, len);
     name[len] = '\0';
+    /* One namespace with the limits' zones, as in nginx. */
+    if (conf_shm_add(cl, n, (struct str){name, len}, (size_t)size, &ssl_cache_kind) == NULL)
+        return -1;
     struct tls_store *st = ssl_store(cl, n);
     if (st == NULL)
         return -1;

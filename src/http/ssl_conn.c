@@ -56,6 +56,11 @@ int ssl_conn_start(struct conn *c)
     const struct ssl_part *p = ssl_srv_part(c->addr->default_srv);
     if (tls_conn_start(&c->sk, p->ctx, &ssl_owner, c->addr) < 0)
         return -1;
+    /* nginx enables TCP_NODELAY on SSL connections too.  Here it matters
+     * more: mbedTLS sends each handshake message as its own record, and
+     * with Nagle's algorithm the second record of a flight would wait for
+     * the client's (delayed) ACK of the first. */
+    conn_nodelay(c, c->addr->default_srv->loc);
     /* One deadline for the whole handshake, however slowly it trickles. */
     return sock_arm(&c->sk, p->handshake_timeout);
 }

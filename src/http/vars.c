@@ -124,6 +124,20 @@ static void var_remote_addr(struct req *r, const struct cval_part *p, struct str
     *out = vars_dup(r, buf);
 }
 
+/* The address's bytes in network order: 4 for IPv4, 16 for IPv6 (the
+ * usual key of limit_req_zone and limit_conn_zone); other families get
+ * the text, as in nginx. */
+static void var_binary_remote_addr(struct req *r, const struct cval_part *p, struct str *out)
+{
+    const union sockaddr_any *a = &r->c->peer;
+    if (a->sa.sa_family == AF_INET6)
+        *out = str_make((const char *)&a->sin6.sin6_addr, sizeof(a->sin6.sin6_addr));
+    else if (a->sa.sa_family == AF_INET)
+        *out = str_make((const char *)&a->sin.sin_addr, sizeof(a->sin.sin_addr));
+    else
+        var_remote_addr(r, p, out);
+}
+
 static void var_remote_port(struct req *r, const struct cval_part *p, struct str *out)
 {
     char buf[8];
@@ -418,6 +432,7 @@ static void var_sent_http(struct req *r, const struct cval_part *p, struct str *
 static const struct var_def vars_table[] = {
     {"arg_", true, var_arg},
     {"args", false, var_args},
+    {"binary_remote_addr", false, var_binary_remote_addr},
     {"body_bytes_sent", false, var_body_bytes_sent},
     {"bytes_sent", false, var_bytes_sent},
     {"connection", false, var_connection},
@@ -490,6 +505,16 @@ bool vars_builtin(const char *name, size_t len)
     const char *arg;
     size_t arglen;
     return var_find_builtin(name, len, &arg, &arglen) != NULL;
+}
+
+var_set_cb vars_setter(const char *name, size_t len)
+{
+    for (size_t i = 0; i < nmodules; i++)
+        for (size_t j = 0; j < modules[i]->nsets; j++)
+            if (strlen(modules[i]->sets[j].name) == len &&
+                memcmp(modules[i]->sets[j].name, name, len) == 0)
+                return modules[i]->sets[j].set;
+    return NULL;
 }
 
 /* Built-in names first, then those the configuration in p defines. */

@@ -21,6 +21,15 @@ struct var_def {
     var_get_cb get;   /* evaluates it for a request */
 };
 
+/* What `set $name value` does to a built-in variable that may be set
+ * ($limit_rate); a module lists them in its descriptor (sets). */
+typedef void (*var_set_cb)(struct req *r, struct str value);
+
+struct var_set {
+    const char *name; /* the variable */
+    var_set_cb set;   /* stores a value for the request */
+};
+
 /* A literal run or one variable reference. */
 struct cval_part {
     const char *lit;           /* literal bytes when var is NULL */
@@ -62,6 +71,9 @@ int cval_eval_captures(const struct cval *cv, struct req *r, cval_escape_cb esc,
 /* Whether `name` is a variable of the core or a module (not one the
  * configuration defines). */
 bool vars_builtin(const char *name, size_t len);
+
+/* How `set` changes the built-in variable `name`, or NULL when it cannot. */
+var_set_cb vars_setter(const char *name, size_t len);
 
 /* Longer than any built-in variable name (nginx's variables_hash holds
  * them all). */

@@ -24,8 +24,6 @@
 #include "tls/tls_impl.h"
 #include "tls/tls_lib.h"
 
-/* A failed send or recv: the text comes from io_err, not the library. */
-#define TLS_ERR_IO (-0x004C)
 /* tls_handshake's answers besides 0 and -1. */
 #define TLS_RC_JOB 1   /* a pool job took the next steps */
 #define TLS_RC_PLAIN 2 /* the client speaks plain HTTP */
@@ -161,6 +159,8 @@ static bool tls_over(const struct tls_conn *t)
  * stay on the loop.  (TLS 1.3's ServerHello computes the key share.) */
 static bool tls_heavy(const struct tls_conn *t)
 {
+    if (t->peer != NULL)
+        return tls_client_heavy(t);
     switch (tls_state(t)) {
     case MBEDTLS_SSL_SERVER_HELLO:
         return mbedtls_ssl_get_version_number(&t->ssl) == MBEDTLS_SSL_VERSION_TLS1_3;
@@ -211,12 +211,16 @@ void tls_conn_ticket_keep(uint32_t verify, const unsigned char *der, size_t len)
 
 static int tls_step(struct tls_conn *t)
 {
+    if (t->peer != NULL && tls_client_pre_step(t) != 0)
+        return MBEDTLS_ERR_SSL_ALLOC_FAILED;
     tls_current = t;
     int rc = mbedtls_ssl_handshake_step(&t->ssl);
     tls_current = NULL;
     /* Only a full handshake passes through sending the certificate. */
     if (tls_state(t) == MBEDTLS_SSL_SERVER_CERTIFICATE)
         t->full = true;
+    if (t->peer != NULL && tls_client_post_step(t) != 0)
+        return MBEDTLS_ERR_SSL_ALLOC_FAILED;
     return rc;
 }
 
@@ -257,6 +261,11 @@ static void tls_job_work(struct tpool_job *job)
 static void tls_fail(struct tls_conn *t, int rc)
 {
     t->phase = TLS_FAILED;
+    if (t->peer != NULL) { /* the owner logs it, with its own context */
+        t->peer->rc = rc;
+        t->peer->io_err = t->io_err;
+        return;
+    }
     if (rc == MBEDTLS_ERR_SSL_CONN_EOF)
         log_msg(LL_INFO, t->s->id, 0, "client closed connection while SSL handshaking");
     else
@@ -334,6 +343,7 @@ static void tls_free_state(struct tls_conn *t)
     timer_disarm(&t->idle);
     ev_idle_stop(t->s->rx->loop, &t->more);
     free(t->cork);
+    tls_client_free_peer(t->peer);
     if (t->tpeer != NULL) {
         mbedtls_x509_crt_free(t->tpeer);
         mbedtls_free(t->tpeer);
@@ -387,7 +397,8 @@ void mbedtls_ssl_transform_free(mbedtls_ssl_transform *transform);
 static void tls_drop_handshake(struct tls_conn *t)
 {
     mbedtls_ssl_context *ssl = &t->ssl;
-    if (mbedtls_ssl_get_version_number(ssl) != MBEDTLS_SSL_VERSION_TLS1_3 ||
+    /* A client still reads the server's tickets with it. */
+    if (t->peer != NULL || mbedtls_ssl_get_version_number(ssl) != MBEDTLS_SSL_VERSION_TLS1_3 ||
         TLS_FIELD(t, handshake) == NULL)
         return;
     mbedtls_ssl_handshake_free(ssl);
@@ -432,8 +443,16 @@ static int tls_handshake(struct tls_conn *t)
     }
     t->phase = TLS_OPEN;
     tls_drop_handshake(t);
-    t->owner->ready(s);
+    if (t->peer != NULL)
+        tls_client_over(t);
+    else
+        t->owner->ready(s);
     return 0;
+}
+
+int tls_conn_handshake(struct tls_conn *t)
+{
+    return tls_handshake(t);
 }
 
 /* ---- idle buffers ---------------------------------------------------------- */
@@ -507,6 +526,11 @@ static ssize_t tls_read(struct sock *s, void *buf, size_t len)
         return -1;
     tls_wake(t);
     rc = mbedtls_ssl_read(&t->ssl, buf, len > INT_MAX ? INT_MAX : len);
+    /* A TLS 1.3 server's ticket comes after the handshake, before data. */
+    while (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET && t->peer != NULL) {
+        tls_client_ticket(t);
+        rc = mbedtls_ssl_read(&t->ssl, buf, len > INT_MAX ? INT_MAX : len);
+    }
     /* The rest of the record is ours, not the socket's: the reader must
      * come back for it even if no byte arrives. */
     if (rc > 0 && mbedtls_ssl_check_pending(&t->ssl))
@@ -731,24 +755,21 @@ const struct transport transport_tls = {
     .free = tls_free,
 };
 
-int tls_conn_start(struct sock *s, const struct tls_ctx *ctx, const struct tls_owner *owner,
-                   const void *data)
+struct tls_conn *tls_conn_attach(struct sock *s, const struct tls_ctx *ctx)
 {
     struct tls_conn *t = calloc(1, sizeof(*t));
     if (t == NULL)
-        return -1;
+        return NULL;
     mbedtls_ssl_init(&t->ssl);
     if (mbedtls_ssl_setup(&t->ssl, &ctx->conf) != 0) {
         mbedtls_ssl_free(&t->ssl);
         free(t);
-        return -1;
+        return NULL;
     }
     mbedtls_ssl_set_bio(&t->ssl, t, tls_bio_send, tls_bio_recv, NULL);
     mbedtls_ssl_set_user_data_p(&t->ssl, t);
     t->s = s;
     t->ctx = t->chosen = ctx;
-    t->owner = owner;
-    t->data = data;
     t->job = (struct tpool_job){.work = tls_job_work,
                                 .done = tls_job_done,
                                 .release = tls_job_release,
@@ -758,5 +779,16 @@ int tls_conn_start(struct sock *s, const struct tls_ctx *ctx, const struct tls_o
     ev_idle_init(&t->more, tls_more_cb);
     s->tp = &transport_tls;
     s->tp_state = t;
+    return t;
+}
+
+int tls_conn_start(struct sock *s, const struct tls_ctx *ctx, const struct tls_owner *owner,
+                   const void *data)
+{
+    struct tls_conn *t = tls_conn_attach(s, ctx);
+    if (t == NULL)
+        return -1;
+    t->owner = owner;
+    t->data = data;
     return 0;
 }

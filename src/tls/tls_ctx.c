@@ -23,7 +23,7 @@ static void tls_ctx_free(void *obj)
     free(c);
 }
 
-static int tls_ctx_versions(struct tls_ctx *c, unsigned protocols, char *err, size_t errlen)
+int tls_ctx_versions(struct tls_ctx *c, unsigned protocols, char *err, size_t errlen)
 {
     protocols &= TLS_PROTO_12 | TLS_PROTO_13;
     if (protocols == 0) {
@@ -40,7 +40,7 @@ static int tls_ctx_versions(struct tls_ctx *c, unsigned protocols, char *err, si
 }
 
 /* ssl_ciphers chooses the TLS 1.2 suites; TLS 1.3's are always all on. */
-static int tls_ctx_suites(struct tls_ctx *c, const struct tls_settings *s, char *err, size_t errlen)
+int tls_ctx_suites(struct tls_ctx *c, const struct tls_settings *s, char *err, size_t errlen)
 {
     int n = tls_names_ciphers(s->ciphers, c->suites, err, errlen);
     if (n < 0 || tls_names_curves(s->curves, c->groups, err, errlen) < 0)

@@ -126,7 +126,51 @@ struct tls_conn {
     uint32_t tverify;              /* and its check's result */
     bool full;                     /* a certificate was sent: not a resumption */
     bool released;                 /* the buffer pages went back to the kernel */
+    struct tls_peer *peer;         /* a client connection's side, or NULL on a server's */
 };
+
+/* tls_ctx.c's protocol and suite settings, shared with client contexts
+ * (s: its protocols, ciphers, curves and dhparam). */
+int tls_ctx_versions(struct tls_ctx *c, unsigned protocols, char *err, size_t errlen);
+int tls_ctx_suites(struct tls_ctx *c, const struct tls_settings *s, char *err, size_t errlen);
+
+/* A failed send or recv: the text comes from io_err, not the library. */
+#define TLS_ERR_IO (-0x004C)
+
+/* A client configuration (tls_client.h): a context whose endpoint is the
+ * client, so the transport reads it as any other. */
+struct tls_client {
+    struct tls_ctx ctx;        /* first: conf, suites, buffer size, offload, depth */
+    mbedtls_x509_crt *trusted; /* proxy_ssl_trusted_certificate's CAs, or NULL */
+    bool verify;               /* proxy_ssl_verify */
+    bool reuse;                /* proxy_ssl_session_reuse */
+    bool cert;                 /* a client certificate is sent when asked */
+};
+
+/* What a client connection keeps beside the transport's state. */
+struct tls_peer {
+    const struct tls_client *cli; /* its configuration */
+    char *name;                   /* the name verified (malloc) */
+    char *key;                    /* the session key: peer, SNI flag and name (malloc) */
+    bool sni;                     /* the name goes out as SNI */
+    bool hidden;                  /* the name is off while the ClientHello is written */
+    int rc;                       /* what the failed handshake ended with, 0 */
+    int io_err;                   /* ... its errno for an I/O failure */
+};
+
+/* A client handshake's hooks into the transport (tls_client.c). */
+bool tls_client_heavy(const struct tls_conn *t);
+int tls_client_pre_step(struct tls_conn *t);
+int tls_client_post_step(struct tls_conn *t);
+void tls_client_over(struct tls_conn *t);
+void tls_client_ticket(struct tls_conn *t);
+void tls_client_free_peer(struct tls_peer *p);
+
+/* For tls_client.c: a TLS state for s over configuration ctx (the
+ * socket's transport becomes TLS); NULL when out of memory. */
+struct tls_conn *tls_conn_attach(struct sock *s, const struct tls_ctx *ctx);
+/* The transport's handshake (0, or -1 with errno; see tls_client.h). */
+int tls_conn_handshake(struct tls_conn *t);
 
 /* Tickets and TLS 1.3 client certificates: the certificate (and check
  * result) a ticket being written should carry, and one a ticket being

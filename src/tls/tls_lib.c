@@ -25,6 +25,7 @@ static struct {
     bool seeded;                     /* drbg is ready */
     bool psa;                        /* psa_crypto_init ran in this process */
     bool idle_ok;                    /* pool threads may go SCHED_IDLE and come back */
+    pid_t forked;                    /* the process tls_lib_fork last ran in, or 0 */
 } lib;
 
 static size_t tls_page(void)
@@ -272,6 +273,9 @@ static void tls_unseed(void)
 
 int tls_lib_fork(char *err, size_t errlen)
 {
+    /* Every module using TLS calls it; the first call in a process does it. */
+    if (lib.forked == getpid() && lib.psa)
+        return 0;
     tls_unseed();
     if (lib.psa)
         mbedtls_psa_crypto_free();
@@ -284,6 +288,7 @@ int tls_lib_fork(char *err, size_t errlen)
         return -1;
     }
     lib.psa = true;
+    lib.forked = getpid();
     struct rlimit rl;
     lib.idle_ok = geteuid() == 0 || (getrlimit(RLIMIT_NICE, &rl) == 0 && rl.rlim_cur >= 20);
     return 0;
@@ -295,6 +300,7 @@ void tls_lib_stop(void)
     if (lib.psa)
         mbedtls_psa_crypto_free();
     lib.psa = false;
+    lib.forked = 0;
 }
 
 int tls_rng(void *unused, unsigned char *out, size_t len)

@@ -19,7 +19,8 @@
  * -1 with the reason in err. */
 int tls_lib_init(char *err, size_t errlen);
 
-/* In a new worker: reseeds from the kernel and restarts PSA. */
+/* In a new worker: reseeds from the kernel and restarts PSA (once per
+ * process: later calls in the same process do nothing). */
 int tls_lib_fork(char *err, size_t errlen);
 
 /* Whether handshake jobs may run at SCHED_IDLE (the thread can return to

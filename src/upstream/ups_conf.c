@@ -441,7 +441,7 @@ static int ups_conf_implicit(struct conf_loader *cl, struct ups_group *g)
         return conf_err_nomem(cl, &at);
     srv->name = g->name;
     srv->host = g->name;
-    srv->port = g->has_port ? g->port : 80;
+    srv->port = g->port != 0 ? g->port : 80; /* https:// gives 443 without has_port */
     srv->weight = 1;
     srv->max_fails = 1;
     srv->fail_timeout = UPS_DEFAULT_FAIL_TIMEOUT;

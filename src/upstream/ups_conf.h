@@ -18,7 +18,8 @@
 struct resolver_conf;
 
 /* nginx's ngx_http_upstream_add: the group `name` (a block when `block`),
- * found or created.  A block and a reference with the same name are one
+ * found or created; port is the one written (has_port), else the
+ * scheme's default or 0 for 80.  A block and a reference with the same name are one
  * group; a reference with a port to a block is an error, as in nginx;
  * references to one name with different ports are different groups.
  * NULL after an error at n. */

@@ -14,6 +14,7 @@
 #include "conf/conf.h"
 #include "event/reactor.h"
 #include "event/transport.h"
+#include "tls/tls_client.h"
 #include "upstream/ups_pool.h"
 
 static struct ups_conn *ups_conn_of(struct sock *s)
@@ -45,6 +46,7 @@ void ups_err_connect(struct ups_err *e, int err, const struct ups_addr *addr, bo
     e->level = ups_err_level(err);
     e->err = err;
     e->local = false;
+    e->handshake = false;
     if (err == ETIMEDOUT)
         snprintf(e->text, sizeof(e->text), "upstream timed out (%d: %s)", err, strerror(err));
     else if (at_once)
@@ -59,6 +61,7 @@ static void ups_err_local(struct ups_err *e, int err, const char *text)
     e->level = LL_ALERT;
     e->err = err;
     e->local = true;
+    e->handshake = false;
     if (err != 0)
         snprintf(e->text, sizeof(e->text), "%s (%d: %s)", text, err, strerror(err));
     else
@@ -101,6 +104,31 @@ void ups_conn_close(struct ups_conn *uc)
     sock_close(&uc->sock);
 }
 
+/* The connection is ready for its user. */
+static void ups_conn_up(struct ups_conn *uc)
+{
+    timer_disarm(&uc->sock.timer);
+    sock_watch(&uc->sock, 0);
+    uc->state = UC_BUSY;
+    uc->start = ev_now(uc->sock.rx->loop);
+    uc->user->connected(uc, NULL);
+}
+
+/* The TLS handshake's next steps; the user hears when it is over. */
+static void ups_conn_shake(struct ups_conn *uc)
+{
+    struct ups_err e = {.level = LL_ERR, .err = EPROTO, .handshake = true};
+    if (tls_client_handshake(&uc->sock) == 0) {
+        ups_conn_up(uc);
+        return;
+    }
+    if (errno == EAGAIN)
+        return; /* the transport watches for what it needs */
+    tls_client_error(&uc->sock, e.text, sizeof(e.text));
+    ups_conn_close(uc);
+    uc->user->connected(uc, &e);
+}
+
 /* The write readiness of a connect in progress: SO_ERROR says how it went. */
 static void ups_conn_connect_done(struct ups_conn *uc)
 {
@@ -115,11 +143,12 @@ static void ups_conn_connect_done(struct ups_conn *uc)
         uc->user->connected(uc, &e);
         return;
     }
-    timer_disarm(&uc->sock.timer);
-    sock_watch(&uc->sock, 0);
-    uc->state = UC_BUSY;
-    uc->start = ev_now(uc->sock.rx->loop);
-    uc->user->connected(uc, NULL);
+    if (uc->tls != NULL) {
+        uc->state = UC_HANDSHAKE;
+        ups_conn_shake(uc);
+        return;
+    }
+    ups_conn_up(uc);
 }
 
 static void ups_conn_io(struct ev_loop *loop, ev_io *io, int revents)
@@ -128,6 +157,8 @@ static void ups_conn_io(struct ev_loop *loop, ev_io *io, int revents)
     (void)loop;
     if (uc->state == UC_CONNECTING)
         ups_conn_connect_done(uc);
+    else if (uc->state == UC_HANDSHAKE)
+        ups_conn_shake(uc);
     else if (uc->state == UC_IDLE)
         ups_pool_idle_event(uc);
     else
@@ -140,8 +171,9 @@ static void ups_conn_expire(struct timer_node *node)
     struct ups_err e;
     if (uc->state == UC_IDLE) {
         ups_conn_close(uc); /* keepalive_timeout */
-    } else if (uc->state == UC_CONNECTING) {
+    } else if (uc->state == UC_CONNECTING || uc->state == UC_HANDSHAKE) {
         ups_err_connect(&e, ETIMEDOUT, &uc->addr, false);
+        e.handshake = uc->state == UC_HANDSHAKE;
         ups_conn_close(uc);
         uc->user->connected(uc, &e);
     } else {
@@ -205,6 +237,14 @@ struct ups_conn *ups_conn_open(struct reactor *rx, const struct ups_addr *addr, 
         return NULL;
     }
     return uc;
+}
+
+int ups_conn_secure(struct ups_conn *uc, const struct tls_client *c, const char *name, bool sni)
+{
+    if (tls_client_start(&uc->sock, c, name, sni, uc->addr.name) < 0)
+        return -1;
+    uc->tls = c;
+    return 0;
 }
 
 void ups_conn_attach(struct ups_conn *uc, const struct ups_conn_user *user, void *data)

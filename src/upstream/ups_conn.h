@@ -8,7 +8,14 @@
  * keep-alive pool (ups_pool.h).  Errors come with the text nginx logs
  * ("connect() failed (111: Connection refused)", "upstream timed out
  * (110: Connection timed out)"), to which the user adds its context
- * (" while connecting to upstream, client: ..."). */
+ * (" while connecting to upstream, client: ...").
+ *
+ * TLS to the backend: ups_conn_secure, right after ups_conn_open, puts the
+ * connection under client TLS; the handshake follows the connect, under
+ * the same timeout (nginx's proxy_connect_timeout covers both), and
+ * `connected` comes once it is over.  Its failures say so (e->handshake:
+ * " while SSL handshaking to upstream").  A kept-alive TLS connection
+ * stays under TLS in its pool and is reused without a new handshake. */
 #ifndef TP_UPSTREAM_UPS_CONN_H
 #define TP_UPSTREAM_UPS_CONN_H
 
@@ -20,6 +27,7 @@
 #include "upstream/ups.h"
 
 struct reactor;
+struct tls_client;
 struct ups_conn;
 struct ups_pool;
 
@@ -28,6 +36,7 @@ struct ups_err {
     enum log_level level; /* nginx's: error for refused, unreachable, timed out; else crit */
     int err;              /* errno, 0 for a limit */
     bool local;           /* our side failed (no socket, no connection slot): nginx's 500 */
+    bool handshake;       /* it failed in the TLS handshake, after the connect */
     char text[192];       /* the log text, errno included */
 };
 
@@ -45,6 +54,7 @@ struct ups_conn_user {
 
 enum ups_conn_state {
     UC_CONNECTING, /* connect in progress */
+    UC_HANDSHAKE,  /* connected, TLS handshake in progress */
     UC_BUSY,       /* in use by its user */
     UC_IDLE,       /* in a keep-alive pool */
 };
@@ -57,15 +67,21 @@ struct ups_conn {
     struct ups_pool *pool;            /* the pool it is idle in, or NULL */
     struct ups_conn *prev;            /* the pool's list, most recent first */
     struct ups_conn *next;
-    ev_tstamp start;     /* when it connected (keepalive_time) */
-    unsigned requests;   /* requests it carried (keepalive_requests) */
-    unsigned char state; /* enum ups_conn_state */
+    ev_tstamp start;              /* when it connected (keepalive_time) */
+    unsigned requests;            /* requests it carried (keepalive_requests) */
+    const struct tls_client *tls; /* the TLS configuration it is under, NULL for plain */
+    unsigned char state;          /* enum ups_conn_state */
 };
 
 /* Starts connecting to addr; `connected` follows within timeout_ms.
  * NULL with e filled when it fails at once (then nothing follows). */
 struct ups_conn *ups_conn_open(struct reactor *rx, const struct ups_addr *addr, long timeout_ms,
                                const struct ups_conn_user *user, void *data, struct ups_err *e);
+
+/* Right after ups_conn_open: TLS with configuration c once connected,
+ * name verified (and sent as SNI when sni).  -1 when out of memory (the
+ * connection is left as it was). */
+int ups_conn_secure(struct ups_conn *uc, const struct tls_client *c, const char *name, bool sni);
 
 /* Hands a connection (from a pool) to a user. */
 void ups_conn_attach(struct ups_conn *uc, const struct ups_conn_user *user, void *data);

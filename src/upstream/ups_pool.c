@@ -77,10 +77,17 @@ bool ups_pool_put(struct ups_pool *p, struct ups_conn *uc)
 struct ups_conn *ups_pool_get(struct ups_pool *p, const struct ups_addr *addr,
                               const struct ups_conn_user *user, void *data)
 {
+    return ups_pool_get_tls(p, addr, NULL, user, data);
+}
+
+struct ups_conn *ups_pool_get_tls(struct ups_pool *p, const struct ups_addr *addr,
+                                  const struct tls_client *tls, const struct ups_conn_user *user,
+                                  void *data)
+{
     struct ups_conn *uc = p->head;
     while (uc != NULL) {
         struct ups_conn *next = uc->next;
-        if (!ups_addr_equal(&uc->addr, addr)) {
+        if (uc->tls != tls || !ups_addr_equal(&uc->addr, addr)) {
             uc = next;
             continue;
         }

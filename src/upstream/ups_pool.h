@@ -40,6 +40,13 @@ bool ups_pool_put(struct ups_pool *p, struct ups_conn *uc);
 struct ups_conn *ups_pool_get(struct ups_pool *p, const struct ups_addr *addr,
                               const struct ups_conn_user *user, void *data);
 
+/* The same for a connection under TLS with configuration tls (NULL: a
+ * plain one): one pool may hold both when http:// and https:// name the
+ * same group, and a connection is only reused as it was made. */
+struct ups_conn *ups_pool_get_tls(struct ups_pool *p, const struct ups_addr *addr,
+                                  const struct tls_client *tls, const struct ups_conn_user *user,
+                                  void *data);
+
 /* Closes every idle connection (the worker drains or stops). */
 void ups_pool_close_all(struct ups_pool *p);
 

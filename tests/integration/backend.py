@@ -22,8 +22,12 @@ asyncio).  What it does is chosen per request by the path:
   /big-header?size=N      one response header of N bytes
   /1xx?codes=100,103      interim responses first, then 200
   /101                    a 101 nobody asked for
-  /slow-read?chunk=C&interval=MS   reads the body C bytes every MS ms,
-                          then answers {"received": n}
+  /slow-read?chunk=C&interval=MS[&slow=N]   reads the body C bytes every
+                          MS ms (only its first N bytes, when given, then as
+                          fast as it comes), then answers {"received": n};
+                          .body_received counts as it reads
+  /wait/NAME              answers once the test calls release(NAME);
+                          .waiting counts the requests that arrived
   /ws                     WebSocket (RFC 6455): echoes every message,
                           answers pings, echoes a close
   /_stats                 {"connections", "open", "requests", "ws_open",
@@ -142,6 +146,9 @@ class Backend:
         self.ws_open = 0      # WebSocket connections open now
         self.ws_messages = 0  # messages echoed
         self.log = []         # (conn, request no, method, target) of every request
+        self.waiting = 0      # /wait/ requests that arrived
+        self.body_received = 0  # body bytes /slow-read has read
+        self.gates = {}       # /wait/ name -> asyncio.Event
         self.loop = None
         self.server = None
         self.thread = None
@@ -238,7 +245,8 @@ class Backend:
 
     async def ep_stats(self, req, reader, writer, ctx):
         doc = {"connections": self.connections, "open": self.open, "requests": self.requests,
-               "ws_open": self.ws_open, "ws_messages": self.ws_messages}
+               "ws_open": self.ws_open, "ws_messages": self.ws_messages,
+               "body_received": self.body_received}
         return await self.respond(writer, req, ctx, body=json.dumps(doc))
 
     async def ep_delay(self, req, reader, writer, ctx):
@@ -370,17 +378,45 @@ class Backend:
     async def ep_slow_read(self, req, reader, writer, ctx):
         chunk = int(req.query.get("chunk", 1024))
         interval = int(req.query.get("interval", 100)) / 1000.0
+        slow = int(req.query.get("slow", -1))
         left = int(req.header("content-length") or 0)
         got = 0
         while left > 0:
-            data = await reader.read(min(chunk, left))
+            fast = 0 <= slow <= got
+            data = await reader.read(min(1 << 20 if fast else chunk, left))
             if not data:
                 raise Closed()
             got += len(data)
+            self.body_received += len(data)
             left -= len(data)
-            await asyncio.sleep(interval)
+            if not fast:
+                await asyncio.sleep(interval)
         req.body = b""
         return await self.respond(writer, req, ctx, body=json.dumps({"received": got}))
+
+    def _gate(self, name):
+        if name not in self.gates:
+            self.gates[name] = asyncio.Event()
+        return self.gates[name]
+
+    async def ep_wait(self, req, reader, writer, ctx):
+        name = req.path.split("/")[2]
+        await self.read_body(req, reader)
+        self.waiting += 1
+        # A close of the connection meanwhile ends the wait (the test sees
+        # it in .open).
+        gate = asyncio.ensure_future(self._gate(name).wait())
+        eof = asyncio.ensure_future(reader.read(1))
+        await asyncio.wait((gate, eof), return_when=asyncio.FIRST_COMPLETED)
+        if not gate.done():
+            gate.cancel()
+            raise Closed()
+        eof.cancel()
+        return await self.respond(writer, req, ctx, body="released %s\n" % name)
+
+    def release(self, name):
+        """Lets every /wait/NAME request (now and later) answer."""
+        self.loop.call_soon_threadsafe(lambda: self._gate(name).set())
 
     async def ep_ws(self, req, reader, writer, ctx):
         key = req.header("sec-websocket-key")
@@ -425,7 +461,7 @@ class Backend:
               ("/close-early", ep_close_early), ("/close", ep_close),
               ("/reset-mid", ep_reset_mid), ("/reset", ep_reset), ("/malformed/", ep_malformed),
               ("/big-header", ep_big_header), ("/1xx", ep_1xx), ("/101", ep_101),
-              ("/slow-read", ep_slow_read), ("/ws", ep_ws)]
+              ("/slow-read", ep_slow_read), ("/wait/", ep_wait), ("/ws", ep_ws)]
 
     def route(self, path):
         for prefix, fn in self.ROUTES:
@@ -491,6 +527,7 @@ class Backend:
                 task.cancel()
         self.loop.call_soon_threadsafe(shutdown)
         self.thread.join(5)
+        self.loop = None
 
     @property
     def address(self):

@@ -240,7 +240,8 @@ def accepting(pid, inodes):
 
 def wait_gone(pids, timeout=TIMEOUT, what="processes to exit"):
     def gone():
-        return all(proc_stat(p) is None or proc_stat(p)[0] in ("Z", "X") for p in pids)
+        # One read per pid: a process may be reaped between two.
+        return all(st is None or st[0] in ("Z", "X") for st in map(proc_stat, pids))
     return wait_for(gone, timeout=timeout, what=what)
 
 

@@ -8,6 +8,10 @@ Fixtures (import them into a test module to use them):
   backend_process  factory: a Backend in a process of its own (for many
                    connections); returns (port, Popen)
   dns_server       a DNSServer, started, stopped at the end
+
+proxy_http(server, body, ...) and start_proxy(server, body, ...) write the
+usual proxy test configuration: upstream blocks and other http-level text,
+then one server on server.port() whose block is `body`.
 """
 
 import json
@@ -20,6 +24,7 @@ import pytest
 from backend import BLOCK, Backend, ws_accept, ws_frame, ws_mask  # noqa: F401
 from dnsserver import DNSServer
 from helpers import TIMEOUT, Closed, Conn, parse_head
+from http_helpers import http_block, start
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -69,6 +74,22 @@ def dns_server():
     d = DNSServer().start()
     yield d
     d.stop()
+
+
+def proxy_http(server, body, http_extra="", log=False):
+    """An http block: http_extra (upstream blocks, resolver, log_format),
+    then one server listening on server.port() with `body` inside."""
+    return http_block("%s\nserver {\n listen 127.0.0.1:%d;\n%s\n}\n"
+                      % (http_extra, server.port(), body), log_off=not log)
+
+
+def start_proxy(server, body, http_extra="", workers=1, log=False, events=None, main=""):
+    """Starts turnpike with proxy_http's configuration (one worker unless
+    asked: balancer state is per worker)."""
+    kw = {"workers": workers, "main": main}
+    if events is not None:
+        kw["events"] = events
+    return start(server, proxy_http(server, body, http_extra, log), **kw)
 
 
 def pattern(n):

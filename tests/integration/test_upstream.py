@@ -60,6 +60,11 @@ def test_errors_name_file_and_line(server):
          'balancing method does not support parameter "backup"'),
         ("upstream a {\n server 127.0.0.1:1 weight=0; #!\n}", 'invalid parameter "weight=0"'),
         ("resolver 127.0.0.1 ipv4=off ipv6=off; #!", '"ipv4" and "ipv6" cannot both be "off"'),
+        ("upstream a {\n zone a 64k; #!\n server 127.0.0.1:1; }",
+         '"zone" is not supported: upstream groups keep their state per worker'),
+        ("upstream a {\n random two; #!\n server 127.0.0.1:1; }",
+         '"random" is not supported: the balancers are round-robin, least_conn, ip_hash '
+         'and hash'),
     ]
     for extra, msg in cases:
         stderr, line = config_error(server, extra)

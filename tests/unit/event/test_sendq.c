@@ -1,8 +1,8 @@
 /* test_sendq.c - unit tests for sending a head, a chain and a tail: memory
  * and tail in one go, a socket that fills up, a file without sendfile (from
  * the page cache on the loop, or through the pool once its pages are
- * dropped), sendfile, sendfile_max_chunk's yield, and a file that shrinks
- * under the sender. */
+ * dropped), sendfile, sendfile_max_chunk's yield, a file that shrinks
+ * under the sender, and a byte limit per call. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -265,6 +265,48 @@ static void test_file_shrank(void **state)
     assert_string_equal(f->q.failed, "pread()");
 }
 
+/* A byte limit per call (limit_rate's): each write sends at most `limit`
+ * bytes, across head, memory, a file (by sendfile or through the buffer)
+ * and tail, and asks to be called again for the rest. */
+static void limited(struct fx *f, bool use_sendfile)
+{
+    char got[256];
+    size_t n = 0;
+    int calls = 0;
+    assert_int_equal(out_mem(&f->pool, &f->chain, "0123456789", 10), 0);
+    make_file(f, 26);
+    f->q.sendfile = use_sendfile;
+    f->q.limit = 7;
+    sendq_set(&f->q, STR_LIT("head:"), f->chain.head, STR_LIT(":tail"));
+    for (;;) {
+        uint64_t before = f->sent;
+        enum sendq_rc rc = sendq_write(&f->q, &f->s, &f->sent);
+        calls++;
+        assert_true(f->sent - before <= 7);
+        n += drain(f->peer, got + n, sizeof(got) - n);
+        if (rc == SENDQ_DONE)
+            break;
+        assert_int_equal(rc, SENDQ_AGAIN);
+        assert_int_equal(f->s.want, EV_WRITE);
+        assert_int_equal(f->sent - before, 7);
+    }
+    assert_int_equal(n, 46);
+    assert_int_equal(calls, 7); /* 46 bytes, 7 at a time */
+    assert_memory_equal(got, "head:0123456789", 15);
+    check_pattern(got + 15, 26);
+    assert_memory_equal(got + 41, ":tail", 5);
+}
+
+static void test_limit_buffered(void **state)
+{
+    limited(*state, false);
+}
+
+static void test_limit_sendfile(void **state)
+{
+    limited(*state, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +317,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sendfile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_chunk_yields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_shrank, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limit_buffered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limit_sendfile, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -516,6 +516,64 @@ static void test_stream_client_gone(void **state)
     assert_int_equal(h.done_calls, 1);
 }
 
+/* Pieces of a response sent under limit_rate. */
+static char rate_piece[4096];
+
+static void rate_proceed(struct req *r)
+{
+    static struct out_seg seg;
+    h.proceeds++;
+    seg = (struct out_seg){.kind = OUT_MEM, .p = rate_piece, .len = sizeof(rate_piece)};
+    h.pieces_sent++;
+    resp_write(r, &seg, h.pieces_sent == 3);
+}
+
+static const struct resp_gen rate_gen = {rate_proceed, gen_done};
+
+static void content_rate(struct req *r)
+{
+    h.r = r;
+    r->status = 200;
+    r->resp_length = 3 * (int64_t)sizeof(rate_piece);
+    if (resp_start(r, &rate_gen) == 0) {
+        h.proceeds--; /* the first piece is not asked for */
+        rate_proceed(r);
+    }
+}
+
+static bool writer_paused(struct fx *f)
+{
+    client_read(f);
+    return h.r != NULL && h.r->wout.delayed;
+}
+
+/* limit_rate 4k: the head and the first piece are more than the first
+ * second's allowance, so the writer stops after 4096 bytes and pauses on
+ * the timer heap, watching neither the socket nor asking the handler for
+ * more; then it goes on, and the 12 KB body cannot have arrived before
+ * (bytes - 4096) / 4096 seconds. */
+static void test_stream_limit_rate_pauses(void **state)
+{
+    struct fx *f = *state;
+    memset(rate_piece, 'r', sizeof(rate_piece));
+    h.content = content_rate;
+    start(f, "limit_rate 4k;");
+    ev_tstamp t0 = ev_time();
+    client_send(f, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    run_until(f, writer_paused);
+    struct conn *c = h.r->c;
+    assert_non_null(c->sk.timer.heap);
+    assert_false(ev_is_active(&c->sk.io));
+    assert_int_equal(h.proceeds, 0);
+    assert_int_equal(f->resp_len, 4096);
+    run_until(f, got_done);
+    ev_tstamp took = ev_time() - t0;
+    assert_true(h.complete);
+    assert_int_equal(h.pieces_sent, 3);
+    assert_int_equal(strlen(resp_body(f)), 3 * sizeof(rate_piece));
+    assert_true(took >= (double)(f->resp_len - 4096) / 4096 - 0.05);
+}
+
 /* ---- handlers that wait ---------------------------------------------------------- */
 
 static void test_wait_client_closes(void **state)
@@ -787,6 +845,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stream_head, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_backpressure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_client_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_limit_rate_pauses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_client_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_content_length, setup, teardown),

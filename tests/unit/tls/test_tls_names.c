@@ -85,8 +85,8 @@ static void test_curves(void **state)
     uint16_t g[TLS_NAMES_MAX + 1];
     char err[128];
     assert_int_equal(tls_names_curves("auto", g, err, sizeof(err)), 0);
-    assert_int_equal(g[0], 0x0017); /* P-256 */
-    assert_int_equal(g[1], 0x001d); /* X25519 */
+    assert_int_equal(g[0], 0x001d); /* X25519 */
+    assert_int_equal(g[1], 0x0017); /* P-256 */
     assert_int_equal(g[2], 0x0018); /* P-384 */
     assert_int_equal(g[3], 0);
     assert_int_equal(tls_names_curves("secp384r1:prime256v1", g, err, sizeof(err)), 0);
