@@ -9,6 +9,7 @@ import ssl
 import struct
 import time
 
+from helpers import wait_for
 from stream_helpers import log_lines, Backend, stream_conf, stream_port, tlv, v1_line, v2_header
 from tls_helpers import cert_lines, client_ctx
 
@@ -236,3 +237,47 @@ def test_http_pp_folded_addresses_must_agree(server):
     r = server.cli("-t")
     assert r.returncode == 1
     assert 'must agree on "proxy_protocol"' in r.stderr, r.stderr
+
+
+def test_http_real_ip_from_proxy_protocol(server):
+    port = server.port("pp")
+    server.write(http="""
+    log_format rl '$remote_addr $realip_remote_addr $proxy_protocol_addr';
+    server { listen 127.0.0.1:%d; location / { return 200 "ok\\n"; } }
+    server {
+        listen 127.0.0.1:%d proxy_protocol;
+        access_log %s/rl.log rl;
+        set_real_ip_from 127.0.0.1;
+        real_ip_header proxy_protocol;
+        location / { return 200 "$remote_addr|$realip_remote_addr\\n"; }
+    }
+    server {
+        listen 127.0.0.1:%d proxy_protocol;
+        set_real_ip_from 10.0.0.0/8;
+        real_ip_header proxy_protocol;
+        location / { return 200 "$remote_addr\\n"; }
+    }
+    """ % (server.port("main"), port, server.dir, server.port("pp2")))
+    untrusted = server.port("pp2")
+    server.ports.pop("pp")
+    server.ports.pop("pp2")
+    server.start()
+    resp = http_over(port, v1_line("192.0.2.44", 999, "198.51.100.1", 443))
+    assert resp.endswith(b"\r\n\r\n192.0.2.44|127.0.0.1\n"), resp
+    # LOCAL: no client in the header, the connection's address stays.
+    assert http_over(port, v2_header(local=True)).endswith(b"\r\n\r\n127.0.0.1|127.0.0.1\n")
+    # A balancer not in set_real_ip_from: its header does not count.
+    c = socket.create_connection(("127.0.0.1", untrusted), timeout=15)
+    c.sendall(v1_line("192.0.2.45", 1, "198.51.100.1", 443)
+              + b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    out = b""
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        out += d
+    c.close()
+    assert out.endswith(b"\r\n\r\n127.0.0.1\n"), out
+    lines = wait_for(lambda: (lambda t: t if len(t) >= 2 else None)(
+        open(os.path.join(server.dir, "rl.log")).read().splitlines()), what="2 log lines")
+    assert lines[0] == "192.0.2.44 127.0.0.1 192.0.2.44", lines
