@@ -193,8 +193,8 @@ static int client_io(struct wconn *c, int stop, struct stats *st)
             return 0;
         size_t off = 0;
         if (c->state == 0) {
-            size_t k = (size_t)n < sizeof(c->head) - 1 - c->got ? (size_t)n
-                                                                 : sizeof(c->head) - 1 - c->got;
+            size_t k =
+                (size_t)n < sizeof(c->head) - 1 - c->got ? (size_t)n : sizeof(c->head) - 1 - c->got;
             memcpy(c->head + c->got, buf, k);
             c->got += k;
             int end = head_end(c);
@@ -269,8 +269,8 @@ static int run_load(int port, int conns, double secs)
     qsort(st.lat, st.n, sizeof(double), cmp_double);
     double p50 = st.n ? st.lat[st.n / 2] : 0, p99 = st.n ? st.lat[st.n * 99 / 100] : 0;
     double max = st.n ? st.lat[st.n - 1] : 0;
-    printf("requests=%zu rps=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f errors=%ld resumed=0\n",
-           st.n, st.n / el, p50, p99, max, st.errors);
+    printf("requests=%zu rps=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f errors=%ld resumed=0\n", st.n,
+           st.n / el, p50, p99, max, st.errors);
     return 0;
 }
 

@@ -26,6 +26,8 @@ static const struct conf_absent absent[] = {
     {"proxy_socket_keepalive", "upstream sockets do not use TCP keep-alive"},
     {"proxy_force_ranges", "byte ranges of proxied responses are the upstream's"},
     {"proxy_pass_trailers", "trailers are the upstream's framing and are not passed on"},
+    {"limit_except",
+     "methods are not restricted per location (use \"if ($request_method ...)\" with \"return\")"},
     {"zone", "upstream groups keep their state per worker"},
     {"random", "the balancers are round-robin, least_conn, ip_hash and hash"},
     {"ntlm", "connections to upstreams are not bound to clients"},

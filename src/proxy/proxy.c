@@ -366,7 +366,8 @@ static struct proxy_attempt *proxy_attempt_new(struct proxy_ctx *ctx, const char
     struct proxy_attempt *a = mpool_calloc(&ctx->r->pool, sizeof(*a));
     if (a == NULL)
         return NULL;
-    snprintf(a->addr, sizeof(a->addr), "%s", addr);
+    size_t n = strnlen(addr, sizeof(a->addr) - 1); /* a snprintf costs more than the rest */
+    memcpy(a->addr, addr, n);
     a->start = proxy_now(ctx);
     a->connect = a->header = a->response = -1;
     if (ctx->log->last != NULL)
@@ -610,15 +611,6 @@ static struct proxy_ctx *proxy_of_conn(struct ups_conn *uc)
     return uc->data;
 }
 
-/* A new connection is up.  This is where a transport other than plain
- * TCP goes on the socket (uc->sock.tp, tp_state) and does its handshake
- * before the request is sent; a kept-alive connection from the pool has
- * its transport already and goes straight to proxy_send_start. */
-static void proxy_transport_attach(struct proxy_ctx *ctx)
-{
-    proxy_send_start(ctx);
-}
-
 static void proxy_connected(struct ups_conn *uc, const struct ups_err *e)
 {
     struct proxy_ctx *ctx = proxy_of_conn(uc);
@@ -630,7 +622,7 @@ static void proxy_connected(struct ups_conn *uc, const struct ups_err *e)
         proxy_next(ctx, e->err == ETIMEDOUT ? PX_FT_TIMEOUT : PX_FT_ERROR);
     } else {
         ctx->log->last->connect = proxy_now(ctx) - ctx->log->last->start;
-        proxy_transport_attach(ctx);
+        proxy_send_start(ctx);
     }
     proxy_drop(ctx);
 }

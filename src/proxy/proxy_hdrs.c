@@ -11,15 +11,15 @@
 
 /* nginx hides these unless proxy_pass_header names them (Date and Server
  * are then the upstream's, not turnpike's). */
-static const char *const proxy_hidden[] = {
-    "date",
-    "server",
-    "x-pad",
-    "x-accel-expires",
-    "x-accel-redirect",
-    "x-accel-limit-rate",
-    "x-accel-buffering",
-    "x-accel-charset",
+static const struct str proxy_hidden[] = {
+    STR_LIT("date"),
+    STR_LIT("server"),
+    STR_LIT("x-pad"),
+    STR_LIT("x-accel-expires"),
+    STR_LIT("x-accel-redirect"),
+    STR_LIT("x-accel-limit-rate"),
+    STR_LIT("x-accel-buffering"),
+    STR_LIT("x-accel-charset"),
 };
 
 const struct str *proxy_hdr_find(const struct proxy_hdr *h, size_t n, const char *name)
@@ -40,10 +40,7 @@ static bool proxy_listed(const struct str *list, size_t n, struct str name)
 
 static bool proxy_hidden_default(struct str name)
 {
-    for (size_t i = 0; i < sizeof(proxy_hidden) / sizeof(proxy_hidden[0]); i++)
-        if (str_case_eq(name, proxy_hidden[i]))
-            return true;
-    return false;
+    return proxy_listed(proxy_hidden, sizeof(proxy_hidden) / sizeof(proxy_hidden[0]), name);
 }
 
 static bool proxy_is_hidden(const struct proxy_loc *pl, struct str name)
@@ -165,16 +162,44 @@ static int proxy_location(struct proxy_ctx *ctx, struct str v, struct str *out)
 
 /* ---- the headers -------------------------------------------------------------- */
 
+static bool proxy_is_connection(struct str name)
+{
+    return name.len == 10 && strncasecmp(name.p, "connection", 10) == 0;
+}
+
+/* Whether the upstream's Connection headers list any name beyond
+ * keep-alive, close and upgrade (dropped anyway): only then is every
+ * header compared with them. */
+static bool proxy_conn_names(const struct proxy_hdr *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!proxy_is_connection(h[i].name))
+            continue;
+        const char *s = h[i].value.p, *end = s + h[i].value.len;
+        while (s < end) {
+            const char *comma = memchr(s, ',', (size_t)(end - s));
+            const char *stop = comma ? comma : end;
+            struct str t = str_trim(str_make(s, (size_t)(stop - s)));
+            if (t.len > 0 && !str_case_eq(t, "keep-alive") && !str_case_eq(t, "close") &&
+                !str_case_eq(t, "upgrade"))
+                return true;
+            s = stop + 1;
+        }
+    }
+    return false;
+}
+
 /* Not the client's: framing and hop-by-hop headers (Upgrade passes only
  * with a 101), and what the upstream's Connection header lists. */
-static bool proxy_dropped(const struct proxy_hdr *h, size_t n, struct str name, bool upgrade)
+static bool proxy_dropped(const struct proxy_hdr *h, size_t n, struct str name, bool upgrade,
+                          bool conn_names)
 {
     if (str_case_eq(name, "content-length") || proxy_hop_by_hop(name))
         return true;
     if (str_case_eq(name, "upgrade"))
         return !upgrade;
-    for (size_t i = 0; i < n; i++)
-        if (str_case_eq(h[i].name, "connection") && proxy_conn_lists(h[i].value, name))
+    for (size_t i = 0; conn_names && i < n; i++)
+        if (proxy_is_connection(h[i].name) && proxy_conn_lists(h[i].value, name))
             return true;
     return false;
 }
@@ -190,11 +215,11 @@ static int proxy_hdr_value(struct proxy_ctx *ctx, const struct proxy_hdr *h, str
 }
 
 static int proxy_hdr_one(struct proxy_ctx *ctx, const struct proxy_hdr *all, size_t n,
-                         const struct proxy_hdr *h, bool upgrade)
+                         const struct proxy_hdr *h, bool upgrade, bool conn_names)
 {
     struct req *r = ctx->r;
     struct str v;
-    if (proxy_dropped(all, n, h->name, upgrade) || proxy_is_hidden(ctx->pl, h->name))
+    if (proxy_dropped(all, n, h->name, upgrade, conn_names) || proxy_is_hidden(ctx->pl, h->name))
         return 0;
     if (str_case_eq(h->name, "content-type") && r->content_type.len == 0) {
         r->content_type = h->value;
@@ -212,8 +237,9 @@ int proxy_hdrs_out(struct proxy_ctx *ctx, const struct proxy_hdr *h, size_t n, b
     struct req *r = ctx->r;
     r->content_type = STR_LIT("");
     r->last_modified = -1;
+    bool conn_names = proxy_conn_names(h, n);
     for (size_t i = 0; i < n; i++)
-        if (proxy_hdr_one(ctx, h, n, &h[i], upgrade) < 0)
+        if (proxy_hdr_one(ctx, h, n, &h[i], upgrade, conn_names) < 0)
             return -1;
     return 0;
 }

@@ -5,21 +5,24 @@
 
 #include "core/fmt.h"
 
-static const char *const proxy_hop[] = {
-    "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
+/* Lengths known: most names are told apart by length alone (these run
+ * for every header of every proxied request). */
+static const struct str proxy_hop[] = {
+    STR_LIT("connection"), STR_LIT("keep-alive"), STR_LIT("proxy-connection"),
+    STR_LIT("te"),         STR_LIT("trailer"),    STR_LIT("transfer-encoding"),
 };
 
 /* nginx's default proxy_set_header names: a client's header by one of
  * these names is never passed as it came. */
-static const char *const proxy_defaults[] = {
-    "host", "connection", "content-length", "transfer-encoding",
-    "te",   "keep-alive", "expect",         "upgrade",
+static const struct str proxy_defaults[] = {
+    STR_LIT("host"), STR_LIT("connection"), STR_LIT("content-length"), STR_LIT("transfer-encoding"),
+    STR_LIT("te"),   STR_LIT("keep-alive"), STR_LIT("expect"),         STR_LIT("upgrade"),
 };
 
-static bool proxy_in(struct str name, const char *const *list, size_t n)
+static bool proxy_in(struct str name, const struct str *list, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (str_case_eq(name, list[i]))
+        if (list[i].len == name.len && strncasecmp(list[i].p, name.p, name.len) == 0)
             return true;
     return false;
 }

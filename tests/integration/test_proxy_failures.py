@@ -20,12 +20,13 @@ class Fixed:
     with Content-Length), keep-alive unless told to close after it; or,
     with answer=None, reads and never answers."""
 
-    def __init__(self, answer=None, close_after=False):
+    def __init__(self, answer=None, close_after=False, drop_second=False):
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
         self.answer, self.close_after = answer, close_after
+        self.drop_second = drop_second  # close on a connection's second request, unanswered
         self.hits = 0
         self.conns = []
         threading.Thread(target=self._accept, daemon=True).start()
@@ -41,6 +42,7 @@ class Fixed:
 
     def _serve(self, c):
         buf = b""
+        nreq = 0
         try:
             while True:
                 while b"\r\n\r\n" not in buf:
@@ -58,6 +60,10 @@ class Fixed:
                     buf += c.recv(65536)
                 buf = buf[length:]
                 self.hits += 1
+                nreq += 1
+                if self.drop_second and nreq == 2:
+                    c.close()  # the race: the server gave up on the kept connection
+                    return
                 if self.answer is None:
                     continue
                 c.sendall(self.answer)
@@ -233,6 +239,28 @@ def test_reused_connection_closed_by_server(server):
             for _ in range(20):
                 r = c.get("/")
                 assert r.status == 200 and r.body == b"fine"
+    finally:
+        f.stop()
+
+
+def test_reused_connection_dropped_after_the_request_is_retried_once(server):
+    """A kept connection that the server closes once the next request is
+    on it, before any byte of the response: sent again on a fresh
+    connection, whatever proxy_next_upstream says (off here), and the
+    server is not marked failed."""
+    f = Fixed(status(200, b"fine"), drop_second=True)
+    try:
+        start_logged(server, """
+                proxy_http_version 1.1;
+                proxy_set_header Connection "";
+                proxy_next_upstream off;""", group(f.address, extra="keepalive 4;"))
+        before = f.hits
+        for _ in range(10):
+            r = fetch(server.port(), "/")
+            assert r.status == 200 and r.body == b"fine"
+        # Every other request met a dropped kept connection and went again.
+        assert f.hits - before >= 14
+        assert "temporarily disabled" not in server.log()
     finally:
         f.stop()
 

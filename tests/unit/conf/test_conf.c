@@ -433,6 +433,15 @@ static void test_err_unknown(void **state)
         {NULL, SRV("  bogus; #!\n"), "unknown directive \"bogus\"", AT_MARK},
         {NULL, LOC("   fastcgi_pass 127.0.0.1:9000; #!\n"), "unknown directive \"fastcgi_pass\"",
          AT_MARK},
+        /* Left out on purpose: the reason, not "unknown". */
+        {NULL, LOC("   proxy_cache_valid 200 1m; #!\n"),
+         "\"proxy_cache_valid\" is not supported: turnpike does not cache responses", AT_MARK},
+        {NULL, LOC("   proxy_cookie_path / /x; #!\n"),
+         "\"proxy_cookie_path\" is not supported: turnpike does not rewrite cookies", AT_MARK},
+        {NULL, LOC("   limit_except GET { deny all; } #!\n"),
+         "\"limit_except\" is not supported: methods are not restricted per location (use "
+         "\"if ($request_method ...)\" with \"return\")",
+         AT_MARK},
         {NULL, "events {\n Worker_connections 5; #!\n}\n",
          "unknown directive \"Worker_connections\"", AT_MARK},
         {"foo;", EV, "unknown directive \"foo\"", AT_CMDLINE},

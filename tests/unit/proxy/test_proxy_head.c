@@ -12,8 +12,7 @@
 
 #include "proxy/proxy_head.h"
 
-static struct str S(const char *s)
-{
+static struct str S(const char *s) {
     return str_make(s, strlen(s));
 }
 
@@ -71,7 +70,7 @@ static void test_set_headers(void **state)
     (void)state;
     client_headers();
     struct proxy_hdr set[] = {
-        {S("X-Real-IP"), S("1.2.3.4")}, {S("Connection"), S("")},      {S("Host"), S("$host")},
+        {S("X-Real-IP"), S("1.2.3.4")}, {S("Connection"), S("")},       {S("Host"), S("$host")},
         {S("User-Agent"), S("")},       {S("Upgrade"), S("websocket")},
     };
     struct proxy_head_in in = {.method = S("GET"),

@@ -256,6 +256,22 @@ static void test_head_request_has_no_body(void **state)
     proxy_parse_free(&x.pp);
 }
 
+/* 204 and 304 end at their head, whatever Content-Length says. */
+static void test_204_and_304_have_no_body(void **state)
+{
+    (void)state;
+    static const char *const heads[] = {"HTTP/1.1 204 No Content\r\nContent-Length: 11\r\n\r\n",
+                                        "HTTP/1.1 304 Not Modified\r\nContent-Length: 11\r\n\r\n"};
+    for (size_t i = 0; i < 2; i++) {
+        struct parsed x;
+        feed(&x, heads[i], 0, false);
+        assert_int_equal(x.rc, PP_HEAD);
+        assert_true(x.pp.msg_done);
+        assert_true(x.pp.keepalive);
+        proxy_parse_free(&x.pp);
+    }
+}
+
 static void test_keepalive_rules(void **state)
 {
     (void)state;
@@ -291,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_bad_chunk),
         cmocka_unit_test(test_eof),
         cmocka_unit_test(test_head_request_has_no_body),
+        cmocka_unit_test(test_204_and_304_have_no_body),
         cmocka_unit_test(test_keepalive_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
