@@ -11,7 +11,11 @@
  *           (tickets, or session IDs with -T)
  *
  *   tlsload -p PORT [-c CONNS] [-d SECONDS] [-m ka|new|resume] [-v 1.2|1.3]
- *           [-u PATH] [-w GAP_US] [-T] [-s SNI]
+ *           [-u PATH] [-w GAP_US] [-T] [-s SNI] [-e BYTES]
+ *
+ * -e BYTES speaks to a TCP echo service instead of HTTP (the stream
+ * benchmark): a "request" is BYTES bytes (at most 512), its response the
+ * same bytes back.
  *
  * -w makes each connection wait GAP_US between a response and its next
  * request (a light probe beside a flood).  Output is one line of
@@ -63,6 +67,7 @@ static struct {
     SSL_CTX *ctx;              /* the client's */
     int ep;                    /* epoll */
     char req[512];             /* the request */
+    size_t echo;               /* -e: bytes of an echo round trip, 0 = HTTP */
     size_t reqlen;             /* its length */
     double *lat;               /* latencies, ms */
     size_t nlat, caplat;       /* how many, room */
@@ -142,6 +147,8 @@ static void open_conn(struct conn *c)
 /* A response is whole once its head and Content-Length bytes are in. */
 static bool response_done(struct conn *c)
 {
+    if (L.echo > 0)
+        return c->have >= L.echo;
     if (c->want == 0) {
         char *end = memmem(c->buf, c->have, "\r\n\r\n", 4);
         if (end == NULL)
@@ -292,6 +299,10 @@ static void setup_ctx(void)
     SSL_CTX_set_alpn_protos(L.ctx, alpn, sizeof(alpn) - 1);
     L.reqlen = (size_t)snprintf(L.req, sizeof(L.req), "GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n",
                                 L.path, L.sni, L.mode == M_KA ? "" : "Connection: close\r\n");
+    if (L.echo > 0) {
+        memset(L.req, 'x', L.echo);
+        L.reqlen = L.echo;
+    }
 }
 
 static int usage(void)
@@ -304,7 +315,7 @@ static int usage(void)
 static int parse(int argc, char **argv)
 {
     int o;
-    while ((o = getopt(argc, argv, "p:c:d:m:v:u:w:Ts:")) != -1) {
+    while ((o = getopt(argc, argv, "p:c:d:m:v:u:w:Ts:e:")) != -1) {
         switch (o) {
         case 'p': L.port = atoi(optarg); break;
         case 'c': L.nconns = atoi(optarg); break;
@@ -315,6 +326,7 @@ static int parse(int argc, char **argv)
         case 'w': L.gap_us = atol(optarg); break;
         case 'T': L.no_tickets = true; break;
         case 's': L.sni = optarg; break;
+        case 'e': L.echo = (size_t)atol(optarg); L.echo = L.echo > 512 ? 512 : L.echo; break;
         default: return -1;
         }
     }

@@ -24,6 +24,9 @@
 #define CTX_SRV (1u << 3)
 #define CTX_LOC (1u << 4)
 #define CTX_UPSTREAM (1u << 5) /* inside an http upstream block */
+#define CTX_STREAM (1u << 6)     /* the stream block */
+#define CTX_STREAM_SRV (1u << 7) /* a server block of stream */
+#define CTX_STREAM_UPS (1u << 8) /* an upstream block of stream */
 #define CTX_ANY (~0u)          /* include: wherever directives may be */
 
 /* Argument counts (not counting the name): bit n allows n arguments. */

@@ -2,9 +2,11 @@
 #include "event/relay.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "event/reactor.h"
 #include "event/sock.h"
@@ -29,6 +31,44 @@ static void relay_dir_init(struct relay_dir *d, struct sock *from, struct sock *
     memset(d, 0, sizeof(*d));
     d->from = from;
     d->to = to;
+    d->pipe[0] = d->pipe[1] = -1;
+}
+
+static void relay_pipe_close(struct relay_dir *d)
+{
+    for (int i = 0; i < 2; i++)
+        if (d->pipe[i] >= 0)
+            close(d->pipe[i]);
+    d->pipe[0] = d->pipe[1] = -1;
+}
+
+/* A pipe as large as the buffer setting (the kernel rounds it up to
+ * whole pages): the direction's bound.  -1 leaves the direction copying. */
+static int relay_pipe_open(struct relay_dir *d, size_t size)
+{
+    if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+        d->pipe[0] = d->pipe[1] = -1;
+        return -1;
+    }
+    (void)fcntl(d->pipe[1], F_SETPIPE_SZ, (int)size);
+    return 0;
+}
+
+/* Zero copy needs both ends on the plain transport (TLS must see the
+ * bytes) and a pipe for each direction. */
+static void relay_splice_setup(struct relay *rl)
+{
+    if (!rl->splice || rl->up.from->tp != &transport_plain || rl->up.to->tp != &transport_plain ||
+        relay_pipe_open(&rl->up, rl->max_read) < 0 ||
+        relay_pipe_open(&rl->down, rl->max_read) < 0) {
+        relay_pipe_close(&rl->up);
+        rl->splice = false;
+    }
+}
+
+bool relay_spliced(const struct relay *rl)
+{
+    return rl->splice;
 }
 
 void relay_init(struct relay *rl, struct sock *a, struct sock *b, size_t max_read, long idle_ms,
@@ -40,6 +80,7 @@ void relay_init(struct relay *rl, struct sock *a, struct sock *b, size_t max_rea
     rl->max_read = max_read == 0 || max_read > RELAY_SCRATCH ? RELAY_SCRATCH : max_read;
     rl->done = done;
     rl->over = false;
+    relay_splice_setup(rl);
 }
 
 void relay_start(struct relay *rl, struct sock *a, struct sock *b, size_t max_read, long idle_ms,
@@ -137,6 +178,61 @@ static enum relay_step relay_read(struct relay *rl, struct relay_dir *d)
     return RELAY_ERROR;
 }
 
+/* Moves what the pipe holds on to `to`. */
+static enum relay_step relay_pipe_flush(struct relay_dir *d)
+{
+    while (d->piped > 0) {
+        ssize_t n = splice(d->pipe[0], NULL, sock_fd(d->to), NULL, d->piped,
+                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            d->write_want = EV_WRITE;
+            return RELAY_WAIT;
+        }
+        if (n <= 0) {
+            d->err = n < 0 ? errno : EPIPE;
+            return RELAY_ERROR;
+        }
+        d->piped -= (size_t)n;
+        d->bytes += (uint64_t)n;
+    }
+    return RELAY_MORE;
+}
+
+/* Reads into the (empty) pipe, as much as it takes, and writes on. */
+static enum relay_step relay_splice_read(struct relay *rl, struct relay_dir *d)
+{
+    ssize_t n = splice(sock_fd(d->from), NULL, d->pipe[1], NULL, rl->max_read,
+                       SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n > 0) {
+        d->piped = (size_t)n;
+        enum relay_step st = relay_pipe_flush(d);
+        if (st == RELAY_MORE && (size_t)n < rl->max_read) {
+            d->read_want = EV_READ; /* a short read took all there was */
+            return RELAY_WAIT;
+        }
+        return st;
+    }
+    if (n == 0) {
+        d->eof = true;
+        return RELAY_MORE;
+    }
+    if (errno == EINTR)
+        return RELAY_MORE;
+    if (errno == EAGAIN) {
+        d->read_want = EV_READ;
+        return RELAY_WAIT;
+    }
+    d->err = errno;
+    return RELAY_ERROR;
+}
+
+static bool relay_holding(const struct relay_dir *d)
+{
+    return d->held != NULL || d->piped > 0;
+}
+
 /* One direction as far as it goes now. */
 static enum relay_step relay_pump(struct relay *rl, struct relay_dir *d)
 {
@@ -144,6 +240,8 @@ static enum relay_step relay_pump(struct relay *rl, struct relay_dir *d)
         enum relay_step st;
         if (d->held != NULL)
             st = relay_flush(d);
+        else if (d->piped > 0)
+            st = relay_pipe_flush(d);
         else if (d->eof && !d->shut) {
             d->shut = true;
             /* Half-close: the other side learns there is no more. */
@@ -154,6 +252,8 @@ static enum relay_step relay_pump(struct relay *rl, struct relay_dir *d)
             }
         } else if (d->shut)
             return RELAY_ENDED;
+        else if (rl->splice)
+            st = relay_splice_read(rl, d);
         else
             st = relay_read(rl, d);
         if (st != RELAY_MORE)
@@ -169,9 +269,9 @@ static int relay_events(const struct relay_dir *from_it, enum relay_step from_st
                         const struct relay_dir *to_it, enum relay_step to_st)
 {
     int ev = 0;
-    if (from_st == RELAY_WAIT && from_it->held == NULL)
+    if (from_st == RELAY_WAIT && !relay_holding(from_it))
         ev |= from_it->read_want != 0 ? from_it->read_want : EV_READ;
-    if (to_st == RELAY_WAIT && to_it->held != NULL)
+    if (to_st == RELAY_WAIT && relay_holding(to_it))
         ev |= to_it->write_want != 0 ? to_it->write_want : EV_WRITE;
     return ev;
 }
@@ -188,10 +288,10 @@ static void relay_end(struct relay *rl, int err)
  * for s, has nothing to do on s's readiness. */
 static enum relay_step relay_pump_for(struct relay *rl, struct relay_dir *d, struct sock *s)
 {
-    if (s != NULL && d->from != s && d->held == NULL && d->waiting)
+    if (s != NULL && d->from != s && !relay_holding(d) && d->waiting)
         return RELAY_WAIT;
     enum relay_step st = relay_pump(rl, d);
-    d->waiting = st == RELAY_WAIT && d->held == NULL;
+    d->waiting = st == RELAY_WAIT && !relay_holding(d);
     return st;
 }
 
@@ -229,4 +329,8 @@ void relay_free(struct relay *rl)
     free(rl->down.held);
     rl->up.held = rl->down.held = NULL;
     rl->up.held_len = rl->down.held_len = 0;
+    if (rl->splice) { /* a relay never started has no pipes (nor -1s) */
+        relay_pipe_close(&rl->up);
+        relay_pipe_close(&rl->down);
+    }
 }

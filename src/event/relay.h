@@ -12,7 +12,14 @@
  * The owners of the two sockets keep their own watchers and callbacks and
  * forward readiness here (relay_ready); the relay says which events it
  * wants through sock_watch, and arms each socket's timer with the idle
- * timeout. */
+ * timeout.
+ *
+ * Zero copy: with `splice` asked for and both sockets on the plain
+ * transport, each direction moves its bytes through a pipe of its own
+ * (splice(2) in, splice(2) out), sized to the buffer setting, so the
+ * bytes never enter user space; the pipe is the direction's bounded
+ * buffer, and a direction with bytes left in it stops reading just as
+ * with held bytes. */
 #ifndef TP_EVENT_RELAY_H
 #define TP_EVENT_RELAY_H
 
@@ -36,6 +43,8 @@ struct relay_dir {
     size_t held_len;    /* how many */
     size_t held_off;    /* of those, written */
     uint64_t bytes;     /* moved so far */
+    int pipe[2];        /* splice: the direction's pipe (read end, write end), or -1 */
+    size_t piped;       /* splice: bytes in the pipe not yet written to `to` */
     int err;            /* errno of a failed read or write, or 0 */
     uint8_t read_want;  /* what a read that could not progress waits for */
     uint8_t write_want; /* what a write that could not progress waits for */
@@ -51,6 +60,7 @@ struct relay {
     size_t max_read;       /* bytes read at once (the buffer size setting) */
     relay_done_cb done;    /* how it ended */
     bool over;             /* done was called */
+    bool splice;           /* set before relay_start: zero copy between plain sockets */
 };
 
 /* Starts relaying between a and b (both open, no pending I/O of their
@@ -75,7 +85,11 @@ void relay_ready(struct relay *rl, struct sock *s);
 /* A timer of one of the sockets fired (its owner forwards it). */
 void relay_timeout(struct relay *rl);
 
-/* Frees the held bytes (after done, or when the owner ends it first). */
+/* Whether the relay moves its bytes with splice (after relay_start). */
+bool relay_spliced(const struct relay *rl);
+
+/* Frees the held bytes and the pipes (after done, or when the owner ends
+ * it first). */
 void relay_free(struct relay *rl);
 
 #endif

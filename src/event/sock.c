@@ -15,7 +15,8 @@ static void sock_last_ref(struct owner *o)
 {
     struct sock *s = (struct sock *)((char *)o - offsetof(struct sock, own));
     s->tp->free(s);
-    close(s->io.fd);
+    if (!s->keep_fd)
+        close(s->io.fd);
     s->next = s->rx->dead;
     s->rx->dead = s;
 }
@@ -96,4 +97,11 @@ void sock_close(struct sock *s)
     owner_close(&s->own);
     if (rx->on_close != NULL)
         rx->on_close(rx);
+}
+
+int sock_take_fd(struct sock *s)
+{
+    s->keep_fd = true;
+    sock_close(s);
+    return s->io.fd;
 }

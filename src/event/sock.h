@@ -47,6 +47,7 @@ struct sock {
     uint8_t kind;               /* enum sock_kind */
     uint8_t want;               /* EV_READ or EV_WRITE: what the last EAGAIN waits for */
     bool closed;                /* sock_close ran */
+    bool keep_fd;               /* sock_take_fd: the descriptor outlives the socket */
 };
 
 /* Registers s (zeroed by the caller) for descriptor fd: numbered, in the
@@ -66,6 +67,11 @@ int sock_arm(struct sock *s, long ms);
  * descriptor goes with the last reference.  Safe in the socket's own
  * callbacks, and a second call does nothing. */
 void sock_close(struct sock *s);
+
+/* Closes s but leaves its descriptor open and returns it: a socket that
+ * only waited for a first step (a PROXY header) hands the connection to
+ * its protocol.  s must hold no other reference. */
+int sock_take_fd(struct sock *s);
 
 /* Holds the socket across asynchronous work (a pool job takes one). */
 static inline void sock_hold(struct sock *s)

@@ -398,24 +398,33 @@ static int alog_param_if(struct conf_loader *cl, const struct conf_node *n, cons
     return 0;
 }
 
-/* One of buffer=, flush=, gzip[=], if= after the format name. */
-static int alog_param(struct conf_loader *cl, const struct conf_node *n, const char *a,
-                      struct alog *log)
+int alog_param_buffer(struct conf_loader *cl, const struct conf_node *n, const char *a,
+                      size_t *buffer, long *flush_ms)
 {
     long v;
     if (strncmp(a, "buffer=", 7) == 0) {
         if (conf_parse_size(a + 7, &v) < 0 || v == 0)
             return conf_err(cl, n, "invalid buffer size \"%s\"", a + 7);
-        log->buffer = (size_t)v;
-        return 0;
+        *buffer = (size_t)v;
+        return 1;
     }
     if (strncmp(a, "flush=", 6) == 0) {
-        if (conf_parse_msec(a + 6, &log->flush_ms) < 0 || log->flush_ms == 0)
+        if (conf_parse_msec(a + 6, flush_ms) < 0 || *flush_ms == 0)
             return conf_err(cl, n, "invalid flush time \"%s\"", a + 6);
-        return 0;
+        return 1;
     }
     if (strncmp(a, "gzip", 4) == 0 && (a[4] == '\0' || a[4] == '='))
         return conf_err(cl, n, "\"gzip\" in \"access_log\" is not supported");
+    return 0;
+}
+
+/* One of buffer=, flush=, gzip[=], if= after the format name. */
+static int alog_param(struct conf_loader *cl, const struct conf_node *n, const char *a,
+                      struct alog *log)
+{
+    int rc = alog_param_buffer(cl, n, a, &log->buffer, &log->flush_ms);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     if (strncmp(a, "if=", 3) == 0)
         return alog_param_if(cl, n, a + 3, log);
     return conf_err(cl, n, "invalid parameter \"%s\"", a);
@@ -680,10 +689,10 @@ static char *alog_room(const struct alog_file *f, struct alog_wbuf *b, size_t le
     return b->data + b->len;
 }
 
-/* A line of len bytes was written into b's free space. */
-static void alog_held(const struct alog *log, struct alog_wbuf *b, size_t len)
+/* A line of len bytes was written into b's free space by a directive
+ * with buffer= bytes (0: none). */
+static void alog_held(const struct alog_file *f, size_t buffer, struct alog_wbuf *b, size_t len)
 {
-    const struct alog_file *f = log->file;
     if (b->len == 0) {
         b->since = ev_now(alog_w.loop);
         if (f->flush_ms > 0)
@@ -692,7 +701,7 @@ static void alog_held(const struct alog *log, struct alog_wbuf *b, size_t len)
     b->len += len;
     /* A directive without buffer= sharing a buffered file: its line goes
      * out now, after the lines before it, so the file stays in order. */
-    if (log->buffer == 0)
+    if (buffer == 0)
         alog_flush(f, b);
 }
 
@@ -732,13 +741,44 @@ static void alog_one(struct req *r, const struct alog *log)
     char *dst = alog_room(log->file, b, len);
     if (dst != NULL) {
         alog_fmt_write(log->fmt, vals, dst);
-        alog_held(log, b, len);
+        alog_held(log->file, log->buffer, b, len);
         return;
     }
     if ((dst = mpool_alloc(&r->pool, len)) == NULL)
         return;
     alog_fmt_write(log->fmt, vals, dst);
     alog_write(log->file, b, dst, len);
+}
+
+/* ---- another protocol's lines (stream) ------------------------------------- */
+
+struct alog_file *alog_file_add(struct conf_loader *cl, const struct conf_node *n, const char *path,
+                                size_t buffer, long flush_ms)
+{
+    struct alog log = {.buffer = buffer, .flush_ms = flush_ms};
+    if ((log.file = alog_file_get(cl, path, &log)) == NULL) {
+        conf_err_nomem(cl, n);
+        return NULL;
+    }
+    if (strncmp(path, "syslog:", 7) == 0 && alog_syslog(cl, n, &log) < 0)
+        return NULL;
+    return log.file;
+}
+
+void alog_file_line(const struct alog_file *f, size_t buffer, const char *line, size_t len)
+{
+    if (f->syslog != NULL) {
+        syslog_send(f->syslog, f->syslog->severity, line, len - 1);
+        return;
+    }
+    struct alog_wbuf *b = alog_buf(f);
+    char *dst = alog_room(f, b, len);
+    if (dst == NULL) {
+        alog_write(f, b, line, len);
+        return;
+    }
+    memcpy(dst, line, len);
+    alog_held(f, buffer, b, len);
 }
 
 void alog_request(struct req *r)

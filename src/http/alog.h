@@ -14,6 +14,8 @@
 #include "http/vars.h"
 
 struct conf;
+struct conf_loader;
+struct conf_node;
 struct loc_conf;
 struct req;
 
@@ -52,6 +54,20 @@ int alog_open(struct conf *c, uid_t uid, gid_t gid, char *err, size_t errlen);
 void alog_close(struct conf *c);
 /* Master: reopens by path (USR1), chowning new files to uid/gid. */
 void alog_reopen_master(struct conf *c, uid_t uid, gid_t gid);
+
+/* For another protocol's access_log (stream), which renders its own
+ * lines: the file for path (shared with every directive naming it, opened
+ * by the master with the http ones), made at configuration time; NULL
+ * after an error at n. */
+struct alog_file *alog_file_add(struct conf_loader *cl, const struct conf_node *n, const char *path,
+                                size_t buffer, long flush_ms);
+/* access_log's buffer=, flush= (and the refused gzip): 1 if `a` was one
+ * of them (set), 0 if it is another parameter, -1 after an error at n. */
+int alog_param_buffer(struct conf_loader *cl, const struct conf_node *n, const char *a,
+                      size_t *buffer, long *flush_ms);
+/* Worker: one whole line (newline included) to f, through its buffer by
+ * a directive with buffer= bytes (0: written now, after what is held). */
+void alog_file_line(const struct alog_file *f, size_t buffer, const char *line, size_t len);
 
 /* Worker: writes the request's line to every access_log of its location.
  * (The module's worker hooks buffer, flush on drain and reopen on USR1.) */

@@ -197,41 +197,6 @@ static int conf_set_location(struct conf_loader *cl, const struct conf_node *n,
 
 /* ---- listen ---------------------------------------------------------- */
 
-static int conf_port(const char *s, unsigned *port)
-{
-    long v;
-    if (conf_parse_num(s, &v) < 0 || v < 1 || v > 65535)
-        return -1;
-    *port = (unsigned)v;
-    return 0;
-}
-
-/* Splits "host:port", "[v6]:port", "port" or "host" into host and port. */
-static int conf_listen_split(char *buf, const char **host, unsigned *port)
-{
-    char *colon;
-    *port = 80;
-    *host = "*";
-    if (buf[0] == '[') {
-        char *end = strchr(buf, ']');
-        if (end == NULL || (end[1] != '\0' && end[1] != ':'))
-            return -1;
-        *end = '\0';
-        *host = buf + 1;
-        return end[1] == ':' ? conf_port(end + 2, port) : 0;
-    }
-    colon = strrchr(buf, ':');
-    if (colon != NULL) {
-        *colon = '\0';
-        *host = buf;
-        return conf_port(colon + 1, port);
-    }
-    if (strspn(buf, "0123456789") == strlen(buf))
-        return conf_port(buf, port);
-    *host = buf;
-    return 0;
-}
-
 static struct listen_conf *conf_listen_add(struct conf_loader *cl, const struct conf_node *n,
                                            const union sockaddr_any *a)
 {
@@ -246,40 +211,6 @@ static struct listen_conf *conf_listen_add(struct conf_loader *cl, const struct 
     l->file = conf_file_name(cl, n);
     l->line = n->line;
     return l;
-}
-
-/* Resolves host (numeric or a name) and adds one listen per address. */
-static int conf_listen_addrs(struct conf_loader *cl, const struct conf_node *n, const char *host,
-                             unsigned port, size_t *first)
-{
-    union sockaddr_any a;
-    memset(&a, 0, sizeof(a));
-    *first = http_level(cl)->srv->nlistens;
-    if (strcmp(host, "*") == 0 || inet_pton(AF_INET, host, &a.sin.sin_addr) == 1) {
-        a.sin.sin_family = AF_INET;
-        a.sin.sin_port = htons(port);
-        return conf_listen_add(cl, n, &a) ? 0 : conf_err_nomem(cl, n);
-    }
-    if (inet_pton(AF_INET6, host, &a.sin6.sin6_addr) == 1) {
-        a.sin6.sin6_family = AF_INET6;
-        a.sin6.sin6_port = htons(port);
-        return conf_listen_add(cl, n, &a) ? 0 : conf_err_nomem(cl, n);
-    }
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
-    if (getaddrinfo(host, NULL, &hints, &res) != 0)
-        return conf_err(cl, n, "host not found in \"%s\" of the \"listen\" directive",
-                        n->args[1].s);
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
-        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
-            continue;
-        memset(&a, 0, sizeof(a));
-        memcpy(&a, ai->ai_addr, ai->ai_addrlen);
-        a.sin.sin_port = htons(port); /* same offset in sin6 */
-        if (conf_listen_add(cl, n, &a) == NULL)
-            break;
-    }
-    freeaddrinfo(res);
-    return ai == NULL ? 0 : conf_err_nomem(cl, n);
 }
 
 static int conf_listen_param(struct conf_loader *cl, const struct conf_node *n, const char *p,
@@ -301,7 +232,9 @@ static int conf_listen_param(struct conf_loader *cl, const struct conf_node *n, 
         l->backlog = (int)v;
     } else if (strcmp(p, "ssl") == 0) {
         l->ssl = true;
-    } else if (strcmp(p, "http2") == 0 || strcmp(p, "proxy_protocol") == 0) {
+    } else if (strcmp(p, "proxy_protocol") == 0) {
+        l->proxy_protocol = true;
+    } else if (strcmp(p, "http2") == 0) {
         return conf_err(cl, n, "the \"%s\" parameter of \"listen\" is not supported yet", p);
     } else {
         return conf_err(cl, n, "invalid parameter \"%s\"", p);
@@ -309,44 +242,27 @@ static int conf_listen_param(struct conf_loader *cl, const struct conf_node *n, 
     return 0;
 }
 
-/* `listen unix:/path`: one socket every worker shares (nginx's).  The
- * path is taken as written, as nginx does. */
-static int conf_listen_unix(struct conf_loader *cl, const struct conf_node *n)
-{
-    const char *path = n->args[1].s + 5;
-    union sockaddr_any a;
-    memset(&a, 0, sizeof(a));
-    a.sa.sa_family = AF_UNIX;
-    if (path[0] == '\0')
-        return conf_err(cl, n, "no path in the unix domain socket");
-    if (strlen(path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
-        return conf_err(cl, n, "too long path in the unix domain socket");
-    struct listen_conf *l = conf_listen_add(cl, n, &a);
-    if (l == NULL || (l->path = mpool_strdup(cl->pool, path)) == NULL)
-        return conf_err_nomem(cl, n);
-    snprintf(l->text, sizeof(l->text), "unix:%s", path);
-    return 0;
-}
-
+/* A listen address is nginx's: a unix socket every worker shares, or
+ * each address of a host with its port (80 when left out). */
 static int conf_set_listen(struct conf_loader *cl, const struct conf_node *n,
                            const struct conf_cmd *cmd)
 {
     struct srv_conf *s = http_level(cl)->srv;
-    char buf[256];
-    const char *host;
-    unsigned port;
-    size_t first;
-    first = s->nlistens;
-    if (strncmp(n->args[1].s, "unix:", 5) == 0) {
-        if (conf_listen_unix(cl, n) < 0)
-            return -1;
-    } else {
-        snprintf(buf, sizeof(buf), "%s", n->args[1].s);
-        if (conf_listen_split(buf, &host, &port) < 0)
-            return conf_err(cl, n, "invalid port in \"%s\" of the \"listen\" directive",
-                            n->args[1].s);
-        if (conf_listen_addrs(cl, n, host, port, &first) < 0)
-            return -1;
+    union sockaddr_any addrs[16];
+    const char *path;
+    size_t first = s->nlistens;
+    (void)cmd;
+    int k = conf_listen_address(cl, n, 80, addrs, 16, &path);
+    if (k < 0)
+        return -1;
+    for (int i = 0; i < k; i++) {
+        struct listen_conf *l = conf_listen_add(cl, n, &addrs[i]);
+        if (l == NULL)
+            return conf_err_nomem(cl, n);
+        if (path != NULL) {
+            l->path = (char *)path;
+            snprintf(l->text, sizeof(l->text), "unix:%s", path);
+        }
     }
     for (size_t i = first; i < s->nlistens; i++) {
         struct listen_conf *l = &s->listens[i];

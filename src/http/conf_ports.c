@@ -10,6 +10,7 @@
 
 #include "conf/conf_table.h"
 #include "http/conn.h"
+#include "http/conn_pp.h"
 #include "http/core_conf.h"
 
 #define CONF_DEFAULT_BACKLOG 511
@@ -100,6 +101,7 @@ static int ports_add_listen(struct conf_loader *cl, struct conf_addr **addrs, si
         listen_opts_init(&a->opts);
     }
     a->ssl = a->ssl || l->ssl; /* as in nginx: ssl is the address's */
+    a->proxy_protocol = a->proxy_protocol || l->proxy_protocol;
     if (ports_take_opts(&a->opts, &a->opts_set, &l->opts, l->opts_set) < 0)
         return conf_err(cl, &at, "duplicate listen options for %s", l->text);
     struct srv_conf **slot = conf_push(cl->pool, &a->servers, &a->nservers, sizeof(*slot));
@@ -145,6 +147,7 @@ static struct conf_port *ports_new(struct mpool *pool, struct http_conf *h,
     else
         sockaddr_text(&p->addr, true, p->text, sizeof(p->text));
     p->ssl = a->ssl;
+    p->proxy_protocol = a->proxy_protocol;
     p->scheme = a->ssl ? "https" : "http";
     p->default_port = a->ssl ? 443 : 80;
     p->backlog = a->backlog != -1 ? a->backlog : CONF_DEFAULT_BACKLOG;
@@ -181,8 +184,29 @@ static int ports_publish(struct conf *c, struct http_conf *h)
         snprintf(l->text, sizeof(l->text), "%s", h->ports[i].text);
         l->backlog = h->ports[i].backlog;
         l->opts = h->ports[i].opts;
-        l->accept = conn_accept;
+        l->accept = h->ports[i].proxy_protocol ? conn_accept_proxy : conn_accept;
         l->data = &h->ports[i];
+    }
+    return 0;
+}
+
+/* The PROXY header is read before anything says which address the
+ * client connected to: the addresses of one socket agree on it. */
+static int ports_check_pp(struct conf_loader *cl, const struct http_conf *h)
+{
+    for (size_t i = 0; i < h->nports; i++) {
+        const struct conf_port *p = &h->ports[i];
+        for (size_t j = 1; j < p->naddrs; j++) {
+            if (p->addrs[j].proxy_protocol == p->proxy_protocol)
+                continue;
+            char text[64];
+            sockaddr_text(&p->addrs[j].addr, true, text, sizeof(text));
+            snprintf(cl->err, cl->errlen,
+                     "listen %s and listen %s: a specific address and the wildcard of its "
+                     "port must agree on \"proxy_protocol\"",
+                     text, p->text);
+            return -1;
+        }
     }
     return 0;
 }
@@ -204,7 +228,7 @@ static int ports_check_ssl(struct conf_loader *cl, const struct http_conf *h)
                 return -1;
             }
     }
-    return 0;
+    return ports_check_pp(cl, h);
 }
 
 /* Wildcards first, so each specific address finds its wildcard. */

@@ -62,6 +62,7 @@ static void conn_free(struct sock *s)
         req_free(c->req);
     }
     free(c->buf);
+    free(c->pp);
     free(c);
 }
 
@@ -748,13 +749,21 @@ static const struct conf_addr *conn_addr_of(const struct conf_port *p, int fd)
 
 void conn_accept(struct reactor *rx, int fd, const union sockaddr_any *peer, const void *data)
 {
+    conn_open(rx, fd, peer, data, NULL);
+}
+
+void conn_open(struct reactor *rx, int fd, const union sockaddr_any *peer, const void *data,
+               struct pp_hdr *pp)
+{
     const struct conf_port *port = data;
     struct conn *c = calloc(1, sizeof(*c));
     if (c == NULL) {
         log_msg(LL_ALERT, 0, errno, "cannot allocate a connection");
+        free(pp);
         close(fd);
         return;
     }
+    c->pp = pp;
     sock_open(&c->sk, rx, fd, SOCK_CLIENT, &conn_sock_ops, conn_io_cb, conn_timeout);
     c->peer = *peer;
     /* 32 bits of milliseconds wrap after 49 days; a difference stays right

@@ -22,6 +22,7 @@
 #include "core/str.h"
 #include "event/sock.h"
 
+struct pp_hdr;
 struct reactor;
 struct req;
 struct conf_addr;
@@ -55,11 +56,17 @@ struct conn {
     uint16_t local_port;          /* port the client connected to */
     uint8_t state;                /* enum conn_state */
     bool nodelay;                 /* TCP_NODELAY was set */
+    struct pp_hdr *pp;            /* its PROXY header (listen ... proxy_protocol), or NULL */
 };
 
 /* Takes over a socket accepted on a listen address of the http context
  * (data is its struct conf_port): conf_accept_cb's shape. */
 void conn_accept(struct reactor *rx, int fd, const union sockaddr_any *peer, const void *data);
+
+/* conn_accept for a connection whose PROXY header came first (pp, which
+ * the connection frees; http/conn_pp.c). */
+void conn_open(struct reactor *rx, int fd, const union sockaddr_any *peer, const void *data,
+               struct pp_hdr *pp);
 
 /* Closes now (sock_close); a handler still answering hears it through
  * gen->done(r, false).  Safe from inside the connection's callbacks. */

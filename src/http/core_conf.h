@@ -150,6 +150,7 @@ struct listen_conf {
     char text[128];          /* "127.0.0.1:8080", "unix:/run/x.sock" */
     bool default_server;     /* default_server given */
     bool ssl;                /* ssl given: TLS on this address */
+    bool proxy_protocol;     /* proxy_protocol given: a PROXY header comes first */
     int backlog;             /* backlog=, or -1 */
     struct listen_opts opts; /* ipv6only=, deferred, so_keepalive=, fastopen= */
     bool opts_set;           /* one of those was given */
@@ -184,6 +185,7 @@ struct conf_addr {
     int backlog;                  /* backlog= given for this address, or -1 */
     bool explicit_default;        /* a listen here said default_server */
     bool ssl;                     /* a listen here said ssl: TLS for every server here */
+    bool proxy_protocol;          /* a listen here said proxy_protocol */
 };
 
 /* One socket to bind: a port's wildcard, which also serves the specific
@@ -197,6 +199,7 @@ struct conf_port {
     const char *scheme;      /* "http" or "https": $scheme and absolute redirects */
     unsigned default_port;   /* the scheme's port, left out of redirects */
     bool ssl;                /* TLS (its addresses all agree) */
+    bool proxy_protocol;     /* a PROXY header first (its addresses all agree) */
     int backlog;             /* listen() backlog */
     struct conf_addr *addrs; /* addresses served by this socket; [0] is addr itself */
     size_t naddrs;           /* more than 1 only when specific ones fold in */

@@ -391,13 +391,13 @@ static int ssl_check_pairs(struct conf_loader *cl, struct ssl_part *p, const str
 }
 
 /* The server's settings, with the pairs laid out for the library. */
-static int ssl_settings(struct conf_loader *cl, const struct srv_conf *s, const struct ssl_part *p,
+static int ssl_settings(struct conf_loader *cl, const char *id, const struct ssl_part *p,
                         struct tls_settings *t)
 {
     size_t n = p->ncerts;
     t->chains = mpool_alloc(cl->pool, (n ? n : 1) * sizeof(*t->chains));
     t->keys = mpool_alloc(cl->pool, (n ? n : 1) * sizeof(*t->keys));
-    t->id = mpool_printf(cl->pool, "%s:%d", s->file ? s->file : "", s->line);
+    t->id = id;
     if (t->chains == NULL || t->keys == NULL || t->id == NULL)
         return -1;
     for (size_t i = 0; i < n; i++) {
@@ -430,26 +430,51 @@ static void ssl_settings_more(const struct ssl_part *p, struct tls_settings *t)
     t->offload = p->handshake_offload == 1;
 }
 
-static int ssl_build(struct conf_loader *cl, struct srv_conf *s, const struct conf_addr *a)
+int ssl_part_build(struct conf_loader *cl, struct ssl_part *p, const char *file, int line,
+                   const struct conf_node *at)
 {
-    struct ssl_part *p = loc_part(s->loc, &mod_http_ssl);
-    struct conf_node at = ssl_listen_at(s, a);
     struct tls_settings t = {0};
     struct ssl_main *m = ssl_main_of(cl);
+    const char *id = mpool_printf(cl->pool, "%s:%d", file ? file : "", line);
     char err[512];
     if (p->ctx != NULL)
         return 0;
-    if (p->reject_handshake != 1 && ssl_check_pairs(cl, p, &at) < 0)
+    if (p->reject_handshake != 1 && ssl_check_pairs(cl, p, at) < 0)
         return -1;
     if (p->ncerts != p->nkeys)
-        return conf_err(cl, &at, "every \"ssl_certificate\" needs its \"ssl_certificate_key\"");
-    if (m == NULL || ssl_settings(cl, s, p, &t) < 0)
-        return conf_err_nomem(cl, &at);
+        return conf_err(cl, at, "every \"ssl_certificate\" needs its \"ssl_certificate_key\"");
+    if (m == NULL || id == NULL || ssl_settings(cl, id, p, &t) < 0)
+        return conf_err_nomem(cl, at);
     ssl_settings_more(p, &t);
     if ((p->ctx = tls_ctx_new(m->store, &t, err, sizeof(err))) == NULL)
-        return conf_err(cl, &at, "%s", err);
+        return conf_err(cl, at, "%s", err);
     m->used = true;
     return 0;
+}
+
+static int ssl_build(struct conf_loader *cl, struct srv_conf *s, const struct conf_addr *a)
+{
+    struct conf_node at = ssl_listen_at(s, a);
+    return ssl_part_build(cl, loc_part(s->loc, &mod_http_ssl), s->file, s->line, &at);
+}
+
+struct ssl_part *ssl_part_new(struct conf_loader *cl)
+{
+    struct ssl_part *p = mpool_calloc(cl->pool, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    conf_part_unset(&mod_http_ssl, p);
+    ssl_part_init(p);
+    return p;
+}
+
+int ssl_part_inherit(struct conf_loader *cl, const struct ssl_part *parent, struct ssl_part *child)
+{
+    if (parent != NULL) {
+        ssl_part_merge(parent, child);
+        conf_part_inherit(&mod_http_ssl, parent, child);
+    }
+    return conf_part_defaults(cl, &mod_http_ssl, child);
 }
 
 static int ssl_finish(struct conf_loader *cl)
@@ -483,6 +508,8 @@ static int ssl_worker_start(struct reactor *rx)
 #define SSL_F(f) CS_PART, offsetof(struct ssl_part, f)
 #define CUSTOM CT_CUSTOM, CS_MAIN, 0, NULL
 #define HS (CTX_HTTP | CTX_SRV)
+/* The server directives that apply to a stream server terminating TLS. */
+#define HSS (HS | CTX_STREAM | CTX_STREAM_SRV)
 
 static const struct conf_enum ssl_verify_words[] = {
     {"off", TLS_VERIFY_OFF},
@@ -496,32 +523,32 @@ static const struct conf_range ssl_depth_range = {0, 100};
 
 static const struct conf_cmd ssl_cmds[] = {
     {"ssl", HS, ARGS(1), CUSTOM, conf_set_ssl, NULL},
-    {"ssl_certificate", HS, ARGS(1), CUSTOM, conf_set_certificate, NULL},
-    {"ssl_certificate_key", HS, ARGS(1), CUSTOM, conf_set_certificate_key, NULL},
-    {"ssl_protocols", HS, ARGS_1MORE, CUSTOM, conf_set_protocols, NULL},
-    {"ssl_ciphers", HS, ARGS(1), CT_STR, SSL_F(ciphers), tls_names_default_ciphers,
+    {"ssl_certificate", HSS, ARGS(1), CUSTOM, conf_set_certificate, NULL},
+    {"ssl_certificate_key", HSS, ARGS(1), CUSTOM, conf_set_certificate_key, NULL},
+    {"ssl_protocols", HSS, ARGS_1MORE, CUSTOM, conf_set_protocols, NULL},
+    {"ssl_ciphers", HSS, ARGS(1), CT_STR, SSL_F(ciphers), tls_names_default_ciphers,
      conf_set_checked_str, NULL},
-    {"ssl_prefer_server_ciphers", HS, ARGS(1), CT_FLAG, SSL_F(prefer_server_ciphers), "off", NULL,
+    {"ssl_prefer_server_ciphers", HSS, ARGS(1), CT_FLAG, SSL_F(prefer_server_ciphers), "off", NULL,
      NULL},
-    {"ssl_ecdh_curve", HS, ARGS(1), CT_STR, SSL_F(ecdh_curve), "auto", conf_set_checked_str, NULL},
-    {"ssl_dhparam", HS, ARGS(1), CUSTOM, conf_set_dhparam, NULL},
-    {"ssl_session_tickets", HS, ARGS(1), CT_FLAG, SSL_F(session_tickets), "on", NULL, NULL},
-    {"ssl_session_timeout", HS, ARGS(1), CT_MSEC, SSL_F(session_timeout), "5m", NULL, NULL},
-    {"ssl_session_ticket_key", HS, ARGS(1), CUSTOM, conf_set_ticket_key, NULL},
-    {"ssl_session_cache", HS, ARGS(1) | ARGS(2), CUSTOM, conf_set_session_cache, NULL},
-    {"ssl_client_certificate", HS, ARGS(1), CUSTOM, conf_set_ca, NULL},
-    {"ssl_trusted_certificate", HS, ARGS(1), CUSTOM, conf_set_ca, NULL},
-    {"ssl_verify_client", HS, ARGS(1), CT_ENUM, SSL_F(verify_client), "off", NULL,
+    {"ssl_ecdh_curve", HSS, ARGS(1), CT_STR, SSL_F(ecdh_curve), "auto", conf_set_checked_str, NULL},
+    {"ssl_dhparam", HSS, ARGS(1), CUSTOM, conf_set_dhparam, NULL},
+    {"ssl_session_tickets", HSS, ARGS(1), CT_FLAG, SSL_F(session_tickets), "on", NULL, NULL},
+    {"ssl_session_timeout", HSS, ARGS(1), CT_MSEC, SSL_F(session_timeout), "5m", NULL, NULL},
+    {"ssl_session_ticket_key", HSS, ARGS(1), CUSTOM, conf_set_ticket_key, NULL},
+    {"ssl_session_cache", HSS, ARGS(1) | ARGS(2), CUSTOM, conf_set_session_cache, NULL},
+    {"ssl_client_certificate", HSS, ARGS(1), CUSTOM, conf_set_ca, NULL},
+    {"ssl_trusted_certificate", HSS, ARGS(1), CUSTOM, conf_set_ca, NULL},
+    {"ssl_verify_client", HSS, ARGS(1), CT_ENUM, SSL_F(verify_client), "off", NULL,
      ssl_verify_words},
-    {"ssl_verify_depth", HS, ARGS(1), CT_NUM, SSL_F(verify_depth), "1", NULL, &ssl_depth_range},
-    {"ssl_crl", HS, ARGS(1), CUSTOM, conf_set_crl, NULL},
-    {"ssl_handshake_timeout", HS, ARGS(1), CT_MSEC, SSL_F(handshake_timeout), "60s", NULL, NULL},
+    {"ssl_verify_depth", HSS, ARGS(1), CT_NUM, SSL_F(verify_depth), "1", NULL, &ssl_depth_range},
+    {"ssl_crl", HSS, ARGS(1), CUSTOM, conf_set_crl, NULL},
+    {"ssl_handshake_timeout", HSS, ARGS(1), CT_MSEC, SSL_F(handshake_timeout), "60s", NULL, NULL},
     {"ssl_buffer_size", HS, ARGS(1), CT_SIZE, SSL_F(buffer_size), "16k", NULL, NULL},
     {"ssl_stapling", HS, ARGS(1), CT_FLAG, SSL_F(stapling), "off", conf_set_stapling, NULL},
     {"ssl_stapling_verify", HS, ARGS(1), CT_FLAG, SSL_F(stapling_verify), "off", conf_set_stapling,
      NULL},
-    {"ssl_reject_handshake", HS, ARGS(1), CT_FLAG, SSL_F(reject_handshake), "off", NULL, NULL},
-    {"ssl_handshake_offload", HS, ARGS(1), CT_FLAG, SSL_F(handshake_offload), "on", NULL, NULL},
+    {"ssl_reject_handshake", HSS, ARGS(1), CT_FLAG, SSL_F(reject_handshake), "off", NULL, NULL},
+    {"ssl_handshake_offload", HSS, ARGS(1), CT_FLAG, SSL_F(handshake_offload), "on", NULL, NULL},
 };
 
 struct module mod_http_ssl = {

@@ -14,6 +14,8 @@
 #include "conf/module.h"
 #include "http/vars.h"
 
+struct conf_loader;
+struct conf_node;
 struct conn;
 struct srv_conf;
 struct tls_cache;
@@ -77,6 +79,20 @@ struct ssl_part {
 
 /* The module's part of the server level. */
 const struct ssl_part *ssl_srv_part(const struct srv_conf *s);
+
+/* The same settings for another protocol's levels (stream): a part with
+ * every field unset, for the setters to fill through the loader's
+ * cl->part; then, once the level is read, inheritance from its parent
+ * (NULL for a top level) and the defaults. */
+struct ssl_part *ssl_part_new(struct conf_loader *cl);
+int ssl_part_inherit(struct conf_loader *cl, const struct ssl_part *parent, struct ssl_part *child);
+
+/* Builds p's TLS context for a server on a TLS address of any protocol;
+ * file and line say where the server is (the ticket keys' salt), at is
+ * where errors point (its listen).  Once built, a second call does
+ * nothing. */
+int ssl_part_build(struct conf_loader *cl, struct ssl_part *p, const char *file, int line,
+                   const struct conf_node *at);
 
 /* For a connection accepted on a `listen ... ssl` address: the handshake
  * comes first, under ssl_handshake_timeout.  -1 when out of memory. */

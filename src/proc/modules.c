@@ -17,6 +17,7 @@
 #include "http/alog.h"
 #include "http/conf_remap.h"
 #include "http/conf_tuning.h"
+#include "http/conn_pp.h"
 #include "http/core_conf.h"
 #include "http/core_extra.h"
 #include "http/errlog.h"
@@ -29,6 +30,8 @@
 #include "proxy/proxy_ssl.h"
 #include "proxy/realip.h"
 #include "proxy/upstream.h"
+#include "stream/stream.h"
+#include "stream/stream_log.h"
 #include "upstream/ups_ssl.h"
 
 /* mod_http_remap precedes the http core, whose finish binds the listens
@@ -47,7 +50,11 @@ struct module *const modules[] = {
     &mod_split_clients, &mod_index, &mod_autoindex, &mod_gzip, &mod_static, &mod_proxy,
     &mod_proxy_ssl,
     /* nginx drop-in extras */
-    &mod_http_extra, &mod_http_vars_extra, &mod_expires, &mod_charset, &mod_http_vars,
+    &mod_http_extra, &mod_http_vars_extra, &mod_expires, &mod_charset,
+    &mod_http_proxy_protocol, /* listen ... proxy_protocol: $proxy_protocol_* */
+    &mod_http_vars,
+    /* the stream context (after http, whose listens it must not repeat) */
+    &mod_stream, &mod_stream_log,
     &mod_process, /* after every module's finish: pcre_jit compiles all the regexes */
 };
 

@@ -9,6 +9,7 @@
 
 #include "conf/conf_table.h"
 #include "http/conn.h"
+#include "event/pp_wait.h"
 #include "http/core_conf.h"
 #include "http/phases.h"
 #include "http/req.h"
@@ -182,16 +183,33 @@ static size_t realip_values(const struct req *r, const char *name, struct str *o
 
 #define REALIP_MAX_LINES 16
 
+/* `real_ip_header proxy_protocol`: the PROXY header's source, when the
+ * balancer that sent it (the connection's peer) is trusted; LOCAL and
+ * UNKNOWN headers carry none. */
+static bool realip_from_pp(const struct realip_loc *rl, const struct conn *c,
+                           union sockaddr_any *addr)
+{
+    if (c->pp == NULL || c->pp->info.local || !realip_trusted(rl, &c->peer))
+        return false;
+    *addr = c->pp->info.src;
+    return true;
+}
+
 static enum phase_rc realip_phase(struct req *r)
 {
     const struct realip_loc *rl = loc_part(r->loc, &mod_realip);
     struct str values[REALIP_MAX_LINES];
     if (rl->nfrom == 0 || realip_applied(r) != NULL)
         return PHASE_DECLINED;
-    size_t n = realip_values(r, rl->header, values, REALIP_MAX_LINES);
     union sockaddr_any addr = r->c->peer;
-    if (n == 0 || !realip_forwarded(rl, &addr, values, n))
-        return PHASE_DECLINED;
+    if (strcmp(rl->header, "proxy_protocol") == 0) {
+        if (!realip_from_pp(rl, r->c, &addr))
+            return PHASE_DECLINED;
+    } else {
+        size_t n = realip_values(r, rl->header, values, REALIP_MAX_LINES);
+        if (n == 0 || !realip_forwarded(rl, &addr, values, n))
+            return PHASE_DECLINED;
+    }
     struct realip_state *st = mpool_alloc(&r->pool, sizeof(*st));
     if (st == NULL || req_cleanup_add(r, realip_restore, st) < 0)
         return PHASE_DECLINED; /* out of memory: the connection's address stays */
@@ -318,10 +336,6 @@ static int realip_set_header(struct conf_loader *cl, const struct conf_node *n,
     struct realip_loc *rl = cl->part(cl, &mod_realip);
     if (rl->header != NULL)
         return conf_err_dup(cl, n, cmd);
-    if (strcmp(n->args[1].s, "proxy_protocol") == 0)
-        return conf_err(cl, n,
-                        "\"real_ip_header proxy_protocol\" is not supported: http listens "
-                        "do not take the PROXY protocol");
     rl->header = mpool_strdup(cl->pool, n->args[1].s);
     return rl->header != NULL ? 0 : conf_err_nomem(cl, n);
 }

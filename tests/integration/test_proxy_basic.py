@@ -367,7 +367,6 @@ def test_config_errors(server):
         ("proxy_set_header Content-Length 5; #!", '"proxy_set_header Content-Length" can only be '
          'empty'),
         ("set_real_ip_from unix:; #!", 'unix domain sockets are not supported'),
-        ("real_ip_header proxy_protocol; #!", '"real_ip_header proxy_protocol" is not supported'),
         ("proxy_http_version 2; #!", 'invalid value "2" in "proxy_http_version" directive'),
         # Left out on purpose: refused with the reason, not as unknown.
         ("proxy_cache_path /tmp/c keys_zone=c:1m; #!",

@@ -29,6 +29,7 @@
 #include "handler/ret.h"
 #include "handler/rewrite.h"
 #include "http/core_conf.h"
+#include "stream/stream.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
@@ -234,6 +235,8 @@ static size_t table_part_size(const struct module *m, const struct conf_cmd *cmd
 {
     if (cmd->scope == CS_MAIN)
         return sizeof(struct conf);
+    if (m == &mod_stream) /* the stream levels, outside the http parts */
+        return sizeof(struct stream_srv);
     return m == &mod_http_core ? sizeof(struct loc_conf) : m->part_size;
 }
 
@@ -426,7 +429,7 @@ static void test_err_unknown(void **state)
 {
     static const struct err_case cases[] = {
         {NULL, EV "foo bar; #!\n", "unknown directive \"foo\"", AT_MARK},
-        {NULL, EV "stream { #!\n}\n", "unknown directive \"stream\"", AT_MARK},
+        {NULL, EV "mail { #!\n}\n", "unknown directive \"mail\"", AT_MARK},
         {NULL, SRV("  bogus; #!\n"), "unknown directive \"bogus\"", AT_MARK},
         {NULL, LOC("   fastcgi_pass 127.0.0.1:9000; #!\n"), "unknown directive \"fastcgi_pass\"",
          AT_MARK},
@@ -708,8 +711,10 @@ static void test_err_listen(void **state)
          "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive", AT_MARK},
         {NULL, SRV("  listen 443 default_server http2; #!\n"),
          "the \"http2\" parameter of \"listen\" is not supported yet", AT_MARK},
-        {NULL, SRV("  listen 80 proxy_protocol; #!\n"),
-         "the \"proxy_protocol\" parameter of \"listen\" is not supported yet", AT_MARK},
+        {NULL, SRV("  listen 80 proxy_protocol; #!\n listen 127.0.0.1:80;\n"),
+         "listen 127.0.0.1:80 and listen *:80: a specific address and the wildcard of its port "
+         "must agree on \"proxy_protocol\"",
+         AT_NONE},
         /* duplicates in one server */
         {NULL, SRV("  listen 8080;\n  listen *:8080; #!\n"), "a duplicate listen *:8080", AT_MARK},
         {NULL, SRV("  listen 8080;\n  listen 0.0.0.0:8080; #!\n"), "a duplicate listen *:8080",

@@ -3,7 +3,9 @@
  *
  * Every directive has one ".SS name" heading, and no other .SS heading is
  * allowed in the page; a name that means different things in different
- * contexts has a heading for each, qualified: ".SS "server (upstream)"".  A directive's section
+ * contexts has a heading for each, qualified: ".SS "server (upstream)"",
+ * and the stream context's own directives are qualified "(stream)" (or
+ * "(stream upstream)") whenever http has a directive of that name.  A directive's section
  * runs to the next .SS or .SH line and must carry "Syntax:", "Default:" and "Context:" lines; the
  * contexts listed must be the table's, and for the table's generic entries
  * the default shown must be the table's default.
@@ -330,11 +332,15 @@ static void test_sections_have_syntax_default_context(void **state)
     assert_int_equal(bad, 0);
 }
 
-/* "http, server, location" -> CTX_* bits; 0 for a word it does not know. */
+/* "http, server, location" -> CTX_* bits; 0 for a word it does not know.
+ * Items are separated by commas; the stream context's levels are named
+ * "stream", "stream server" and "stream upstream" (its server and upstream
+ * blocks), so a Context line can list http's and stream's levels side by
+ * side: "http, server, stream, stream server". */
 static unsigned mp_contexts(const char *text)
 {
     static const struct {
-        const char *word;
+        const char *item;
         unsigned bit;
     } names[] = {
         {"main", CTX_MAIN},
@@ -343,16 +349,26 @@ static unsigned mp_contexts(const char *text)
         {"server", CTX_SRV},
         {"location", CTX_LOC},
         {"upstream", CTX_UPSTREAM},
+        {"stream", CTX_STREAM},
+        {"stream server", CTX_STREAM_SRV},
+        {"stream upstream", CTX_STREAM_UPS},
         {"any", CTX_ANY},
         {"if", 0}, /* an if block reads its directives in the enclosing context */
     };
     char buf[1024];
     unsigned ctx = 0;
     snprintf(buf, sizeof(buf), "%s", text);
-    for (char *save = NULL, *w = strtok_r(buf, ", \t", &save); w != NULL;
-         w = strtok_r(NULL, ", \t", &save)) {
+    for (char *save = NULL, *item = strtok_r(buf, ",", &save); item != NULL;
+         item = strtok_r(NULL, ",", &save)) {
+        char words[128] = "";
+        /* The item's words, one blank between them. */
+        for (char *s2 = NULL, *w = strtok_r(item, " \t", &s2); w != NULL;
+             w = strtok_r(NULL, " \t", &s2)) {
+            size_t len = strlen(words);
+            snprintf(words + len, sizeof(words) - len, "%s%s", len > 0 ? " " : "", w);
+        }
         size_t i = 0;
-        while (i < sizeof(names) / sizeof(names[0]) && strcmp(w, names[i].word) != 0)
+        while (i < sizeof(names) / sizeof(names[0]) && strcmp(words, names[i].item) != 0)
             i++;
         if (i == sizeof(names) / sizeof(names[0]))
             return 0;

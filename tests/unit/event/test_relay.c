@@ -215,6 +215,79 @@ static void test_side_fails(void **state)
     assert_int_not_equal(f->done_err, 0);
 }
 
+/* ---- zero copy: splice between the two plain sockets -------------------- */
+
+static void test_splice_both_ways_half_close(void **state)
+{
+    struct fx *f = *state;
+    char buf[64];
+    f->rl.splice = true;
+    relay_start(&f->rl, &f->a, &f->b, 16384, 0, on_done);
+    assert_true(relay_spliced(&f->rl));
+    assert_int_equal(write(f->client, "hello", 5), 5);
+    assert_int_equal(write(f->upstream, "world!", 6), 6);
+    spin(f, 5);
+    assert_int_equal(drain(f->upstream, buf, sizeof(buf)), 5);
+    assert_memory_equal(buf, "hello", 5);
+    assert_int_equal(drain(f->client, buf, sizeof(buf)), 6);
+    assert_memory_equal(buf, "world!", 6);
+    assert_null(f->rl.up.held); /* nothing passed through user space */
+    shutdown(f->client, SHUT_WR);
+    spin(f, 5);
+    assert_int_equal(read(f->upstream, buf, sizeof(buf)), 0);
+    assert_int_equal(write(f->upstream, "late", 4), 4);
+    shutdown(f->upstream, SHUT_WR);
+    spin(f, 5);
+    assert_int_equal(read(f->client, buf, sizeof(buf)), 4);
+    assert_int_equal(read(f->client, buf, sizeof(buf)), 0);
+    assert_int_equal(f->done_calls, 1);
+    assert_int_equal(f->done_err, 0);
+}
+
+/* A pushed prefix (a PROXY header) goes before spliced bytes. */
+static void test_splice_push_first(void **state)
+{
+    struct fx *f = *state;
+    char buf[64];
+    f->rl.splice = true;
+    relay_init(&f->rl, &f->a, &f->b, 16384, 0, on_done);
+    assert_int_equal(write(f->client, "data", 4), 4);
+    assert_int_equal(relay_push(&f->rl, &f->b, "HEAD:", 5), 0);
+    relay_ready(&f->rl, &f->a);
+    spin(f, 5);
+    assert_int_equal(drain(f->upstream, buf, sizeof(buf)), 9);
+    assert_memory_equal(buf, "HEAD:data", 9);
+}
+
+/* Backpressure: the pipe is the bound; nothing is read while it holds
+ * bytes the upstream has not taken. */
+static void test_splice_backpressure(void **state)
+{
+    struct fx *f = *state;
+    static char chunk[65536], sink[1 << 16];
+    f->rl.splice = true;
+    relay_start(&f->rl, &f->a, &f->b, 16384, 0, on_done);
+    size_t written = 0;
+    for (int i = 0; i < 200; i++) {
+        ssize_t n = write(f->client, chunk, sizeof(chunk));
+        if (n > 0)
+            written += (size_t)n;
+        spin(f, 2);
+    }
+    assert_true(f->rl.up.piped <= 65536);
+    uint64_t moved = f->rl.up.bytes;
+    assert_true(moved < written);
+    spin(f, 10);
+    assert_int_equal(f->rl.up.bytes, moved);
+    size_t got = 0;
+    for (int i = 0; i < 4000 && got < written; i++) {
+        got += drain(f->upstream, sink, sizeof(sink));
+        spin(f, 2);
+    }
+    assert_int_equal(got, written);
+    assert_int_equal(f->rl.up.piped, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +296,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_half_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_side_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_splice_both_ways_half_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_splice_push_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_splice_backpressure, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
