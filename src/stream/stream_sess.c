@@ -2,6 +2,8 @@
 #include "stream/stream_sess.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -491,6 +493,10 @@ static void stream_open(struct reactor *rx, int fd, const union sockaddr_any *pe
     }
     sock_open(&s->sk, rx, fd, SOCK_CLIENT, &stream_client_ops, stream_client_io,
               stream_client_expire);
+    /* nginx's stream tcp_nodelay is on by default (the upstream side gets it
+     * in ups_conn): relayed bytes go out at once, and a TLS handshake's
+     * records, which mbedTLS sends one by one, never wait for a delayed ACK. */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
     s->port = port;
     s->srv = port->srv;
     s->peer = *peer;
