@@ -17,11 +17,13 @@
 #include "conf/conf.h"
 #include "conf/module.h"
 #include "upstream/ups.h"
+#include "upstream/ups_ssl.h"
 
 struct conf_loader;
 struct slog_set;
 struct ssl_part;
 struct svar_fmt;
+struct tls_client;
 
 extern struct module mod_stream;
 
@@ -41,6 +43,10 @@ struct stream_srv {
     int pp_unique_id;           /* proxy_protocol_unique_id: a UNIQUE_ID TLV in version 2 */
     long pp_timeout;            /* proxy_protocol_timeout, ms: a PROXY header must arrive */
     int splice;                 /* proxy_splice (turnpike): zero copy between plain sockets */
+    int proxy_ssl;              /* proxy_ssl: TLS to the upstream servers */
+    struct ups_ssl up_ssl;      /* the proxy_ssl_* settings */
+    struct svar_fmt *ssl_name;  /* proxy_ssl_name, compiled, or NULL: the proxy_pass host */
+    const struct tls_client *up_client; /* with proxy_ssl on: the upstream TLS configuration */
     struct ups_group *pass;     /* proxy_pass: the group, or NULL */
     bool has_pass;              /* proxy_pass was given here */
     struct ssl_part *ssl;       /* the http ssl module's part of this level */

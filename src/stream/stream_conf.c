@@ -56,6 +56,7 @@ static struct stream_srv *stream_srv_new(struct conf_loader *cl, const struct co
     if (s == NULL || (s->ssl = ssl_part_new(cl)) == NULL)
         return NULL;
     conf_part_unset(&mod_stream, s);
+    ups_ssl_init(&s->up_ssl);
     s->file = conf_file_name(cl, n);
     s->line = n->line;
     return s;
@@ -235,20 +236,20 @@ static int stream_set_pass(struct conf_loader *cl, const struct conf_node *n,
     return s->pass != NULL ? 0 : -1;
 }
 
-/* TLS to upstream servers comes with the client TLS API (another branch);
- * until then `proxy_ssl on` must not pass for a working setting. */
-static int stream_set_proxy_ssl(struct conf_loader *cl, const struct conf_node *n,
-                                const struct conf_cmd *cmd)
+/* The proxy_ssl_* directives; proxy_ssl_name may name stream variables. */
+static int stream_set_ups_ssl(struct conf_loader *cl, const struct conf_node *n,
+                              const struct conf_cmd *cmd)
 {
-    int on;
-    if (conf_parse_flag(n->args[1].s, &on) < 0)
-        return conf_err(cl, n,
-                        "invalid value \"%s\" in \"%s\" directive, it must be \"on\" or \"off\"",
-                        n->args[1].s, cmd->name);
-    if (on)
-        return conf_err(cl, n,
-                        "\"proxy_ssl on\" is not supported yet: TLS to upstream servers "
-                        "is not built in this version");
+    struct stream_srv *s = stream_level(cl);
+    char err[256];
+    if (ups_ssl_set(cl, n, cmd, &s->up_ssl) < 0)
+        return -1;
+    if (strcmp(cmd->name, "proxy_ssl_name") != 0)
+        return 0;
+    if ((s->ssl_name = mpool_calloc(cl->pool, sizeof(*s->ssl_name))) == NULL)
+        return conf_err_nomem(cl, n);
+    if (svar_compile(cl->pool, n->args[1].s, s->ssl_name, err, sizeof(err)) < 0)
+        return conf_err(cl, n, "%s", err);
     return 0;
 }
 
@@ -282,6 +283,12 @@ static int stream_merge(struct conf_loader *cl, struct stream_conf *sc)
             s->logs = sc->top->logs;
         if (s->pass == NULL)
             return conf_err(cl, &at, "no handler for server");
+        ups_ssl_merge(&sc->top->up_ssl, &s->up_ssl);
+        if (s->ssl_name == NULL)
+            s->ssl_name = sc->top->ssl_name;
+        /* Built now, so that a bad file or setting fails the load. */
+        if (s->proxy_ssl == 1 && (s->up_client = ups_ssl_client(cl, &s->up_ssl, &at)) == NULL)
+            return -1;
     }
     return 0;
 }
@@ -389,7 +396,8 @@ static const struct conf_cmd stream_cmds[] = {
     {"proxy_protocol_unique_id", SS, ARGS(1), CT_FLAG, SS_F(pp_unique_id), "off", NULL, NULL},
     {"proxy_protocol_timeout", SS, ARGS(1), CT_MSEC, SS_F(pp_timeout), "30s", NULL, NULL},
     {"proxy_splice", SS, ARGS(1), CT_FLAG, SS_F(splice), "on", NULL, NULL},
-    {"proxy_ssl", SS, ARGS(1), CUSTOM, stream_set_proxy_ssl, NULL},
+    {"proxy_ssl", SS, ARGS(1), CT_FLAG, SS_F(proxy_ssl), "off", NULL, NULL},
+    UPS_SSL_CMDS(SS, stream_set_ups_ssl),
 };
 
 struct module mod_stream = {

@@ -24,6 +24,7 @@
 #include "tls/tls_conn.h"
 #include "tls/tls_info.h"
 #include "upstream/ups_conn.h"
+#include "upstream/ups_ssl.h"
 
 #define STREAM_OK 200
 #define STREAM_INTERNAL 500
@@ -72,9 +73,9 @@ static void stream_count(struct stream_sess *s)
 {
     if (!s->relaying)
         return;
-    uint64_t up = s->relay.up.bytes;
-    s->up_sent = up;
-    s->received = up > s->pp_out_len ? up - s->pp_out_len : 0;
+    /* The PROXY header went out before the relay, in plain. */
+    s->up_sent = s->relay.up.bytes + s->pp_out_len;
+    s->received = s->relay.up.bytes;
     s->up_received = s->relay.down.bytes;
     s->sent = s->relay.down.bytes;
 }
@@ -177,13 +178,14 @@ static bool stream_may_retry(struct stream_sess *s)
 
 static void stream_connect_failed(struct stream_sess *s, const struct ups_err *e)
 {
-    stream_logf(s, e->level, 0, "%s while connecting to upstream", e->text);
+    const char *during = e->handshake ? "SSL handshaking to" : "connecting to";
+    stream_logf(s, e->level, 0, "%s while %s upstream", e->text, during);
     stream_connect_time(s, false);
     s->up = NULL;
     if (s->picking) {
         if (ups_pick_done(&s->pick, UPS_FAILED, ev_now(s->sk.rx->loop)))
-            stream_logf(s, LL_WARN, 0,
-                        "upstream server temporarily disabled while connecting to upstream");
+            stream_logf(s, LL_WARN, 0, "upstream server temporarily disabled while %s upstream",
+                        during);
         s->picking = false;
     }
     if (e->local) {
@@ -254,6 +256,7 @@ static size_t stream_pp_v2(const struct stream_sess *s, uint8_t *buf, size_t cap
     return pp_write_v2(buf, cap, inet ? src : NULL, stream_server_addr(s), &o);
 }
 
+/* The header goes out first, in plain, before any TLS to the server. */
 static int stream_pp_send(struct stream_sess *s)
 {
     uint8_t buf[PP_MAX];
@@ -265,7 +268,28 @@ static int stream_pp_send(struct stream_sess *s)
     if (len == 0)
         return -1;
     s->pp_out_len = (uint32_t)len;
-    return relay_push(&s->relay, &s->up->sock, (const char *)buf, len);
+    return ups_conn_preface(s->up, buf, len);
+}
+
+/* ---- TLS to the server ---------------------------------------------------------- */
+
+/* proxy_ssl_name (or the proxy_pass host) names the server to verify. */
+static int stream_up_secure(struct stream_sess *s)
+{
+    const struct stream_srv *srv = s->srv;
+    char text[512], name[256];
+    struct str in = str_make(srv->pass->name, strlen(srv->pass->name));
+    bool sni;
+    if (srv->ssl_name != NULL)
+        in = str_make(text, svar_eval(srv->ssl_name, s, text, sizeof(text)));
+    if (ups_ssl_name(in, ups_ssl_sends_name(&srv->up_ssl), name, sizeof(name), &sni) < 0) {
+        stream_logf(s, LL_ERR, 0, "invalid upstream SSL name \"%.*s\"", (int)in.len, in.p);
+        return -1;
+    }
+    if (ups_conn_secure(s->up, srv->up_client, name, sni) == 0)
+        return 0;
+    stream_logf(s, LL_ALERT, ENOMEM, "cannot start SSL to upstream");
+    return -1;
 }
 
 /* ---- relaying --------------------------------------------------------------------- */
@@ -278,8 +302,7 @@ static void stream_relay(struct stream_sess *s)
     s->relay.splice = srv->splice == 1;
     relay_init(&s->relay, &s->sk, &s->up->sock, (size_t)srv->buffer_size, srv->timeout,
                stream_relay_done);
-    if ((srv->proxy_protocol == 1 && stream_pp_send(s) < 0) ||
-        relay_push(&s->relay, &s->up->sock, s->early, s->early_len) < 0) {
+    if (relay_push(&s->relay, &s->up->sock, s->early, s->early_len) < 0) {
         stream_logf(s, LL_ALERT, ENOMEM, "cannot start relaying");
         stream_finalize(s, STREAM_INTERNAL);
         return;
@@ -338,8 +361,18 @@ static void stream_connect(struct stream_sess *s)
     stream_list_add(s->up_addrs, sizeof(s->up_addrs), addr->name);
     s->connect_start = ev_now(s->sk.rx->loop);
     s->up = ups_conn_open(s->sk.rx, addr, s->srv->connect_timeout, &stream_up_user, s, &e);
-    if (s->up == NULL)
+    if (s->up == NULL) {
         stream_connect_failed(s, &e);
+        return;
+    }
+    if (s->srv->proxy_ssl == 1 && stream_up_secure(s) < 0) {
+        stream_finalize(s, STREAM_INTERNAL);
+        return;
+    }
+    if (s->srv->proxy_protocol == 1 && stream_pp_send(s) < 0) {
+        stream_logf(s, LL_ALERT, ENOMEM, "cannot make the PROXY header");
+        stream_finalize(s, STREAM_INTERNAL);
+    }
 }
 
 static void stream_start(struct stream_sess *s)

@@ -3,7 +3,8 @@
  * An accepted connection (after its PROXY header, when the listen asks
  * for one) goes through TLS when the listen says `ssl`, then connects to
  * a server of its upstream group (nginx's next-upstream rules on a failed
- * connect), sends the PROXY header when `proxy_protocol` is on, and
+ * connect), sends the PROXY header when `proxy_protocol` is on (in plain,
+ * before the TLS handshake of `proxy_ssl on`, as nginx does), and
  * relays both ways (event/relay.h: splice between plain sockets) until
  * both directions end, one side fails, or nothing moves for
  * proxy_timeout.  Then the access log gets its line.  A draining worker

@@ -88,7 +88,9 @@ static void ups_conn_abort(struct sock *s)
 
 static void ups_conn_free(struct sock *s)
 {
-    free(ups_conn_of(s));
+    struct ups_conn *uc = ups_conn_of(s);
+    free(uc->preface);
+    free(uc);
 }
 
 static const struct sock_ops ups_conn_ops = {
@@ -129,6 +131,46 @@ static void ups_conn_shake(struct ups_conn *uc)
     uc->user->connected(uc, &e);
 }
 
+/* Connected (and the preface sent): the handshake, or the user. */
+static void ups_conn_established(struct ups_conn *uc)
+{
+    if (uc->tls != NULL) {
+        uc->state = UC_HANDSHAKE;
+        ups_conn_shake(uc);
+        return;
+    }
+    ups_conn_up(uc);
+}
+
+/* The preface as far as the socket takes it now; the next write
+ * readiness goes on with it. */
+static void ups_conn_send_preface(struct ups_conn *uc)
+{
+    while (uc->preface_off < uc->preface_len) {
+        ssize_t n = send(sock_fd(&uc->sock), uc->preface + uc->preface_off,
+                         uc->preface_len - uc->preface_off, MSG_NOSIGNAL);
+        if (n > 0) {
+            uc->preface_off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            sock_watch(&uc->sock, EV_WRITE);
+            return;
+        }
+        struct ups_err e;
+        ups_err_connect(&e, n < 0 ? errno : EPIPE, &uc->addr, false);
+        snprintf(e.text, sizeof(e.text), "send() failed (%d: %s)", e.err, strerror(e.err));
+        ups_conn_close(uc);
+        uc->user->connected(uc, &e);
+        return;
+    }
+    free(uc->preface);
+    uc->preface = NULL;
+    ups_conn_established(uc);
+}
+
 /* The write readiness of a connect in progress: SO_ERROR says how it went. */
 static void ups_conn_connect_done(struct ups_conn *uc)
 {
@@ -143,12 +185,12 @@ static void ups_conn_connect_done(struct ups_conn *uc)
         uc->user->connected(uc, &e);
         return;
     }
-    if (uc->tls != NULL) {
-        uc->state = UC_HANDSHAKE;
-        ups_conn_shake(uc);
+    if (uc->preface != NULL) {
+        uc->state = UC_PREFACE;
+        ups_conn_send_preface(uc);
         return;
     }
-    ups_conn_up(uc);
+    ups_conn_established(uc);
 }
 
 static void ups_conn_io(struct ev_loop *loop, ev_io *io, int revents)
@@ -157,6 +199,8 @@ static void ups_conn_io(struct ev_loop *loop, ev_io *io, int revents)
     (void)loop;
     if (uc->state == UC_CONNECTING)
         ups_conn_connect_done(uc);
+    else if (uc->state == UC_PREFACE)
+        ups_conn_send_preface(uc);
     else if (uc->state == UC_HANDSHAKE)
         ups_conn_shake(uc);
     else if (uc->state == UC_IDLE)
@@ -171,7 +215,8 @@ static void ups_conn_expire(struct timer_node *node)
     struct ups_err e;
     if (uc->state == UC_IDLE) {
         ups_conn_close(uc); /* keepalive_timeout */
-    } else if (uc->state == UC_CONNECTING || uc->state == UC_HANDSHAKE) {
+    } else if (uc->state == UC_CONNECTING || uc->state == UC_PREFACE ||
+               uc->state == UC_HANDSHAKE) {
         ups_err_connect(&e, ETIMEDOUT, &uc->addr, false);
         e.handshake = uc->state == UC_HANDSHAKE;
         ups_conn_close(uc);
@@ -244,6 +289,18 @@ int ups_conn_secure(struct ups_conn *uc, const struct tls_client *c, const char 
     if (tls_client_start(&uc->sock, c, name, sni, uc->addr.name) < 0)
         return -1;
     uc->tls = c;
+    return 0;
+}
+
+int ups_conn_preface(struct ups_conn *uc, const void *p, size_t len)
+{
+    if (len == 0)
+        return 0;
+    if ((uc->preface = malloc(len)) == NULL)
+        return -1;
+    memcpy(uc->preface, p, len);
+    uc->preface_len = len;
+    uc->preface_off = 0;
     return 0;
 }
 

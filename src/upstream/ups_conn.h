@@ -15,7 +15,11 @@
  * the same timeout (nginx's proxy_connect_timeout covers both), and
  * `connected` comes once it is over.  Its failures say so (e->handshake:
  * " while SSL handshaking to upstream").  A kept-alive TLS connection
- * stays under TLS in its pool and is reused without a new handshake. */
+ * stays under TLS in its pool and is reused without a new handshake.
+ *
+ * A preface (ups_conn_preface: a PROXY protocol header) goes out in plain
+ * once connected, before the TLS handshake when there is one, as nginx's
+ * stream proxy sends it; the connect timeout covers it too. */
 #ifndef TP_UPSTREAM_UPS_CONN_H
 #define TP_UPSTREAM_UPS_CONN_H
 
@@ -54,6 +58,7 @@ struct ups_conn_user {
 
 enum ups_conn_state {
     UC_CONNECTING, /* connect in progress */
+    UC_PREFACE,    /* connected, the preface going out */
     UC_HANDSHAKE,  /* connected, TLS handshake in progress */
     UC_BUSY,       /* in use by its user */
     UC_IDLE,       /* in a keep-alive pool */
@@ -70,6 +75,9 @@ struct ups_conn {
     ev_tstamp start;              /* when it connected (keepalive_time) */
     unsigned requests;            /* requests it carried (keepalive_requests) */
     const struct tls_client *tls; /* the TLS configuration it is under, NULL for plain */
+    char *preface;                /* bytes to send first (malloc), or NULL */
+    size_t preface_len;           /* how many */
+    size_t preface_off;           /* of those, sent */
     unsigned char state;          /* enum ups_conn_state */
 };
 
@@ -82,6 +90,10 @@ struct ups_conn *ups_conn_open(struct reactor *rx, const struct ups_addr *addr, 
  * name verified (and sent as SNI when sni).  -1 when out of memory (the
  * connection is left as it was). */
 int ups_conn_secure(struct ups_conn *uc, const struct tls_client *c, const char *name, bool sni);
+
+/* Right after ups_conn_open: len bytes of p (copied) go out first, in
+ * plain, before any TLS.  -1 when out of memory. */
+int ups_conn_preface(struct ups_conn *uc, const void *p, size_t len);
 
 /* Hands a connection (from a pool) to a user. */
 void ups_conn_attach(struct ups_conn *uc, const struct ups_conn_user *user, void *data);

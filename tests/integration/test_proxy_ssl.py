@@ -15,56 +15,8 @@ import os
 import re
 import socket
 
-from helpers import Conn, get, wait_for
-from tls_helpers import cert_lines, pki_path
-
-LOG_FMT = ("log_format up '$ssl_server_name|$ssl_session_reused|$ssl_client_verify|"
-           "$connection|$request_uri';")
-
-
-def start_backend(srv):
-    """The HTTPS backend for a.test (client certificates optional, from the
-    client CA); a plain port "main" answers plain HTTP."""
-    http = """
-    %s
-    server {
-        listen 127.0.0.1:%d;
-        location / { return 200 "plain\\n"; }
-    }
-    server {
-        listen 127.0.0.1:%d ssl;
-        server_name a.test localhost;
-        %s
-        ssl_verify_client optional;
-        ssl_client_certificate %s;
-        access_log %s/up.log up;
-        client_max_body_size 16m;
-        root %s;
-        location / { return 200 "backend $ssl_server_name|$ssl_session_reused\\n"; }
-        location /files/ { }
-        location /post { return 200 "got $content_length\\n"; }
-    }
-    """ % (LOG_FMT, srv.port("main"), srv.port("tls"), cert_lines("a-ec"),
-           pki_path("client-ca.pem"), srv.dir, srv.dir)
-    srv.write(http=http, workers=1)
-    srv.start()
-    return srv.port("tls")
-
-
-def backend_lines(srv, n):
-    """The backend's first n access log lines, split (waits for them)."""
-    path = os.path.join(srv.dir, "up.log")
-
-    def lines():
-        try:
-            with open(path) as f:
-                got = f.read().splitlines()
-        except FileNotFoundError:
-            return None
-        got = [line for line in got if line.split("|")[1] in (".", "r")]  # not wait_ready's
-        return got if len(got) >= n else None
-    return [line.split("|") for line in wait_for(lines, what="%d backend log lines" % n)[:n]]
-
+from helpers import Conn, get
+from tls_helpers import backend_lines, pki_path, start_backend
 
 def start_front(srv, locations, extra=""):
     http = """

@@ -174,8 +174,6 @@ def test_config_errors(server):
     conf_error(server, "server { listen 127.0.0.1:%d; }" % p, "no handler for server in")
     conf_error(server, "server { listen 127.0.0.1:%d; proxy_pass nowhere; }" % p,
                'no port in upstream "nowhere" in')
-    conf_error(server, "server { listen 127.0.0.1:%d; proxy_pass 127.0.0.1:1; proxy_ssl on; }"
-               % p, '"proxy_ssl on" is not supported yet')
     conf_error(server, """server { listen 127.0.0.1:%d; proxy_pass 127.0.0.1:1; }
                 server { listen 127.0.0.1:%d; proxy_pass 127.0.0.1:1; }""" % (p, p),
                'duplicate "127.0.0.1:%d" address and port pair' % p)

@@ -19,7 +19,7 @@ import ssl
 import subprocess
 import tempfile
 
-from helpers import TIMEOUT, parse_head
+from helpers import TIMEOUT, free_port, parse_head, wait_for
 
 _PKI = {}
 
@@ -161,6 +161,61 @@ def tls_server(srv, extra="", server_extra="", workers=2, names=("a-rsa", "a-ec"
     srv.write(http=http, workers=workers)
     srv.start()
     return tls
+
+
+LOG_FMT = ("log_format up '$ssl_server_name|$ssl_session_reused|$ssl_client_verify|"
+           "$connection|$request_uri';")
+
+
+def start_backend(srv, listen=""):
+    """The HTTPS backend of the upstream TLS tests, for a.test (client
+    certificates optional, from the client CA), on port "tls" with the
+    given listen parameters; a plain port "main" answers plain HTTP.  It
+    logs one line per request to up.log:
+      $ssl_server_name|$ssl_session_reused|$ssl_client_verify|$connection|$request_uri
+    A listen with proxy_protocol answers no plain probe: its port is kept
+    out of srv.ports, which wait_ready polls."""
+    tls = free_port() if "proxy_protocol" in listen else srv.port("tls")
+    http = """
+    %s
+    server {
+        listen 127.0.0.1:%d;
+        location / { return 200 "plain\\n"; }
+    }
+    server {
+        listen 127.0.0.1:%d ssl %s;
+        server_name a.test localhost;
+        %s
+        ssl_verify_client optional;
+        ssl_client_certificate %s;
+        access_log %s/up.log up;
+        client_max_body_size 16m;
+        root %s;
+        location / { return 200 "backend $ssl_server_name|$ssl_session_reused\\n"; }
+        location /files/ { }
+        location /post { return 200 "got $content_length\\n"; }
+        location /pp { return 200 "pp $proxy_protocol_addr\\n"; }
+    }
+    """ % (LOG_FMT, srv.port("main"), tls, listen, cert_lines("a-ec"),
+           pki_path("client-ca.pem"), srv.dir, srv.dir)
+    srv.write(http=http, workers=1)
+    srv.start()
+    return tls
+
+
+def backend_lines(srv, n):
+    """The backend's first n access log lines, split (waits for them)."""
+    path = os.path.join(srv.dir, "up.log")
+
+    def lines():
+        try:
+            with open(path) as f:
+                got = f.read().splitlines()
+        except FileNotFoundError:
+            return None
+        got = [line for line in got if line.split("|")[1] in (".", "r")]  # not wait_ready's
+        return got if len(got) >= n else None
+    return [line.split("|") for line in wait_for(lines, what="%d backend log lines" % n)[:n]]
 
 
 # ---- clients ----------------------------------------------------------------
