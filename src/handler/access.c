@@ -1,12 +1,13 @@
 /* access.c - allow, deny, satisfy and internal (see access.h). */
 #include "handler/access.h"
 
-#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/conf_cidr.h"
 #include "conf/conf_table.h"
 #include "http/conn.h"
 #include "http/core_conf.h"
@@ -17,10 +18,8 @@ enum access_satisfy { SATISFY_ALL, SATISFY_ANY };
 
 /* One allow or deny. */
 struct access_rule {
-    int family;       /* AF_INET, AF_INET6 or AF_UNIX; AF_UNSPEC for `all` */
-    uint8_t addr[16]; /* the network, in network order (4 bytes for IPv4) */
-    uint8_t mask[16]; /* its mask */
-    bool deny;        /* deny, else allow */
+    struct cidr net; /* its family AF_UNIX for `unix:`, AF_UNSPEC for `all` */
+    bool deny;       /* deny, else allow */
 };
 
 /* The module's part of a level. */
@@ -59,29 +58,18 @@ enum phase_rc access_refuse(struct req *r, int status)
 
 /* ---- matching ---------------------------------------------------------------- */
 
-static bool access_bytes_match(const struct access_rule *rule, const uint8_t *a, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if ((a[i] & rule->mask[i]) != rule->addr[i])
-            return false;
-    return true;
-}
-
 /* nginx matches an IPv4 client that reached an IPv6 socket (::ffff:a.b.c.d)
  * against the IPv4 rules. */
 static bool access_rule_match(const struct access_rule *rule, const union sockaddr_any *peer)
 {
     const uint8_t *a6 = peer->sin6.sin6_addr.s6_addr;
-    if (rule->family == AF_UNSPEC)
+    if (rule->net.family == AF_UNSPEC)
         return true;
-    if (peer->sa.sa_family == AF_INET)
-        return rule->family == AF_INET &&
-               access_bytes_match(rule, (const uint8_t *)&peer->sin.sin_addr, 4);
-    if (peer->sa.sa_family != AF_INET6)
-        return rule->family == peer->sa.sa_family;
-    if (IN6_IS_ADDR_V4MAPPED(&peer->sin6.sin6_addr))
-        return rule->family == AF_INET && access_bytes_match(rule, a6 + 12, 4);
-    return rule->family == AF_INET6 && access_bytes_match(rule, a6, 16);
+    if (peer->sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&peer->sin6.sin6_addr))
+        return cidr_match_bytes(&rule->net, AF_INET, a6 + 12, 4);
+    if (peer->sa.sa_family != AF_INET && peer->sa.sa_family != AF_INET6)
+        return rule->net.family == peer->sa.sa_family;
+    return cidr_match(&rule->net, peer);
 }
 
 static enum phase_rc access_phase(struct req *r)
@@ -102,44 +90,6 @@ static enum phase_rc access_phase(struct req *r)
 
 /* ---- configuration --------------------------------------------------------------- */
 
-static void access_mask(uint8_t *mask, size_t bytes, long bits)
-{
-    memset(mask, 0, 16);
-    for (size_t i = 0; i < bytes; i++, bits -= 8)
-        mask[i] = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
-}
-
-/* nginx's ngx_ptocidr: "addr" or "addr/bits"; bits past the mask set in
- * the address are dropped with a warning. */
-static int access_cidr(struct conf_loader *cl, const struct conf_node *n, const char *text,
-                       struct access_rule *rule)
-{
-    char buf[64];
-    const char *slash = strchr(text, '/');
-    size_t alen = slash != NULL ? (size_t)(slash - text) : strlen(text);
-    long bits;
-    if (alen >= sizeof(buf))
-        return -1;
-    memcpy(buf, text, alen);
-    buf[alen] = '\0';
-    rule->family = strchr(buf, ':') != NULL ? AF_INET6 : AF_INET;
-    size_t bytes = rule->family == AF_INET6 ? 16 : 4;
-    if (inet_pton(rule->family, buf, rule->addr) != 1)
-        return -1;
-    bits = (long)bytes * 8;
-    if (slash != NULL && (conf_parse_num(slash + 1, &bits) < 0 || bits > (long)bytes * 8))
-        return -1;
-    access_mask(rule->mask, bytes, bits);
-    bool low = false;
-    for (size_t i = 0; i < bytes; i++) {
-        low |= (rule->addr[i] & ~rule->mask[i]) != 0;
-        rule->addr[i] &= rule->mask[i];
-    }
-    if (low)
-        conf_warn(n, "low address bits of %s are meaningless", text);
-    return 0;
-}
-
 static int access_set_rule(struct conf_loader *cl, const struct conf_node *n,
                            const struct conf_cmd *cmd)
 {
@@ -150,10 +100,10 @@ static int access_set_rule(struct conf_loader *cl, const struct conf_node *n,
         return conf_err_nomem(cl, n);
     rule->deny = cmd->name[0] == 'd';
     if (strcmp(a, "all") == 0)
-        rule->family = AF_UNSPEC;
+        rule->net.family = AF_UNSPEC;
     else if (strcmp(a, "unix:") == 0)
-        rule->family = AF_UNIX;
-    else if (access_cidr(cl, n, a, rule) < 0)
+        rule->net.family = AF_UNIX;
+    else if (conf_cidr_parse(n, a, &rule->net) < 0)
         return conf_err_param(cl, n, a);
     return 0;
 }

@@ -2,7 +2,6 @@
 #include "proxy/realip.h"
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,34 +16,9 @@
 
 /* ---- addresses ---------------------------------------------------------------- */
 
-static const uint8_t *realip_bytes(const union sockaddr_any *a, size_t *n)
-{
-    if (a->sa.sa_family == AF_INET6) {
-        *n = 16;
-        return a->sin6.sin6_addr.s6_addr;
-    }
-    *n = 4;
-    return (const uint8_t *)&a->sin.sin_addr.s_addr;
-}
-
-static bool realip_match(const struct realip_cidr *c, const union sockaddr_any *a)
-{
-    size_t n;
-    const uint8_t *b = realip_bytes(a, &n);
-    if (c->family != a->sa.sa_family)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((b[i] & c->mask[i]) != c->addr[i])
-            return false;
-    return true;
-}
-
 static bool realip_trusted(const struct realip_loc *rl, const union sockaddr_any *a)
 {
-    for (size_t i = 0; i < rl->nfrom; i++)
-        if (realip_match(&rl->from[i], a))
-            return true;
-    return false;
+    return cidr_list_match(rl->from, rl->nfrom, a);
 }
 
 static int realip_port(const char *p, size_t len, unsigned *port)
@@ -250,84 +224,12 @@ static const struct var_def realip_vars[] = {
 
 /* ---- directives ------------------------------------------------------------------------ */
 
-static void realip_mask(struct realip_cidr *c, unsigned bits, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned take = bits >= 8 ? 8 : bits;
-        c->mask[i] = (uint8_t)(0xff00u >> take);
-        bits -= take;
-        c->addr[i] &= c->mask[i];
-    }
-}
-
-/* "addr" or "addr/bits"; nginx warns about host bits a mask drops. */
-static int realip_cidr_parse(struct conf_loader *cl, const struct conf_node *n,
-                             struct realip_cidr *c)
-{
-    const char *text = n->args[1].s, *slash = strchr(text, '/');
-    char host[INET6_ADDRSTRLEN + 1];
-    long bits = -1;
-    size_t hl = slash ? (size_t)(slash - text) : strlen(text);
-    if (hl >= sizeof(host) || (slash && (conf_parse_num(slash + 1, &bits) < 0)))
-        return -1;
-    memcpy(host, text, hl);
-    host[hl] = '\0';
-    c->family = strchr(host, ':') ? AF_INET6 : AF_INET;
-    size_t len = c->family == AF_INET6 ? 16 : 4;
-    if (inet_pton(c->family, host, c->addr) != 1 || bits > (long)len * 8)
-        return -1;
-    uint8_t before[16];
-    memcpy(before, c->addr, len);
-    realip_mask(c, bits < 0 ? (unsigned)len * 8 : (unsigned)bits, len);
-    if (memcmp(before, c->addr, len) != 0)
-        log_msg(LL_WARN, 0, 0, "low address bits of %s are meaningless in %s:%d", text,
-                conf_file_name(cl, n), n->line);
-    return 0;
-}
-
-static int realip_push(struct conf_loader *cl, const struct conf_node *n, struct realip_loc *rl,
-                       const struct realip_cidr *c)
-{
-    struct realip_cidr *slot = conf_push(cl->pool, &rl->from, &rl->nfrom, sizeof(*slot));
-    if (slot == NULL)
-        return conf_err_nomem(cl, n);
-    *slot = *c;
-    return 0;
-}
-
-/* A name: each of its addresses, as nginx looks it up at load. */
-static int realip_host(struct conf_loader *cl, const struct conf_node *n, struct realip_loc *rl)
-{
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
-    if (getaddrinfo(n->args[1].s, NULL, &hints, &res) != 0)
-        return conf_err(cl, n, "host not found in set_real_ip_from \"%s\"", n->args[1].s);
-    int rc = 0;
-    for (struct addrinfo *ai = res; ai != NULL && rc == 0; ai = ai->ai_next) {
-        struct realip_cidr c = {.family = ai->ai_family};
-        size_t len;
-        const uint8_t *b = realip_bytes((const union sockaddr_any *)ai->ai_addr, &len);
-        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
-            continue;
-        memcpy(c.addr, b, len);
-        memset(c.mask, 0xff, len);
-        rc = realip_push(cl, n, rl, &c);
-    }
-    freeaddrinfo(res);
-    return rc;
-}
-
 static int realip_set_from(struct conf_loader *cl, const struct conf_node *n,
                            const struct conf_cmd *cmd)
 {
     struct realip_loc *rl = cl->part(cl, &mod_realip);
-    struct realip_cidr c = {0};
-    if (strncmp(n->args[1].s, "unix:", 5) == 0)
-        return conf_err(cl, n, "unix domain sockets are not supported in \"%s\"", cmd->name);
-    if (realip_cidr_parse(cl, n, &c) == 0)
-        return realip_push(cl, n, rl, &c);
-    if (strchr(n->args[1].s, '/') != NULL || strchr(n->args[1].s, ':') != NULL)
-        return conf_err_param(cl, n, n->args[1].s);
-    return realip_host(cl, n, rl);
+    (void)cmd;
+    return conf_cidr_trust(cl, n, &rl->from, &rl->nfrom);
 }
 
 static int realip_set_header(struct conf_loader *cl, const struct conf_node *n,

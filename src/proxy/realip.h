@@ -17,22 +17,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf/conf_cidr.h"
 #include "conf/module.h"
 #include "core/sockaddr.h"
 #include "core/str.h"
 
 extern struct module mod_realip;
 
-/* An address or network of set_real_ip_from. */
-struct realip_cidr {
-    int family;       /* AF_INET or AF_INET6 */
-    uint8_t addr[16]; /* network address bytes */
-    uint8_t mask[16]; /* its mask */
-};
-
 /* The module's part of each http level. */
 struct realip_loc {
-    struct realip_cidr *from; /* set_real_ip_from, inherited whole */
+    struct cidr *from;        /* set_real_ip_from, inherited whole */
     size_t nfrom;             /* how many; 0 = inherit */
     char *header;             /* real_ip_header */
     int recursive;            /* real_ip_recursive */

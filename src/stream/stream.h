@@ -19,6 +19,7 @@
 #include "upstream/ups.h"
 #include "upstream/ups_ssl.h"
 
+struct cidr;
 struct conf_loader;
 struct slog_set;
 struct ssl_part;
@@ -47,6 +48,8 @@ struct stream_srv {
     struct ups_ssl up_ssl;      /* the proxy_ssl_* settings */
     struct svar_fmt *ssl_name;  /* proxy_ssl_name, compiled, or NULL: the proxy_pass host */
     const struct tls_client *up_client; /* with proxy_ssl on: the upstream TLS configuration */
+    struct cidr *real_ip_from;  /* set_real_ip_from: balancers whose PROXY header is believed */
+    size_t nreal_ip_from;       /* how many; 0 = inherit */
     struct ups_group *pass;     /* proxy_pass: the group, or NULL */
     bool has_pass;              /* proxy_pass was given here */
     struct ssl_part *ssl;       /* the http ssl module's part of this level */

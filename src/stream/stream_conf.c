@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/conf_cidr.h"
 #include "conf/conf_table.h"
 #include "core/log.h"
 #include "event/reactor.h"
@@ -236,6 +237,14 @@ static int stream_set_pass(struct conf_loader *cl, const struct conf_node *n,
     return s->pass != NULL ? 0 : -1;
 }
 
+static int stream_set_real_ip_from(struct conf_loader *cl, const struct conf_node *n,
+                                   const struct conf_cmd *cmd)
+{
+    struct stream_srv *s = stream_level(cl);
+    (void)cmd;
+    return conf_cidr_trust(cl, n, &s->real_ip_from, &s->nreal_ip_from);
+}
+
 /* The proxy_ssl_* directives; proxy_ssl_name may name stream variables. */
 static int stream_set_ups_ssl(struct conf_loader *cl, const struct conf_node *n,
                               const struct conf_cmd *cmd)
@@ -281,6 +290,10 @@ static int stream_merge(struct conf_loader *cl, struct stream_conf *sc)
             return -1;
         if (s->logs == NULL)
             s->logs = sc->top->logs;
+        if (s->nreal_ip_from == 0) { /* nginx inherits the list whole */
+            s->real_ip_from = sc->top->real_ip_from;
+            s->nreal_ip_from = sc->top->nreal_ip_from;
+        }
         if (s->pass == NULL)
             return conf_err(cl, &at, "no handler for server");
         ups_ssl_merge(&sc->top->up_ssl, &s->up_ssl);
@@ -398,6 +411,7 @@ static const struct conf_cmd stream_cmds[] = {
     {"proxy_splice", SS, ARGS(1), CT_FLAG, SS_F(splice), "on", NULL, NULL},
     {"proxy_ssl", SS, ARGS(1), CT_FLAG, SS_F(proxy_ssl), "off", NULL, NULL},
     UPS_SSL_CMDS(SS, stream_set_ups_ssl),
+    {"set_real_ip_from", SS, ARGS(1), CUSTOM, stream_set_real_ip_from, NULL},
 };
 
 struct module mod_stream = {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "conf/conf_cidr.h"
 #include "core/log.h"
 #include "event/pp_wait.h"
 #include "event/reactor.h"
@@ -513,6 +514,15 @@ static int stream_tls_start(struct stream_sess *s)
 
 /* ---- accepting --------------------------------------------------------------------------- */
 
+/* nginx's stream realip: a trusted balancer's PROXY header names the
+ * client (LOCAL and UNKNOWN headers carry none). */
+static bool stream_real_ip(const struct stream_srv *srv, const union sockaddr_any *peer,
+                           const struct pp_hdr *pp)
+{
+    return pp != NULL && !pp->info.local &&
+           cidr_list_match(srv->real_ip_from, srv->nreal_ip_from, peer);
+}
+
 static void stream_open(struct reactor *rx, int fd, const union sockaddr_any *peer,
                         struct pp_hdr *pp, const struct stream_port *port)
 {
@@ -532,7 +542,8 @@ static void stream_open(struct reactor *rx, int fd, const union sockaddr_any *pe
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
     s->port = port;
     s->srv = port->srv;
-    s->peer = *peer;
+    s->conn_peer = *peer;
+    s->peer = stream_real_ip(port->srv, peer, pp) ? pp->info.src : *peer;
     s->pp = pp;
     s->start = ev_now(rx->loop);
     mpool_init(&s->pool, 1024);

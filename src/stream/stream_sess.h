@@ -40,7 +40,9 @@ struct stream_sess {
     struct sock sk;                 /* first: the client's socket */
     const struct stream_port *port; /* where it was accepted */
     const struct stream_srv *srv;   /* its server */
-    union sockaddr_any peer;        /* the client's address ($remote_addr) */
+    union sockaddr_any peer;        /* the client ($remote_addr): the PROXY header's source
+                                       when set_real_ip_from trusts the connection's peer */
+    union sockaddr_any conn_peer;   /* the connection's peer ($realip_remote_addr) */
     union sockaddr_any local;       /* the address it connected to ($server_addr) */
     struct pp_hdr *pp;              /* the PROXY header it came with, or NULL */
     struct ups_conn *up;            /* the upstream connection, or NULL */

@@ -49,6 +49,16 @@ static void sv_remote_port(const struct stream_sess *s, struct str a, char *b, s
     sv_port(&s->peer, b, o);
 }
 
+static void sv_realip_addr(const struct stream_sess *s, struct str a, char *b, struct str *o)
+{
+    sv_addr(&s->conn_peer, b, o);
+}
+
+static void sv_realip_port(const struct stream_sess *s, struct str a, char *b, struct str *o)
+{
+    sv_port(&s->conn_peer, b, o);
+}
+
 static void sv_server_addr(const struct stream_sess *s, struct str a, char *b, struct str *o)
 {
     sv_addr(&s->local, b, o);
@@ -269,6 +279,8 @@ static const struct svar svars[] = {
     {"proxy_protocol_server_addr", false, sv_pp_server_addr},
     {"proxy_protocol_server_port", false, sv_pp_server_port},
     {"proxy_protocol_tlv_", true, sv_pp_tlv},
+    {"realip_remote_addr", false, sv_realip_addr},
+    {"realip_remote_port", false, sv_realip_port},
     {"remote_addr", false, sv_remote_addr},
     {"remote_port", false, sv_remote_port},
     {"server_addr", false, sv_server_addr},

@@ -281,3 +281,41 @@ def test_http_real_ip_from_proxy_protocol(server):
     lines = wait_for(lambda: (lambda t: t if len(t) >= 2 else None)(
         open(os.path.join(server.dir, "rl.log")).read().splitlines()), what="2 log lines")
     assert lines[0] == "192.0.2.44 127.0.0.1 192.0.2.44", lines
+
+
+def test_stream_real_ip_from_proxy_protocol(server):
+    """set_real_ip_from in stream: a trusted balancer's header names the
+    client ($remote_addr, $remote_port, the error log's "client:"); an
+    untrusted one's and a LOCAL header change nothing."""
+    be = Backend()
+    trusted, untrusted = stream_port(), stream_port()
+    stream_conf(server, """
+    log_format rl '$server_port|$remote_addr|$remote_port|'
+                  '$realip_remote_addr|$proxy_protocol_addr';
+    access_log logs/stream.log rl;
+    set_real_ip_from 127.0.0.0/8;
+    server { listen 127.0.0.1:%d proxy_protocol; proxy_pass 127.0.0.1:%d; }
+    server { listen 127.0.0.1:%d proxy_protocol; proxy_pass 127.0.0.1:%d;
+             set_real_ip_from 10.0.0.0/8; }
+    """ % (trusted, be.port, untrusted, be.port))
+    server.start()
+    assert send_and_read(trusted, v1_line("192.0.2.44", 999, "198.51.100.1", 443), b"a") == b"a"
+    assert send_and_read(trusted, v2_header(local=True), b"b") == b"b"
+    assert send_and_read(untrusted, v1_line("192.0.2.45", 998, "198.51.100.1", 443), b"c") == b"c"
+    lines = sorted(log_lines(server, 3), key=lambda line: (line.split("|")[0] != str(trusted),
+                                                           line.split("|")[1]))
+    assert lines[0] == "%d|127.0.0.1|%s|127.0.0.1|-" % (trusted, lines[0].split("|")[2])
+    assert lines[1] == "%d|192.0.2.44|999|127.0.0.1|192.0.2.44" % trusted
+    assert lines[2].startswith("%d|127.0.0.1|" % untrusted)
+    assert lines[2].endswith("|127.0.0.1|192.0.2.45")
+    server.wait_log(r"session done, client: 192\.0\.2\.44, server: 127\.0\.0\.1:%d" % trusted)
+
+
+def test_stream_real_ip_from_errors(server):
+    for arg, msg in (("unix:", "unix domain sockets are not supported"),
+                     ("10.0.0.0/33", 'invalid parameter "10.0.0.0/33"'),
+                     ("no-such-host.invalid", "host not found in set_real_ip_from")):
+        stream_conf(server, "set_real_ip_from %s; server { listen 127.0.0.1:%d; "
+                            "proxy_pass 127.0.0.1:1; }" % (arg, stream_port()))
+        r = server.cli("-t")
+        assert r.returncode == 1 and msg in r.stderr and "turnpike.conf:" in r.stderr, r.stderr
