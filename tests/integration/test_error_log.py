@@ -139,8 +139,13 @@ def test_http_level_error_log_reopened_on_usr1(levels):
     os.rename(path, path + ".1")
     server.kill(signal.SIGUSR1)
     wait_for(lambda: os.path.exists(path), what="own.log reopened")
-    assert get(p, "/own/after-usr1").status == 404
-    wait_in(path, "after-usr1")
+
+    # The master makes the file, then each worker reopens it when told:
+    # ask until a worker's line lands there.
+    def landed():
+        assert get(p, "/own/after-usr1").status == 404
+        return "after-usr1" in read(path)
+    wait_for(landed, what="a line in the reopened own.log")
 
 
 # ---- syslog ---------------------------------------------------------------------
