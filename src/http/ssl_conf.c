@@ -262,6 +262,30 @@ static int conf_set_protocols(struct conf_loader *cl, const struct conf_node *n,
     return 0;
 }
 
+/* ssl_alpn (nginx's stream directive): the names offered, in order. */
+static int conf_set_alpn(struct conf_loader *cl, const struct conf_node *n,
+                         const struct conf_cmd *cmd)
+{
+    struct ssl_part *p = ssl_part_here(cl);
+    if (p->alpn != NULL)
+        return conf_err_dup(cl, n, cmd);
+    if (n->nargs - 1 > TLS_ALPN_MAX)
+        return conf_err(cl, n, "too many protocols in \"%s\" (at most %d)", cmd->name,
+                        TLS_ALPN_MAX);
+    const char **list = mpool_calloc(cl->pool, n->nargs * sizeof(*list));
+    if (list == NULL)
+        return conf_err_nomem(cl, n);
+    for (size_t i = 1; i < n->nargs; i++) {
+        size_t len = strlen(n->args[i].s);
+        if (len == 0 || len > 255)
+            return conf_err(cl, n, "ALPN protocol too long \"%s\"", n->args[i].s);
+        if ((list[i - 1] = mpool_strdup(cl->pool, n->args[i].s)) == NULL)
+            return conf_err_nomem(cl, n);
+    }
+    p->alpn = list;
+    return 0;
+}
+
 /* CT_STR values checked when given, so an error has its line. */
 static int conf_set_checked_str(struct conf_loader *cl, const struct conf_node *n,
                                 const struct conf_cmd *cmd)
@@ -341,6 +365,7 @@ static void ssl_part_merge(const void *from, void *to)
     child->client_ca = child->client_ca != NULL ? child->client_ca : parent->client_ca;
     child->trusted = child->trusted != NULL ? child->trusted : parent->trusted;
     child->crl = child->crl != NULL ? child->crl : parent->crl;
+    child->alpn = child->alpn != NULL ? child->alpn : parent->alpn;
 }
 
 static int ssl_part_defaults(struct conf_loader *cl, void *part)
@@ -410,6 +435,7 @@ static int ssl_settings(struct conf_loader *cl, const char *id, const struct ssl
     t->curves = p->ecdh_curve;
     t->prefer_server = p->prefer_server_ciphers == 1;
     t->dh = p->dh;
+    t->alpn = p->alpn;
     return 0;
 }
 
@@ -452,10 +478,15 @@ int ssl_part_build(struct conf_loader *cl, struct ssl_part *p, const char *file,
     return 0;
 }
 
+/* What an HTTPS server offers: HTTP/1.1, the protocol it speaks. */
+static const char *const ssl_http_alpn[] = {"http/1.1", NULL};
+
 static int ssl_build(struct conf_loader *cl, struct srv_conf *s, const struct conf_addr *a)
 {
     struct conf_node at = ssl_listen_at(s, a);
-    return ssl_part_build(cl, loc_part(s->loc, &mod_http_ssl), s->file, s->line, &at);
+    struct ssl_part *p = loc_part(s->loc, &mod_http_ssl);
+    p->alpn = ssl_http_alpn;
+    return ssl_part_build(cl, p, s->file, s->line, &at);
 }
 
 struct ssl_part *ssl_part_new(struct conf_loader *cl)
@@ -549,6 +580,7 @@ static const struct conf_cmd ssl_cmds[] = {
      NULL},
     {"ssl_reject_handshake", HSS, ARGS(1), CT_FLAG, SSL_F(reject_handshake), "off", NULL, NULL},
     {"ssl_handshake_offload", HSS, ARGS(1), CT_FLAG, SSL_F(handshake_offload), "on", NULL, NULL},
+    {"ssl_alpn", CTX_STREAM | CTX_STREAM_SRV, ARGS_1MORE, CUSTOM, conf_set_alpn, NULL},
 };
 
 struct module mod_http_ssl = {

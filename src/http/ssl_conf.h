@@ -74,6 +74,7 @@ struct ssl_part {
     struct tls_chain *client_ca; /* ssl_client_certificate */
     struct tls_chain *trusted;   /* ssl_trusted_certificate */
     struct tls_crl *crl;         /* ssl_crl */
+    const char *const *alpn;     /* ssl_alpn (stream), NULL-ended; NULL = inherit */
     struct tls_ctx *ctx;         /* built for a server on a TLS address */
 };
 

@@ -30,6 +30,8 @@ enum tls_verify {
 };
 
 /* What a server's ssl_* directives say. */
+#define TLS_ALPN_MAX 8 /* names an ALPN list may have */
+
 struct tls_settings {
     struct tls_chain **chains; /* ssl_certificate, in order */
     struct tls_key **keys;     /* ssl_certificate_key, paired by position */
@@ -52,6 +54,8 @@ struct tls_settings {
     long buffer_size;          /* ssl_buffer_size: largest record we send */
     bool reject;               /* ssl_reject_handshake */
     bool offload;              /* ssl_handshake_offload */
+    const char *const *alpn;   /* ALPN names (NULL-ended, at most TLS_ALPN_MAX,
+                                  kept by the caller), or NULL for none */
     const char *id;            /* the server block ("file:line"): keeps
                                   rotating ticket keys apart per server */
 };

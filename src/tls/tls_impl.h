@@ -77,7 +77,7 @@ struct tls_ctx {
     mbedtls_ssl_config conf;            /* the library's configuration */
     int suites[TLS_NAMES_MAX + 4];      /* TLS 1.2 choice + TLS 1.3's three, 0-ended */
     uint16_t groups[TLS_NAMES_MAX + 1]; /* curves, 0-ended */
-    const char *alpn[2];                /* "http/1.1", NULL */
+    const char *alpn[TLS_ALPN_MAX + 1]; /* the ALPN names offered, NULL-ended */
     struct tls_pair *pairs;             /* ssl_certificate/key pairs */
     size_t npairs;                      /* how many */
     mbedtls_x509_crt *ca;               /* client ∪ trusted CAs, or NULL */

@@ -57,7 +57,7 @@ def tls_roundtrip(port, data=b"ping", ctx=None, sni="a.test", session=None):
 
 def test_tls_terminated_with_variables(server):
     be = Backend()
-    port = tls_stream(server, be)
+    port = tls_stream(server, be, "ssl_alpn http/1.1;")
     for version in (TLS13, TLS12):
         out, f = tls_roundtrip(port, b"hello tls", client_ctx(version, alpn=("http/1.1",)))
         assert out == b"hello tls"
@@ -66,6 +66,40 @@ def test_tls_terminated_with_variables(server):
                         lines[0]), lines
     assert re.fullmatch(r"TLSv1\.2\|ECDHE-ECDSA-[A-Z0-9-]+\|a\.test\|\.\|http/1\.1\|NONE\|200\|9",
                         lines[1]), lines
+
+
+def test_alpn_only_with_ssl_alpn(server):
+    """As nginx's stream: no ALPN unless ssl_alpn lists names; then the
+    first of ours the client offers, and a client offering none of them
+    is refused."""
+    be = Backend()
+    alpn = stream_port()
+    port = tls_stream(server, be, stream_extra="""
+    server {
+        listen 127.0.0.1:%d ssl;
+        %s
+        ssl_alpn imap http/1.1;
+        proxy_pass 127.0.0.1:%d;
+    }""" % (alpn, cert_lines("a-ec"), be.port))
+    for offer in (("h2",), ("postgresql", "http/1.1")):
+        out, f = tls_roundtrip(port, b"any", client_ctx(TLS13, alpn=offer))
+        assert (out, f["alpn"]) == (b"any", None), offer
+    out, f = tls_roundtrip(alpn, b"two", client_ctx(TLS13, alpn=("http/1.1", "imap")))
+    assert (out, f["alpn"]) == (b"two", "imap")
+    try:
+        tls_roundtrip(alpn, b"none", client_ctx(TLS13, alpn=("h2",)))
+    except ssl.SSLError as e:
+        assert "no application protocol" in str(e), e
+    else:
+        raise AssertionError("a client offering none of ssl_alpn's names was served")
+
+
+def test_alpn_names_checked(server):
+    stream_conf(server, """
+    server { listen 127.0.0.1:%d ssl; %s ssl_alpn %s; proxy_pass 127.0.0.1:9; }
+    """ % (stream_port(), cert_lines("a-ec"), "x" * 256))
+    r = server.cli("-t")
+    assert r.returncode == 1 and 'ALPN protocol too long "xxx' in r.stderr, r.stderr
 
 
 def test_proxy_v1_after_tls(server):
@@ -91,7 +125,7 @@ def expected_v2(f, port, client=0x01, verify=1, cn=None, extra=b""):
 
 def test_proxy_v2_tlvs_byte_for_byte(server):
     be = Backend(proxy=True)
-    port = tls_stream(server, be, "proxy_protocol on; proxy_protocol_version 2;")
+    port = tls_stream(server, be, "proxy_protocol on; proxy_protocol_version 2; ssl_alpn http/1.1;")
     for version in (TLS13, TLS12):
         out, f = tls_roundtrip(port, b"v2", client_ctx(version, alpn=("h2", "http/1.1")))
         assert out == b"v2"
