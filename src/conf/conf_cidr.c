@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include "conf/conf_table.h"
@@ -53,6 +54,8 @@ bool cidr_match_bytes(const struct cidr *c, int family, const uint8_t *a, size_t
 
 bool cidr_match(const struct cidr *c, const union sockaddr_any *a)
 {
+    if (a->sa.sa_family == AF_UNIX)
+        return c->family == AF_UNIX;
     if (a->sa.sa_family == AF_INET)
         return cidr_match_bytes(c, AF_INET, (const uint8_t *)&a->sin.sin_addr, 4);
     if (a->sa.sa_family == AF_INET6)
@@ -107,8 +110,10 @@ int conf_cidr_trust(struct conf_loader *cl, const struct conf_node *n, struct ci
 {
     const char *a = n->args[1].s;
     struct cidr c = {0};
-    if (strncmp(a, "unix:", 5) == 0)
-        return conf_err(cl, n, "unix domain sockets are not supported in \"%s\"", n->args[0].s);
+    if (strcmp(a, "unix:") == 0) {
+        c.family = AF_UNIX; /* every connection on a unix socket, as nginx */
+        return cidr_push(cl, n, list, nlist, &c);
+    }
     if (conf_cidr_parse(n, a, &c) == 0)
         return cidr_push(cl, n, list, nlist, &c);
     if (strchr(a, '/') != NULL || strchr(a, ':') != NULL)

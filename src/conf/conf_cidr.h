@@ -32,16 +32,17 @@ int conf_cidr_parse(const struct conf_node *n, const char *text, struct cidr *c)
 bool cidr_match_bytes(const struct cidr *c, int family, const uint8_t *a, size_t len);
 
 /* Whether an IPv4 or IPv6 address is in c (a mapped IPv4 address is
- * IPv6 here, as in nginx's ngx_cidr_match). */
+ * IPv6 here, as in nginx's ngx_cidr_match); a unix socket's peer is in
+ * an AF_UNIX c. */
 bool cidr_match(const struct cidr *c, const union sockaddr_any *a);
 
 /* Whether a is in any of the n networks of list. */
 bool cidr_list_match(const struct cidr *list, size_t n, const union sockaddr_any *a);
 
 /* set_real_ip_from's argument at n, appended to *list: an address, a
- * network, or a name standing for each of its addresses (looked up now,
- * as nginx does).  -1 after a file:line error ("unix:" is one: unix
- * sockets carry no address to trust). */
+ * network, "unix:" (every unix-socket connection, family AF_UNIX), or a
+ * name standing for each of its addresses (looked up now, as nginx does).
+ * -1 after a file:line error. */
 int conf_cidr_trust(struct conf_loader *cl, const struct conf_node *n, struct cidr **list,
                     size_t *nlist);
 

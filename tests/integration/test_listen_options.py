@@ -17,7 +17,7 @@ import stat
 import pytest
 
 from helpers import TIMEOUT, parse_head, wait_for
-from http_helpers import http_block, start
+from http_helpers import http_block, read_all, start
 
 SYS_PIDFD_OPEN = 434
 SYS_PIDFD_GETFD = 438
@@ -146,12 +146,7 @@ def unix_get(path, target="/", data=None):
         s.settimeout(TIMEOUT)
         s.connect(path)
         s.sendall(data or ("GET %s HTTP/1.0\r\nHost: u\r\n\r\n" % target).encode())
-        out = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            out += d
+        out = read_all(s)
     head, _, body = out.partition(b"\r\n\r\n")
     return parse_head(head).status, body
 
@@ -164,6 +159,25 @@ server {
     location / { return 200 "$remote_addr $server_port $request_uri\\n"; }
     location /redir/ { return 301 /elsewhere; }
 }""" % (path, tcp_port))
+
+
+def test_unix_socket_trusted_by_realip(server):
+    """set_real_ip_from unix: trusts every connection on a unix socket, as
+    nginx; a TCP client's header is still ignored."""
+    path = os.path.join(server.dir, "web.sock")
+    start(server, http_block("""
+server {
+    listen unix:%s;
+    listen 127.0.0.1:%d;
+    set_real_ip_from unix:;
+    location / { return 200 "$remote_addr $realip_remote_addr\n"; }
+}""" % (path, server.port())))
+    real = b"GET / HTTP/1.0\r\nHost: u\r\nX-Real-IP: 192.0.2.9\r\n\r\n"
+    assert unix_get(path, data=real) == (200, b"192.0.2.9 unix:\n")
+    with socket.create_connection(("127.0.0.1", server.port()), timeout=TIMEOUT) as s:
+        s.sendall(real)
+        out = read_all(s)
+    assert out.endswith(b"\r\n\r\n127.0.0.1 127.0.0.1\n"), out
 
 
 def test_unix_socket_serves_and_goes_away(server):

@@ -366,7 +366,7 @@ def test_config_errors(server):
         ("proxy_ignore_client_abort on; #!", '"proxy_ignore_client_abort on" is not supported'),
         ("proxy_set_header Content-Length 5; #!", '"proxy_set_header Content-Length" can only be '
          'empty'),
-        ("set_real_ip_from unix:; #!", 'unix domain sockets are not supported'),
+        ("set_real_ip_from unix:/x; #!", 'invalid parameter "unix:/x"'),
         ("proxy_http_version 2; #!", 'invalid value "2" in "proxy_http_version" directive'),
         # Left out on purpose: refused with the reason, not as unknown.
         ("proxy_cache_path /tmp/c keys_zone=c:1m; #!",
