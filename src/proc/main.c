@@ -16,10 +16,10 @@
 #include "proc/proctitle.h"
 #include "core/signals.h"
 #include "core/version.h"
+#include "tls/tls_lib.h"
 
 #include <ev.h>
 #include <http_parser.h>
-#include <mbedtls/version.h>
 
 #ifndef TP_PREFIX
 #define TP_PREFIX "/usr/local/share/turnpike/"
@@ -56,8 +56,8 @@ static void main_version(bool full)
     fprintf(stderr, "turnpike version: %s\n", TP_VERSION_BUILD);
     if (!full)
         return;
-    fprintf(stderr, "built with mbed TLS %s, libev %d.%d, http-parser %d.%d.%d\n",
-            MBEDTLS_VERSION_STRING, EV_VERSION_MAJOR, EV_VERSION_MINOR, HTTP_PARSER_VERSION_MAJOR,
+    fprintf(stderr, "built with %s, libev %d.%d, http-parser %d.%d.%d\n", tls_lib_version(),
+            EV_VERSION_MAJOR, EV_VERSION_MINOR, HTTP_PARSER_VERSION_MAJOR,
             HTTP_PARSER_VERSION_MINOR, HTTP_PARSER_VERSION_PATCH);
     fprintf(stderr, "configure arguments: %s\n", TP_CONFIGURE_ARGS);
 }

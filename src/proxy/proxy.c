@@ -404,7 +404,9 @@ static void proxy_connect(struct proxy_ctx *ctx, bool fresh)
         return;
     }
     ctx->phase = PX_CONNECT;
-    if (!fresh && rt != NULL &&
+    /* A connection that began with one client's PROXY header is that
+     * client's alone: none is taken from the pool or put back. */
+    if (!fresh && rt != NULL && ctx->pl->proxy_protocol != 1 &&
         (ctx->uc = ups_pool_get_tls(&rt->pool, addr, tls, &proxy_ups_user, ctx)) != NULL) {
         ctx->reused = true;
         ctx->log->last->connect = 0;
@@ -413,7 +415,8 @@ static void proxy_connect(struct proxy_ctx *ctx, bool fresh)
     }
     ctx->uc =
         ups_conn_open(ctx->r->c->sk.rx, addr, ctx->pl->connect_timeout, &proxy_ups_user, ctx, &e);
-    if (ctx->uc != NULL && tls != NULL && proxy_ssl_secure(ctx, tls) < 0) {
+    if (ctx->uc != NULL && ((ctx->pl->proxy_protocol == 1 && proxy_send_preface(ctx) < 0) ||
+                            (tls != NULL && proxy_ssl_secure(ctx, tls) < 0))) {
         ups_conn_close(ctx->uc);
         ctx->uc = NULL;
         proxy_answer_error(ctx, 500);
@@ -596,7 +599,8 @@ void proxy_upstream_done(struct proxy_ctx *ctx)
     struct ups_rt *rt = ctx->peers.rt;
     ctx->log->last->response = proxy_now(ctx) - ctx->log->last->start;
     ctx->ups_done = true;
-    if (ctx->ups_keepalive && !ctx->sending && rt != NULL && rt->pool.max > 0)
+    if (ctx->ups_keepalive && !ctx->sending && rt != NULL && rt->pool.max > 0 &&
+        ctx->pl->proxy_protocol != 1)
         ups_pool_put(&rt->pool, ctx->uc);
     else
         ups_conn_close(ctx->uc);

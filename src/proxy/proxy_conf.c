@@ -457,6 +457,7 @@ static int proxy_finish(struct conf_loader *cl)
 #define HSL (CTX_HTTP | CTX_SRV | CTX_LOC)
 
 static const struct conf_enum proxy_versions[] = {{"1.0", 10}, {"1.1", 11}, {NULL, 0}};
+static const struct conf_enum proxy_pp_versions[] = {{"1", 1}, {"2", 2}, {NULL, 0}};
 
 static const struct conf_cmd proxy_cmds[] = {
     {"proxy_pass", CTX_LOC, ARGS(1), CUSTOM, proxy_set_pass, NULL},
@@ -487,6 +488,12 @@ static const struct conf_cmd proxy_cmds[] = {
      proxy_set_max_temp, NULL},
     {"proxy_ignore_client_abort", HSL, ARGS(1), CT_FLAG, PL_F(ignore_client_abort), "off",
      proxy_set_client_abort, NULL},
+    /* turnpike's own, named as the stream proxy's: nginx's http proxy has none. */
+    {"proxy_protocol", HSL, ARGS(1), CT_FLAG, PL_F(proxy_protocol), "off", NULL, NULL},
+    {"proxy_protocol_version", HSL, ARGS(1), CT_ENUM, PL_F(pp_version), "1", NULL,
+     proxy_pp_versions},
+    {"proxy_protocol_crc32c", HSL, ARGS(1), CT_FLAG, PL_F(pp_crc32c), "off", NULL, NULL},
+    {"proxy_protocol_unique_id", HSL, ARGS(1), CT_FLAG, PL_F(pp_unique_id), "off", NULL, NULL},
 };
 
 struct module mod_proxy = {

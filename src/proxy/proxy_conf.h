@@ -103,6 +103,10 @@ struct proxy_loc {
     long buffer_size;                 /* proxy_buffer_size: the head, and unbuffered bodies */
     long busy_buffers_size;           /* bytes one piece to the client may hold */
     long max_temp_file_size;          /* only 0 is supported */
+    int proxy_protocol;               /* flag: a PROXY header starts each connection (not nginx) */
+    long pp_version;                  /* proxy_protocol_version: 1 or 2 */
+    int pp_crc32c;                    /* proxy_protocol_crc32c: a CRC32C TLV in version 2 */
+    int pp_unique_id;                 /* proxy_protocol_unique_id: a UNIQUE_ID TLV in version 2 */
 };
 
 static inline const struct proxy_loc *proxy_loc_of(const struct loc_conf *loc)

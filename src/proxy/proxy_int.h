@@ -242,6 +242,10 @@ int proxy_make_head(struct proxy_ctx *ctx);
 /* The connection is up (new or reused): send the request. */
 void proxy_send_start(struct proxy_ctx *ctx);
 
+/* Right after the connect starts (proxy_protocol on): the PROXY header
+ * for the request's client goes out first.  -1 on failure. */
+int proxy_send_preface(struct proxy_ctx *ctx);
+
 /* What the upstream socket waits for while the request goes out. */
 void proxy_send_watch(struct proxy_ctx *ctx);
 

@@ -4,13 +4,38 @@
  * re-framed by turnpike either way. */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include "core/fmt.h"
+#include "event/proxy_proto.h"
 #include "http/body.h"
 #include "http/conn.h"
 #include "proxy/proxy_int.h"
+#include "tls/tls_conn.h"
+#include "upstream/ups_conn.h"
+#include "upstream/ups_pp.h"
 
 #define PROXY_PIECES_PER_EVENT 16 /* body pieces passed on before the loop runs again */
+
+/* ---- the PROXY header ------------------------------------------------------------- */
+
+int proxy_send_preface(struct proxy_ctx *ctx)
+{
+    const struct proxy_loc *pl = ctx->pl;
+    struct conn *c = ctx->r->c;
+    struct ups_pp_opts o = {.version = (int)pl->pp_version,
+                            .crc32c = pl->pp_crc32c == 1,
+                            .unique_id = pl->pp_unique_id == 1};
+    union sockaddr_any local = c->addr->addr;
+    socklen_t llen = sizeof(local);
+    uint8_t buf[PP_MAX];
+    if (c->port->path == NULL && sockaddr_is_wildcard(&local) &&
+        getsockname(sock_fd(&c->sk), &local.sa, &llen) < 0)
+        return -1;
+    /* c->peer is the client realip found, as $remote_addr. */
+    size_t len = ups_pp_header(buf, sizeof(buf), &o, &c->peer, &local, tls_conn_of(&c->sk));
+    return len > 0 ? ups_conn_preface(ctx->uc, buf, len) : -1;
+}
 
 /* ---- the body read first ------------------------------------------------------------ */
 

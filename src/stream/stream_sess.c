@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,8 +22,8 @@
 #include "stream/stream_log.h"
 #include "stream/stream_vars.h"
 #include "tls/tls_conn.h"
-#include "tls/tls_info.h"
 #include "upstream/ups_conn.h"
+#include "upstream/ups_pp.h"
 #include "upstream/ups_ssl.h"
 
 #define STREAM_OK 200
@@ -201,71 +200,15 @@ static void stream_connect_failed(struct stream_sess *s, const struct ups_err *e
 
 /* ---- the PROXY header out ------------------------------------------------------ */
 
-/* The client certificate's CN, from its subject DN ("CN=x,O=y"). */
-static const char *stream_cn(const struct tls_conn *t, char *buf, size_t cap)
-{
-    char dn[512];
-    if (tls_info_client_dn(t, false, dn, sizeof(dn)) <= 0)
-        return NULL;
-    for (char *p = dn; p != NULL; p = strchr(p, ',')) {
-        p += *p == ',';
-        if (strncmp(p, "CN=", 3) == 0) {
-            snprintf(buf, cap, "%.*s", (int)strcspn(p + 3, ","), p + 3);
-            return buf;
-        }
-    }
-    return NULL;
-}
-
-/* The SSL TLV as haproxy sends it: CERT_SESS when the session has a
- * client certificate, CERT_CONN too when it came on this connection. */
-static void stream_pp_ssl(const struct stream_sess *s, struct pp_v2_out *o, char *cn, size_t cap)
-{
-    struct tls_conn *t = tls_conn_of(&s->sk);
-    if (t == NULL)
-        return;
-    enum tls_client_cert st = tls_info_client_verify(t, NULL, 0);
-    o->alpn = tls_info_alpn(t);
-    o->authority = tls_info_server_name(t);
-    o->ssl = true;
-    o->ssl_client = PP2_CLIENT_SSL;
-    o->ssl_verify = st == TLS_CERT_OK ? 0 : 1;
-    if (st != TLS_CERT_NONE) {
-        o->ssl_client |= PP2_CLIENT_CERT_SESS;
-        if (!tls_info_reused(t))
-            o->ssl_client |= PP2_CLIENT_CERT_CONN;
-        o->ssl_cn = stream_cn(t, cn, cap);
-    }
-    o->ssl_version = tls_info_protocol(t);
-    o->ssl_cipher = tls_info_cipher(t);
-}
-
-static size_t stream_pp_v2(const struct stream_sess *s, uint8_t *buf, size_t cap)
-{
-    struct pp_v2_out o = {0};
-    char cn[256], uid[33];
-    uint8_t rnd[16];
-    const union sockaddr_any *src = stream_client_addr(s);
-    stream_pp_ssl(s, &o, cn, sizeof(cn));
-    o.crc32c = s->srv->pp_crc32c == 1;
-    if (s->srv->pp_unique_id == 1 && getrandom(rnd, sizeof(rnd), 0) == (ssize_t)sizeof(rnd)) {
-        for (size_t i = 0; i < sizeof(rnd); i++)
-            snprintf(uid + 2 * i, 3, "%02x", rnd[i]);
-        o.unique_id = uid;
-    }
-    bool inet = src->sa.sa_family == AF_INET || src->sa.sa_family == AF_INET6;
-    return pp_write_v2(buf, cap, inet ? src : NULL, stream_server_addr(s), &o);
-}
-
 /* The header goes out first, in plain, before any TLS to the server. */
 static int stream_pp_send(struct stream_sess *s)
 {
     uint8_t buf[PP_MAX];
-    size_t len;
-    if (s->srv->pp_version == 2)
-        len = stream_pp_v2(s, buf, sizeof(buf));
-    else
-        len = pp_write_v1((char *)buf, stream_client_addr(s), stream_server_addr(s));
+    struct ups_pp_opts o = {.version = (int)s->srv->pp_version,
+                            .crc32c = s->srv->pp_crc32c == 1,
+                            .unique_id = s->srv->pp_unique_id == 1};
+    size_t len = ups_pp_header(buf, sizeof(buf), &o, stream_client_addr(s), stream_server_addr(s),
+                               tls_conn_of(&s->sk));
     if (len == 0)
         return -1;
     s->pp_out_len = (uint32_t)len;

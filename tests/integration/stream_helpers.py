@@ -149,7 +149,8 @@ class Backend:
         self.sock.listen(1024)
         self.port = self.sock.getsockname()[1]
         self.closing = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.acceptor = threading.Thread(target=self._accept, daemon=True)
+        self.acceptor.start()
 
     def _accept(self):
         while not self.closing:
@@ -192,7 +193,15 @@ class Backend:
         raise AssertionError("backend got %d PROXY headers, not %d" % (len(self.headers), n))
 
     def close(self):
+        # The acceptor must be gone before the descriptor is closed: a
+        # socket made next may get its number, and a thread still in its
+        # accept loop would take that socket's connections.
         self.closing = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.acceptor.join(TIMEOUT)
         self.sock.close()
 
 
