@@ -378,6 +378,11 @@ def test_config_errors(server):
         ("proxy_cookie_domain a b; #!", '"proxy_cookie_domain" is not supported'),
         ("proxy_bind 127.0.0.1; #!", '"proxy_bind" is not supported'),
         ("location / { proxy_set_body x; #!\n}", '"proxy_set_body" is not supported'),
+        ("proxy_ssl_crl crl.pem; #!", '"proxy_ssl_crl" is not supported'),
+        # A module turnpike does not have is named, not just unknown.
+        ("location ~ \\.php$ { fastcgi_pass unix:/run/php.sock; #!\n}",
+         '"fastcgi_pass" is not supported: turnpike has no FastCGI module'),
+        ("location /s { stub_status; #!\n}", '"stub_status" is not supported'),
     ]
     for body, msg in cases:
         err, line = config_error(server, body)
