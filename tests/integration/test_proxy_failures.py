@@ -355,3 +355,82 @@ def test_unix_socket_upstream(server, make_server):
     r = fetch(server.port(), "/direct/f.txt")
     assert r.status == 200 and r.body == b"over unix\n"
     assert fetch(server.port(), "/f.txt").body == b"over unix\n"
+
+
+def test_status_conditions(server, backend):
+    """Each http_NNN condition moves on from that status; without it the
+    status is the answer.  A 403 or 404 never counts against a server
+    (nginx), so with max_fails=1 it stays in turn, where a 503, 504 or 429
+    disables it."""
+    for code in (503, 504, 429, 403, 404):
+        f = Fixed(status(code))
+        try:
+            start_logged(server, "proxy_next_upstream http_%d;" % code,
+                         group(f.address + " max_fails=1", backend.address))
+            before = f.hits
+            got = [fetch(server.port(), "/") for _ in range(4)]
+            assert all(r.status == 200 and r.header("X-Backend") == "backend" for r in got), code
+            if code in (403, 404):
+                assert f.hits - before >= 2, (code, f.hits - before)
+            else:
+                assert f.hits - before <= 1, (code, f.hits - before)
+            server.stop()
+            start_logged(server, "", group(f.address + " max_fails=0", backend.address))
+            assert {fetch(server.port(), "/").status for _ in range(4)} == {200, code}, code
+            server.stop()
+        finally:
+            f.stop()
+
+
+def test_invalid_header_condition(server, backend):
+    bad = Fixed(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx")
+    try:
+        server.expect_log(r"upstream sent duplicate header line")
+        start_logged(server, "proxy_next_upstream invalid_header;",
+                     group(bad.address + " max_fails=0", backend.address))
+        for _ in range(4):
+            assert fetch(server.port(), "/").header("X-Backend") == "backend"
+        server.stop()
+        start_logged(server, "proxy_next_upstream off;",
+                     group(bad.address + " max_fails=0", backend.address))
+        assert {fetch(server.port(), "/").status for _ in range(4)} == {200, 502}
+    finally:
+        bad.stop()
+
+
+def test_next_upstream_timeout(server):
+    """Three silent servers, 500 ms each: proxy_next_upstream_timeout 750ms
+    lets a second be tried (at 500 ms) but not a third (at 1 s)."""
+    fs = [Fixed(None) for _ in range(3)]
+    try:
+        server.expect_log(r"upstream timed out")
+        for limit, tried in (("750ms", 2), ("0", 3)):
+            start_logged(server, "proxy_read_timeout 500ms; proxy_next_upstream_timeout %s;"
+                         % limit, group(*(f.address + " max_fails=0" for f in fs)))
+            before = sum(f.hits for f in fs)
+            assert fetch(server.port(), "/").status == 504
+            assert sum(f.hits for f in fs) - before == tried, limit
+            server.stop()
+    finally:
+        for f in fs:
+            f.stop()
+
+
+def test_send_timeout(server):
+    """An upstream that never reads: the request body stops going once the
+    socket buffers are full, and proxy_send_timeout ends it with 504 and
+    nginx's line (the readiness checks' GETs time out reading instead)."""
+    deaf = socket.socket()
+    deaf.bind(("127.0.0.1", 0))
+    deaf.listen(64)  # never accepted: the kernel's buffers are all it takes
+    try:
+        server.expect_log(r"upstream timed out")
+        start_proxy(server, "client_max_body_size 64m; location / { proxy_pass http://127.0.0.1:%d;"
+                    " proxy_send_timeout 500ms; proxy_read_timeout 500ms; }"
+                    % deaf.getsockname()[1])
+        r = fetch(server.port(), "/", method="POST", body=b"b" * (32 << 20))
+        assert r.status == 504
+        server.wait_log(r"\[error\] .*upstream timed out \(110: Connection timed out\) while "
+                        r"sending request to upstream")
+    finally:
+        deaf.close()
