@@ -63,6 +63,42 @@ def test_sni_picks_the_certificate_and_the_server(server):
         assert r.returncode == 0 and r.stdout == "%s %s\n" % (name[0], name), r.stderr
 
 
+def test_pem_chain_goes_to_the_client(server):
+    """A certificate file with the intermediate after the leaf: the chain
+    is sent, so a client that trusts only the root verifies; without the
+    intermediate it cannot."""
+    chained, alone = server.port("tls"), server.port("tls2")
+    server.write(http="""
+    server { listen 127.0.0.1:%d; return 200 "plain"; }
+    server { listen 127.0.0.1:%d ssl; ssl_certificate %s; ssl_certificate_key %s;
+             return 200 "chained\\n"; }
+    server { listen 127.0.0.1:%d ssl; ssl_certificate %s; ssl_certificate_key %s;
+             return 200 "alone\\n"; }
+    """ % (server.port("main"), chained, pki_path("c-chain.pem"), pki_path("c.key"), alone,
+           pki_path("c.pem"), pki_path("c.key")))
+    server.start()
+    r = curl("--cacert", pki_path("ca.pem"), *resolve(chained, "c.test"),
+             "https://c.test:%d/" % chained)
+    assert r.returncode == 0 and r.stdout == "chained\n", r.stderr
+    r = curl("--cacert", pki_path("ca.pem"), *resolve(alone, "c.test"),
+             "https://c.test:%d/" % alone)
+    assert r.returncode == 60, (r.returncode, r.stderr)  # curl: peer certificate not verified
+
+
+def test_prefer_server_ciphers(server):
+    """TLS 1.2: with ssl_prefer_server_ciphers on the server's order wins,
+    with off the client's (nginx's default)."""
+    ours = "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305"
+    theirs = "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384"
+    for prefer, want in (("on", "ECDHE-ECDSA-AES256-GCM-SHA384"),
+                         ("off", "ECDHE-ECDSA-CHACHA20-POLY1305")):
+        tls = tls_server(server, names=("a-ec",), server_extra="ssl_ciphers %s; "
+                         "ssl_prefer_server_ciphers %s;" % (ours, prefer))
+        rc, out = s_client(tls, "-tls1_2", "-cipher", theirs, stdin="Q\n")
+        assert "Cipher is %s" % want in out, (prefer, out)
+        server.stop()
+
+
 def test_rsa_and_ecdsa_side_by_side(server):
     tls = tls_server(server)
     for version in ("-tls1_2", "-tls1_3"):

@@ -9,7 +9,8 @@ from tls_helpers import TlsConn, client_ctx, curl, pki_path, resolve, tls_server
 
 VARS = ('location /who { return 200 "$ssl_client_verify|$ssl_client_s_dn|$ssl_client_i_dn|'
         '$ssl_client_serial|$ssl_client_fingerprint\\n"; }'
-        ' location /pem { return 200 "$ssl_client_raw_cert"; }')
+        ' location /pem { return 200 "$ssl_client_raw_cert"; }'
+        ' location /tabbed { return 200 "$ssl_client_cert"; }')
 
 
 def verify_server(srv, mode, extra=""):
@@ -42,7 +43,12 @@ def test_verify_on_accepts_a_good_certificate(server):
     with TlsConn(tls, ctx=client_ctx(cert="alice")) as c:
         pem = c.get("/pem").text
     with open(pki_path("alice.pem")) as f:
-        assert pem.strip() == f.read().strip()
+        want = f.read().strip()
+    assert pem.strip() == want
+    # $ssl_client_cert: nginx's old form, a tab before every line but the first.
+    with TlsConn(tls, ctx=client_ctx(cert="alice")) as c:
+        tabbed = c.get("/tabbed").text
+    assert tabbed.rstrip("\n") == want.replace("\n", "\n\t"), tabbed
 
 
 def test_verify_on_refuses_no_or_bad_certificates(server):

@@ -93,6 +93,11 @@ def test_warnings(server):
     assert '[warn] "TLSv1.1" is not supported by mbed TLS' in r.stderr
     assert '[warn] "ssl_stapling" ignored, OCSP stapling is not supported' in r.stderr
     assert '[warn] "ssl_stapling_verify" ignored' in r.stderr
+    conf_with(server, cert_lines("future"))
+    r = server.cli("-t")
+    assert r.returncode == 0, r.stderr
+    assert '[warn] the certificate "%s" is not yet valid (not before 2090-01-01 00:00:00 UTC)' \
+        % pki_path("future.pem") in r.stderr
 
 
 def test_mozilla_intermediate_configuration_loads(server):

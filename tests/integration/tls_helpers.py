@@ -60,6 +60,9 @@ copy_extensions = copy
 [any]
 commonName = supplied
 organizationName = optional
+[subca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
 [leaf]
 basicConstraints = CA:FALSE
 keyUsage = digitalSignature, keyEncipherment
@@ -96,6 +99,16 @@ def _make_pki(d):
     _leaf(d, ca, "a-ec", "a.test", "ec", ("a.test", "localhost"))
     _leaf(d, ca, "b", "b.test", "ec", ("b.test",))
     _leaf(d, ca, "old", "old.test", "ec", ("old.test",), ("20200101000000Z", "20210101000000Z"))
+    _leaf(d, ca, "future", "future.test", "ec", ("future.test",),
+          ("20900101000000Z", "20910101000000Z"))
+    # c.test is signed by an intermediate CA: c-chain.pem is the leaf, then it.
+    _leaf(d, ca, "inter", "Turnpike Intermediate CA", "ec", ext="subca")
+    inter = _ca_conf(d, "inter")
+    _leaf(d, inter, "c", "c.test", "ec", ("c.test",))
+    with open(os.path.join(d, "c-chain.pem"), "wb") as out:
+        for name in ("c.pem", "inter.pem"):
+            with open(os.path.join(d, name), "rb") as f:
+                out.write(f.read())
     cca = _self_signed_ca(d, "client-ca", "Turnpike Client CA")
     _leaf(d, cca, "alice", "alice")
     _leaf(d, cca, "bob", "bob")
