@@ -10,6 +10,7 @@ import struct
 import time
 
 from helpers import wait_for
+from http_helpers import read_all
 from stream_helpers import log_lines, Backend, stream_conf, stream_port, tlv, v1_line, v2_header
 from tls_helpers import cert_lines, client_ctx
 
@@ -157,17 +158,18 @@ def test_stream_pp_in_then_tls(server):
 
 # ---- http -------------------------------------------------------------------------
 
-def pp_http(srv, tls=False):
+def pp_http(srv, tls=False, extra=""):
     port = srv.port("pp")
     srv.write(http="""
     server { listen 127.0.0.1:%d; location / { return 200 "ok\\n"; } }
     server {
         listen 127.0.0.1:%d proxy_protocol %s;
         %s
+        %s
         location / { return 200 "%s\\n"; }
     }
     """ % (srv.port("main"), port, "ssl" if tls else "", cert_lines("a-ec") if tls else "",
-           VARS))
+           extra, VARS))
     # the PROXY port answers only after a header: keep it out of wait_ready
     srv.ports.pop("pp")
     srv.start()
@@ -207,6 +209,18 @@ def test_http_pp_in_bad_headers(server):
         assert http_over(port, header, request="closed" not in what) == b""
     for _, what in BAD:
         server.wait_log(what + r".* while reading PROXY protocol")
+
+
+def test_http_pp_in_slow_header(server):
+    """Half a header, then nothing: closed at client_header_timeout (the
+    default server's, as nginx), with the log line; nothing is served."""
+    port = pp_http(server, extra="client_header_timeout 1s;")
+    c = socket.create_connection(("127.0.0.1", port), timeout=15)
+    c.sendall(b"PROXY TCP4 192.0.2.1 ")
+    assert c.recv(10) == b""
+    c.close()
+    server.wait_log(r"client timed out while reading PROXY protocol, client: 127\.0\.0\.1, "
+                    r".*\(110: Connection timed out\)")
 
 
 def test_http_pp_in_then_tls(server):
@@ -250,6 +264,7 @@ def test_http_real_ip_from_proxy_protocol(server):
         set_real_ip_from 127.0.0.1;
         real_ip_header proxy_protocol;
         location / { return 200 "$remote_addr|$realip_remote_addr\\n"; }
+        location /xff { return 200 "$proxy_add_x_forwarded_for\\n"; }
     }
     server {
         listen 127.0.0.1:%d proxy_protocol;
@@ -264,23 +279,26 @@ def test_http_real_ip_from_proxy_protocol(server):
     server.start()
     resp = http_over(port, v1_line("192.0.2.44", 999, "198.51.100.1", 443))
     assert resp.endswith(b"\r\n\r\n192.0.2.44|127.0.0.1\n"), resp
+    # What the proxy would send upstream as X-Forwarded-For: the real client.
+    c = socket.create_connection(("127.0.0.1", port), timeout=15)
+    c.sendall(v1_line("192.0.2.46", 999, "198.51.100.1", 443)
+              + b"GET /xff HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.1\r\n"
+              b"Connection: close\r\n\r\n")
+    assert read_all(c).endswith(b"\r\n\r\n203.0.113.1, 192.0.2.46\n")
+    c.close()
     # LOCAL: no client in the header, the connection's address stays.
     assert http_over(port, v2_header(local=True)).endswith(b"\r\n\r\n127.0.0.1|127.0.0.1\n")
     # A balancer not in set_real_ip_from: its header does not count.
     c = socket.create_connection(("127.0.0.1", untrusted), timeout=15)
     c.sendall(v1_line("192.0.2.45", 1, "198.51.100.1", 443)
               + b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    out = b""
-    while True:
-        d = c.recv(65536)
-        if not d:
-            break
-        out += d
+    out = read_all(c)
     c.close()
     assert out.endswith(b"\r\n\r\n127.0.0.1\n"), out
     lines = wait_for(lambda: (lambda t: t if len(t) >= 2 else None)(
         open(os.path.join(server.dir, "rl.log")).read().splitlines()), what="2 log lines")
     assert lines[0] == "192.0.2.44 127.0.0.1 192.0.2.44", lines
+    assert lines[1] == "192.0.2.46 127.0.0.1 192.0.2.46", lines
 
 
 def test_stream_real_ip_from_proxy_protocol(server):
