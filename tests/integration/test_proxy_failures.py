@@ -434,3 +434,22 @@ def test_send_timeout(server):
                         r"sending request to upstream")
     finally:
         deaf.close()
+
+
+def test_connect_timeout(server):
+    """A server whose accept queue is full drops the SYN: the connect times
+    out at proxy_connect_timeout with 504 and nginx's line."""
+    full = socket.socket()
+    full.bind(("127.0.0.1", 0))
+    full.listen(0)  # one connection queued, never accepted; later SYNs dropped
+    filler = socket.create_connection(full.getsockname(), timeout=5)
+    try:
+        server.expect_log(r"upstream timed out")
+        start_proxy(server, "location / { proxy_pass http://127.0.0.1:%d; "
+                    "proxy_connect_timeout 500ms; }" % full.getsockname()[1])
+        assert fetch(server.port(), "/").status == 504
+        server.wait_log(r"\[error\] .*upstream timed out \(110: Connection timed out\) while "
+                        r"connecting to upstream")
+    finally:
+        filler.close()
+        full.close()

@@ -80,6 +80,23 @@ def test_reload_keeps_tunnels(server, backend):
     wait_for(lambda: old not in server.workers(), what="the old worker to exit")
 
 
+def test_worker_shutdown_timeout_ends_tunnels(server, backend):
+    """A draining worker's tunnel lives on after the reload, until
+    worker_shutdown_timeout closes it; then the old worker exits."""
+    ws_proxy(server, [backend.address], main="worker_shutdown_timeout 1s;")
+    ws = WSClient(server.port())
+    ws.send("before")
+    assert ws.recv() == (1, b"before")
+    (old,) = server.workers()
+    server.reload(wait=False)
+    wait_for(lambda: [w for w in server.workers() if w != old], what="the new worker")
+    ws.send("draining")
+    assert ws.recv() == (1, b"draining")
+    ws.http.wait_closed()
+    wait_for(lambda: old not in server.workers(), what="the old worker to exit")
+    assert fetch(server.port(), "/").status == 200
+
+
 def rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
