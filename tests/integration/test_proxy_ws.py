@@ -63,15 +63,22 @@ def test_idle_tunnel_ends_at_read_timeout(server, backend):
     server.expect_log("upstream timed out")
 
 
-def test_reload_keeps_tunnels(server, backend):
-    """A draining worker keeps its tunnels until they close."""
-    ws_proxy(server, [backend.address])
+def tunnel_then_reload(server, backend, main=""):
+    """A tunnel that echoed once, then a reload: (the tunnel, the worker
+    now draining it)."""
+    ws_proxy(server, [backend.address], main=main)
     ws = WSClient(server.port())
     ws.send("before")
     assert ws.recv() == (1, b"before")
     (old,) = server.workers()
     server.reload(wait=False)
     wait_for(lambda: [w for w in server.workers() if w != old], what="the new worker")
+    return ws, old
+
+
+def test_reload_keeps_tunnels(server, backend):
+    """A draining worker keeps its tunnels until they close."""
+    ws, old = tunnel_then_reload(server, backend)
     assert fetch(server.port(), "/").status == 200
     ws.send("after the reload")
     assert ws.recv() == (1, b"after the reload")
@@ -83,13 +90,7 @@ def test_reload_keeps_tunnels(server, backend):
 def test_worker_shutdown_timeout_ends_tunnels(server, backend):
     """A draining worker's tunnel lives on after the reload, until
     worker_shutdown_timeout closes it; then the old worker exits."""
-    ws_proxy(server, [backend.address], main="worker_shutdown_timeout 1s;")
-    ws = WSClient(server.port())
-    ws.send("before")
-    assert ws.recv() == (1, b"before")
-    (old,) = server.workers()
-    server.reload(wait=False)
-    wait_for(lambda: [w for w in server.workers() if w != old], what="the new worker")
+    ws, old = tunnel_then_reload(server, backend, main="worker_shutdown_timeout 1s;")
     ws.send("draining")
     assert ws.recv() == (1, b"draining")
     ws.http.wait_closed()
