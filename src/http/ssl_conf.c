@@ -277,7 +277,9 @@ static int conf_set_alpn(struct conf_loader *cl, const struct conf_node *n,
         return conf_err_nomem(cl, n);
     for (size_t i = 1; i < n->nargs; i++) {
         size_t len = strlen(n->args[i].s);
-        if (len == 0 || len > 255)
+        if (len == 0)
+            return conf_err(cl, n, "empty ALPN protocol in \"%s\"", cmd->name);
+        if (len > 255)
             return conf_err(cl, n, "ALPN protocol too long \"%s\"", n->args[i].s);
         if ((list[i - 1] = mpool_strdup(cl->pool, n->args[i].s)) == NULL)
             return conf_err_nomem(cl, n);

@@ -30,11 +30,17 @@ int proxy_send_preface(struct proxy_ctx *ctx)
     socklen_t llen = sizeof(local);
     uint8_t buf[PP_MAX];
     if (c->port->path == NULL && sockaddr_is_wildcard(&local) &&
-        getsockname(sock_fd(&c->sk), &local.sa, &llen) < 0)
+        getsockname(sock_fd(&c->sk), &local.sa, &llen) < 0) {
+        proxy_log_err(ctx, LL_ALERT, errno, "getsockname() failed", "making the PROXY header");
         return -1;
+    }
     /* c->peer is the client realip found, as $remote_addr. */
     size_t len = ups_pp_header(buf, sizeof(buf), &o, &c->peer, &local, tls_conn_of(&c->sk));
-    return len > 0 ? ups_conn_preface(ctx->uc, buf, len) : -1;
+    if (len == 0 || ups_conn_preface(ctx->uc, buf, len) < 0) {
+        proxy_log_err(ctx, LL_ALERT, 0, "cannot make the PROXY header", "connecting to upstream");
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- the body read first ------------------------------------------------------------ */

@@ -159,7 +159,7 @@ static int tls_ctx_setup(struct tls_store *st, struct tls_ctx *c, const struct t
     mbedtls_ssl_conf_cert_cb(&c->conf, tls_conn_cert_cb);
     /* Without a list no ALPN is negotiated, whatever the client offers;
      * with one, a client offering none of it is refused, as nginx does. */
-    for (size_t i = 0; s->alpn != NULL && s->alpn[i] != NULL && i < TLS_ALPN_MAX; i++)
+    for (size_t i = 0; s->alpn != NULL && i < TLS_ALPN_MAX && s->alpn[i] != NULL; i++)
         c->alpn[i] = s->alpn[i];
     if (c->alpn[0] != NULL && mbedtls_ssl_conf_alpn_protocols(&c->conf, c->alpn) != 0) {
         snprintf(err, errlen, "cannot set up ALPN");

@@ -81,8 +81,15 @@ size_t ups_pp_header(uint8_t *buf, size_t cap, const struct ups_pp_opts *o,
                      struct tls_conn *t)
 {
     union sockaddr_any s = *src, d = *dst;
+    bool s_inet = s.sa.sa_family == AF_INET || s.sa.sa_family == AF_INET6;
     /* A client address a balancer gave may not be of the family we were
-     * reached on: both then go as IPv6, as haproxy sends them. */
+     * reached on: both then go as IPv6, as haproxy sends them.  Reached on
+     * a unix socket, the destination is the client family's unspecified
+     * address, so the client is not lost to an UNKNOWN or LOCAL header. */
+    if (s_inet && d.sa.sa_family != AF_INET && d.sa.sa_family != AF_INET6) {
+        memset(&d, 0, sizeof(d));
+        d.sa.sa_family = s.sa.sa_family;
+    }
     if (s.sa.sa_family == AF_INET && d.sa.sa_family == AF_INET6)
         ups_pp_map(&s);
     else if (s.sa.sa_family == AF_INET6 && d.sa.sa_family == AF_INET)

@@ -22,9 +22,11 @@ struct ups_pp_opts {
 };
 
 /* The header for a client at src that reached dst, over TLS connection t
- * (NULL for plain), into buf (PP_MAX bytes); its length, 0 on failure.  A
- * src that is not IPv4 or IPv6 (a unix socket) is sent as UNKNOWN in
- * version 1 and as LOCAL in version 2. */
+ * (NULL for plain), into buf (PP_MAX bytes); its length, 0 on failure.
+ * IPv4 and IPv6 mixed go as IPv6 (the IPv4 side mapped); an IP client
+ * that reached a unix socket goes with the unspecified address (port 0)
+ * as dst; a src that is not IPv4 or IPv6 (a unix socket's client) is sent
+ * as UNKNOWN in version 1 and as LOCAL in version 2. */
 size_t ups_pp_header(uint8_t *buf, size_t cap, const struct ups_pp_opts *o,
                      const union sockaddr_any *src, const union sockaddr_any *dst,
                      struct tls_conn *t);

@@ -1,9 +1,12 @@
 """The http proxy's PROXY header to its upstream (proxy_protocol on in an
 http level, turnpike's own): v1 and v2 checked byte for byte by a backend
 that reads the header before the HTTP request, the client address realip
-found, TLS facts from an HTTPS client, and connections never shared
-between clients through the keep-alive pool."""
+found (a balancer on a unix socket included), TLS facts from an HTTPS
+client, a header on every new connection (next upstream) and before TLS
+to the upstream, and connections never shared between clients through
+the keep-alive pool."""
 
+import os
 import socket
 import ssl
 import struct
@@ -12,7 +15,7 @@ from helpers import TIMEOUT
 from http_helpers import config_refused, read_all
 from proxy_helpers import Client, start_proxy
 from stream_helpers import Backend, crc32c, read_proxy_header, tlv, v1_line, v2_header
-from tls_helpers import cert_lines, client_ctx
+from tls_helpers import cert_lines, client_ctx, pki_path, start_backend
 
 TLS13 = ssl.TLSVersion.TLSv1_3
 
@@ -144,3 +147,60 @@ def test_bad_version_refused(server):
         location / { proxy_pass http://127.0.0.1:9; proxy_protocol_version 3; } }
     """ % server.port())
     assert 'invalid value "3" in "proxy_protocol_version" directive' in err, err
+
+
+def test_client_on_a_unix_socket(server):
+    """A balancer on a unix socket, trusted by set_real_ip_from unix:: the
+    client it names goes in the header, with the unspecified address as
+    the destination (turnpike was reached on no IP address)."""
+    be = PPBackend()
+    path = os.path.join(server.dir, "in.sock")
+    start_proxy(server, "", http_extra="""
+    server {
+        listen unix:%s;
+        set_real_ip_from unix:;
+        location / { proxy_pass http://127.0.0.1:%d; proxy_protocol on; }
+    }""" % (path, be.port))
+    n = len(be.headers)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(TIMEOUT)
+        s.connect(path)
+        s.sendall(b"GET / HTTP/1.0\r\nHost: u\r\nX-Real-IP: 192.0.2.9\r\n\r\n")
+        assert read_all(s).endswith(b"\r\n\r\nok\n")
+    assert be.wait_headers(n + 1)[n] == b"PROXY TCP4 192.0.2.9 0.0.0.0 0 0\r\n"
+    be.close()
+
+
+def test_next_upstream_sends_its_own_header(server):
+    """A refused first server: the request goes on to the next, whose new
+    connection starts with the header too."""
+    be = PPBackend()
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    dead_port = dead.getsockname()[1]
+    dead.close()
+    server.expect_log(r"connect\(\) failed")
+    start_proxy(server, "location / { proxy_pass http://pp; proxy_protocol on; }",
+                http_extra="upstream pp { server 127.0.0.1:%d max_fails=0; server 127.0.0.1:%d; }"
+                % (dead_port, be.port))
+    for _ in range(4):
+        status, _, local, h = get(be, server.port())
+        assert h == v1_line("127.0.0.1", local, "127.0.0.1", server.port())
+    be.close()
+
+
+def test_header_before_tls_to_the_upstream(make_server):
+    """proxy_pass https:// with proxy_protocol on: the header goes in plain,
+    then the handshake; a turnpike backend with `listen ... ssl
+    proxy_protocol` reads both and names the client."""
+    b = make_server("backend")
+    tls = start_backend(b, listen="proxy_protocol")
+    front = make_server("front")
+    start_proxy(front, """location / {
+        proxy_pass https://127.0.0.1:%d; proxy_ssl_name a.test;
+        proxy_ssl_trusted_certificate %s; proxy_ssl_verify on;
+        proxy_protocol on; proxy_protocol_version 2;
+    }""" % (tls, pki_path("ca.pem")))
+    with Client(front.port()) as c:
+        r = c.get("/pp")
+    assert (r.status, r.body) == (200, b"pp 127.0.0.1\n")

@@ -100,6 +100,11 @@ def test_alpn_names_checked(server):
     """ % (stream_port(), cert_lines("a-ec"), "x" * 256))
     r = server.cli("-t")
     assert r.returncode == 1 and 'ALPN protocol too long "xxx' in r.stderr, r.stderr
+    stream_conf(server, """
+    server { listen 127.0.0.1:%d ssl; %s ssl_alpn imap ""; proxy_pass 127.0.0.1:9; }
+    """ % (stream_port(), cert_lines("a-ec")))
+    r = server.cli("-t")
+    assert r.returncode == 1 and 'empty ALPN protocol in "ssl_alpn"' in r.stderr, r.stderr
 
 
 def test_proxy_v1_after_tls(server):
