@@ -731,6 +731,15 @@ static const struct sock_ops conn_sock_ops = {
     .free = conn_free,
 };
 
+int conn_local_addr(const struct conn *c, union sockaddr_any *out)
+{
+    socklen_t len = sizeof(*out);
+    *out = c->addr->addr;
+    if (c->port->path != NULL || !sockaddr_is_wildcard(out))
+        return 0;
+    return getsockname(sock_fd(&c->sk), &out->sa, &len);
+}
+
 /* A wildcard socket also serves the specific addresses of its port: the
  * connection's local address picks which. */
 static const struct conf_addr *conn_addr_of(const struct conf_port *p, int fd)

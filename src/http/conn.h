@@ -100,6 +100,11 @@ void conn_sent(struct conn *c);
 /* Sets TCP_NODELAY on the connection once, if loc's tcp_nodelay is on. */
 void conn_nodelay(struct conn *c, const struct loc_conf *loc);
 
+/* The address the client connected to: the listen address when it is a
+ * specific one (or a unix socket's), else asked of the socket, as nginx
+ * does.  -1 with errno when the socket cannot say. */
+int conn_local_addr(const struct conn *c, union sockaddr_any *out);
+
 /* The handler answers later: watch for the client, and time out after ms
  * (0: no timeout) (req_wait). */
 void conn_wait(struct conn *c, long ms);

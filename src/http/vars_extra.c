@@ -65,21 +65,18 @@ static void var_request_id(struct req *r, const struct cval_part *p, struct str 
 
 /* ---- the connection ------------------------------------------------------- */
 
-/* The address the client connected to: the listen address when it is a
- * specific one, else asked of the socket (nginx does the same). */
+/* The address the client connected to (conn_local_addr), or unix:PATH. */
 static void var_server_addr(struct req *r, const struct cval_part *p, struct str *out)
 {
     char text[INET6_ADDRSTRLEN + 8];
     union sockaddr_any local;
-    socklen_t len = sizeof(local);
     (void)p;
     if (r->c->port->path != NULL) {
         char *u = mpool_printf(&r->pool, "unix:%s", r->c->port->path);
         *out = u != NULL ? str_make(u, strlen(u)) : STR_LIT("");
         return;
     }
-    local = r->c->addr->addr;
-    if (sockaddr_is_wildcard(&local) && getsockname(sock_fd(&r->c->sk), &local.sa, &len) < 0) {
+    if (conn_local_addr(r->c, &local) < 0) {
         *out = STR_LIT("");
         return;
     }

@@ -4,7 +4,6 @@
  * re-framed by turnpike either way. */
 #include <errno.h>
 #include <stdio.h>
-#include <sys/socket.h>
 
 #include "core/fmt.h"
 #include "event/proxy_proto.h"
@@ -26,11 +25,9 @@ int proxy_send_preface(struct proxy_ctx *ctx)
     struct ups_pp_opts o = {.version = (int)pl->pp_version,
                             .crc32c = pl->pp_crc32c == 1,
                             .unique_id = pl->pp_unique_id == 1};
-    union sockaddr_any local = c->addr->addr;
-    socklen_t llen = sizeof(local);
+    union sockaddr_any local;
     uint8_t buf[PP_MAX];
-    if (c->port->path == NULL && sockaddr_is_wildcard(&local) &&
-        getsockname(sock_fd(&c->sk), &local.sa, &llen) < 0) {
+    if (conn_local_addr(c, &local) < 0) {
         proxy_log_err(ctx, LL_ALERT, errno, "getsockname() failed", "making the PROXY header");
         return -1;
     }
